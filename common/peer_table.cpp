@@ -1,0 +1,144 @@
+#include "common/peer_table.hpp"
+
+#include <sodium.h>
+
+#include <unordered_map>
+
+namespace p2pchat {
+
+using wire::peer_entry;
+using wire::peer_state;
+
+bool outranks(peer_entry const& a, peer_entry const& b) {
+    if (a.inc != b.inc) return a.inc > b.inc;
+    return a.state == peer_state::left && b.state == peer_state::alive;
+}
+
+peer_table::peer_table(peer_entry self, std::size_t max_peers)
+    : self_(std::move(self)), max_peers_(max_peers) {}
+
+merge_result peer_table::merge(peer_entry const& entry, std::int64_t now_ms) {
+    if (entry.id == self_.id) return {};
+    auto it = others_.find(entry.id);
+    bool const incoming_alive = entry.state == peer_state::alive;
+    if (it == others_.end()) {
+        if (!incoming_alive) {
+            // Keep the tombstone so a late, older "alive" cannot resurrect the peer.
+            others_.emplace(entry.id, slot{entry, now_ms});
+            return {};
+        }
+        if (full()) return {merge_outcome::table_full, std::nullopt};
+        others_.emplace(entry.id, slot{entry, 0});
+        ++alive_;
+        return {merge_outcome::joined, std::nullopt};
+    }
+    slot& s = it->second;
+    if (!outranks(entry, s.entry)) return {};
+    peer_entry previous = s.entry;
+    bool const was_alive = previous.state == peer_state::alive;
+    if (!was_alive && incoming_alive && full()) return {merge_outcome::table_full, std::nullopt};
+    s.entry = entry;
+    s.left_at_ms = incoming_alive ? 0 : now_ms;
+    if (was_alive && !incoming_alive) {
+        --alive_;
+        return {merge_outcome::left, std::move(previous)};
+    }
+    if (!was_alive && incoming_alive) {
+        ++alive_;
+        return {merge_outcome::joined, std::move(previous)};
+    }
+    if (!was_alive) return {};  // a newer tombstone over an old one: nothing visible changed
+    return {merge_outcome::updated, std::move(previous)};
+}
+
+peer_entry const& peer_table::rename_self(std::string name) {
+    self_.name = std::move(name);
+    ++self_.inc;
+    return self_;
+}
+
+peer_entry const& peer_table::bump_self() {
+    ++self_.inc;
+    return self_;
+}
+
+void peer_table::clear() {
+    others_.clear();
+    alive_ = 0;
+}
+
+peer_entry const* peer_table::find(std::string const& id) const {
+    if (id == self_.id) return &self_;
+    auto it = others_.find(id);
+    return it == others_.end() ? nullptr : &it->second.entry;
+}
+
+bool peer_table::is_alive(std::string const& id) const {
+    auto it = others_.find(id);
+    return it != others_.end() && it->second.entry.state == peer_state::alive;
+}
+
+std::vector<peer_entry> peer_table::alive_peers() const {
+    std::vector<peer_entry> out;
+    out.reserve(alive_);
+    for (auto const& [id, s] : others_)
+        if (s.entry.state == peer_state::alive) out.push_back(s.entry);
+    return out;
+}
+
+std::vector<peer_entry> peer_table::all_entries() const {
+    std::vector<peer_entry> out;
+    out.reserve(others_.size() + 1);
+    out.push_back(self_);
+    for (auto const& [id, s] : others_) out.push_back(s.entry);
+    return out;
+}
+
+std::vector<peer_entry> peer_table::newer_than(std::vector<peer_entry> const& theirs) const {
+    std::unordered_map<std::string_view, peer_entry const*> index;
+    index.reserve(theirs.size());
+    for (auto const& e : theirs) index.emplace(e.id, &e);
+    std::vector<peer_entry> out;
+    auto consider = [&](peer_entry const& mine) {
+        auto it = index.find(mine.id);
+        if (it == index.end() || outranks(mine, *it->second)) out.push_back(mine);
+    };
+    consider(self_);
+    for (auto const& [id, s] : others_) consider(s.entry);
+    return out;
+}
+
+void peer_table::expire_tombstones(std::int64_t now_ms, std::int64_t max_age_ms) {
+    std::erase_if(others_, [&](auto const& kv) {
+        return kv.second.entry.state == peer_state::left &&
+               now_ms - kv.second.left_at_ms >= max_age_ms;
+    });
+}
+
+std::string peer_table::digest() const {
+    crypto_hash_sha256_state state;
+    crypto_hash_sha256_init(&state);
+    auto add = [&](peer_entry const& e) {
+        std::string line = e.id + ' ' + std::to_string(e.inc) + ' ' +
+                           (e.state == peer_state::alive ? "alive" : "left") + '\n';
+        crypto_hash_sha256_update(&state, reinterpret_cast<unsigned char const*>(line.data()),
+                                  line.size());
+    };
+    // self_ and others_ are merged in id order so every node hashes the same sequence.
+    bool self_done = false;
+    for (auto const& [id, s] : others_) {
+        if (!self_done && self_.id < id) {
+            add(self_);
+            self_done = true;
+        }
+        add(s.entry);
+    }
+    if (!self_done) add(self_);
+    unsigned char hash[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256_final(&state, hash);
+    char hex[crypto_hash_sha256_BYTES * 2 + 1];
+    sodium_bin2hex(hex, sizeof hex, hash, sizeof hash);
+    return hex;
+}
+
+}  // namespace p2pchat

@@ -1,0 +1,104 @@
+#include "common/rpc/rpc.hpp"
+
+#include <boost/json/parse.hpp>
+
+namespace p2pchat::rpc {
+
+namespace json = boost::json;
+
+namespace {
+
+entry parse_request(json::value const& v) {
+    if (!v.is_object())
+        return bad_call{nullptr, {code::invalid_request, "request is not an object"}};
+    auto const& o = v.get_object();
+    json::value id = nullptr;
+    bool has_id = false;
+    if (auto const* idv = o.if_contains("id")) {
+        if (!(idv->is_string() || idv->is_number() || idv->is_null()))
+            return bad_call{nullptr,
+                            {code::invalid_request, "id must be a string, number or null"}};
+        id = *idv;
+        has_id = true;
+    }
+    auto const* version = o.if_contains("jsonrpc");
+    if (!version || !version->is_string() || version->get_string() != "2.0")
+        return bad_call{id, {code::invalid_request, "jsonrpc must be \"2.0\""}};
+    auto const* method = o.if_contains("method");
+    if (!method || !method->is_string())
+        return bad_call{id, {code::invalid_request, "method must be a string"}};
+    call c;
+    if (has_id) c.id = id;
+    c.method = std::string(method->get_string());
+    if (auto const* params = o.if_contains("params")) {
+        if (params->is_object()) {
+            c.params = params->get_object();
+        } else if (!(params->is_array() && params->get_array().empty())) {
+            return bad_call{
+                id, {code::invalid_params, "params must be an object (by name)"}, !has_id};
+        }
+    }
+    return c;
+}
+
+}  // namespace
+
+parsed_line parse_line(std::string_view line) {
+    parsed_line out;
+    json::error_code ec;
+    json::value const v = json::parse(line, ec);
+    if (ec) {
+        out.entries.push_back(
+            bad_call{nullptr, {code::parse_error, "parse error: " + ec.message()}});
+        return out;
+    }
+    if (v.is_array()) {
+        auto const& a = v.get_array();
+        if (a.empty()) {
+            out.entries.push_back(bad_call{nullptr, {code::invalid_request, "empty batch"}});
+            return out;
+        }
+        out.batch = true;
+        out.entries.reserve(a.size());
+        for (auto const& item : a) out.entries.push_back(parse_request(item));
+        return out;
+    }
+    out.entries.push_back(parse_request(v));
+    return out;
+}
+
+json::object make_result(json::value const& id, json::value result) {
+    return {{"jsonrpc", "2.0"}, {"id", id}, {"result", std::move(result)}};
+}
+
+json::object make_error(json::value const& id, error const& e) {
+    json::object err{{"code", static_cast<int>(e.error_code)}, {"message", e.message}};
+    if (!e.data.is_null()) err["data"] = e.data;
+    return {{"jsonrpc", "2.0"}, {"id", id}, {"error", std::move(err)}};
+}
+
+json::object make_notification(std::string_view method, json::value params) {
+    return {{"jsonrpc", "2.0"}, {"method", method}, {"params", std::move(params)}};
+}
+
+int exit_status_for(int rpc_code) {
+    switch (static_cast<code>(rpc_code)) {
+        case code::parse_error:
+        case code::invalid_request:
+        case code::method_not_found:
+        case code::internal_error:
+            return exit_status::software;
+        case code::too_many_clients:
+            return exit_status::unavailable;
+        case code::invalid_params:
+        case code::text_too_long:
+        case code::peer_unreachable:
+        case code::join_refused:
+        case code::timed_out:
+        case code::subscriber_too_slow:
+            return exit_status::refused;
+    }
+    return exit_status::refused;  // application codes added later by newer daemons
+}
+
+}  // namespace p2pchat::rpc

@@ -1,0 +1,40 @@
+#include "common/seen_messages.hpp"
+
+namespace p2pchat {
+
+void seen_messages::absorb(window& w) {
+    while (!w.above.empty() && *w.above.begin() == w.watermark + 1) {
+        w.watermark = *w.above.begin();
+        w.above.erase(w.above.begin());
+    }
+}
+
+bool seen_messages::insert(std::string const& origin, std::uint64_t seq) {
+    window& w = origins_[origin];
+    if (seq <= w.watermark) return false;
+    if (seq == w.watermark + 1) {
+        w.watermark = seq;
+        absorb(w);  // seqs that were waiting for this one
+        return true;
+    }
+    if (!w.above.insert(seq).second) return false;
+    if (w.above.size() > max_gaps_) {
+        w.watermark = *w.above.begin();
+        w.above.erase(w.above.begin());
+        absorb(w);
+    }
+    return true;
+}
+
+bool seen_messages::contains(std::string const& origin, std::uint64_t seq) const {
+    auto it = origins_.find(origin);
+    if (it == origins_.end()) return false;
+    return seq <= it->second.watermark || it->second.above.contains(seq);
+}
+
+std::uint64_t seen_messages::watermark(std::string const& origin) const {
+    auto it = origins_.find(origin);
+    return it == origins_.end() ? 0 : it->second.watermark;
+}
+
+}  // namespace p2pchat

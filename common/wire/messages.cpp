@@ -1,0 +1,334 @@
+#include "common/wire/messages.hpp"
+
+#include <boost/json.hpp>
+#include <optional>
+
+#include "common/address.hpp"
+#include "common/text.hpp"
+
+namespace p2pchat::wire {
+
+namespace json = boost::json;
+
+namespace {
+
+class decode_category_impl final : public boost::system::error_category {
+  public:
+    char const* name() const noexcept override { return "p2pchat.wire"; }
+    std::string message(int ev) const override {
+        switch (static_cast<decode_errc>(ev)) {
+            case decode_errc::not_json:
+                return "frame is not valid UTF-8 JSON";
+            case decode_errc::not_an_object:
+                return "frame is not a JSON object with v and type";
+            case decode_errc::missing_field:
+                return "a required field is missing";
+            case decode_errc::bad_field:
+                return "a field has a bad type or value";
+        }
+        return "unknown wire error";
+    }
+};
+
+// ---- encoding ----
+
+json::object encode_entry(peer_entry const& e) {
+    return {{"id", e.id},
+            {"name", e.name},
+            {"addr", e.addr},
+            {"inc", e.inc},
+            {"state", e.state == peer_state::alive ? "alive" : "left"}};
+}
+
+json::object encode_chat(chat_msg const& c) {
+    return {{"origin", c.origin}, {"seq", c.seq},   {"lamport", c.lamport},
+            {"time", c.time_ms},  {"name", c.name}, {"text", c.text}};
+}
+
+json::array encode_entries(std::vector<peer_entry> const& entries) {
+    json::array out;
+    out.reserve(entries.size());
+    for (auto const& e : entries) out.emplace_back(encode_entry(e));
+    return out;
+}
+
+struct encoder {
+    json::object& o;
+    void operator()(join_msg const& m) const {
+        o["type"] = "join";
+        o["from"] = encode_entry(m.from);
+    }
+    void operator()(welcome_msg const& m) const {
+        o["type"] = "welcome";
+        o["from"] = encode_entry(m.from);
+        o["peers"] = encode_entries(m.peers);
+        json::array history;
+        for (auto const& c : m.history) history.emplace_back(encode_chat(c));
+        o["history"] = std::move(history);
+    }
+    void operator()(refused_msg const& m) const {
+        o["type"] = "refused";
+        o["code"] = m.code;
+        o["reason"] = m.reason;
+    }
+    void operator()(hello_msg const& m) const {
+        o["type"] = "hello";
+        o["from"] = encode_entry(m.from);
+    }
+    void operator()(peers_msg const& m) const {
+        o["type"] = "peers";
+        o["peers"] = encode_entries(m.peers);
+        o["full"] = m.full;
+    }
+    void operator()(digest_msg const& m) const {
+        o["type"] = "digest";
+        o["hash"] = m.hash;
+        o["count"] = m.count;
+    }
+    void operator()(chat_msg const& m) const {
+        o["type"] = "chat";
+        for (auto& kv : encode_chat(m)) o[kv.key()] = std::move(kv.value());
+    }
+    void operator()(rename_msg const& m) const {
+        o["type"] = "rename";
+        o["id"] = m.id;
+        o["name"] = m.name;
+        o["inc"] = m.inc;
+    }
+    void operator()(leave_msg const& m) const {
+        o["type"] = "leave";
+        o["id"] = m.id;
+        o["inc"] = m.inc;
+    }
+    void operator()(unknown_msg const& m) const { o["type"] = m.type; }
+};
+
+// ---- decoding ----
+
+using boost::system::result;
+
+// Reads fields off one object, remembering the first problem, so decoders read straight
+// through and check once at the end.
+class field_reader {
+  public:
+    explicit field_reader(json::object const& o) : o_(o) {}
+
+    std::string string(std::string_view key) {
+        auto const* v = find(key);
+        if (!v) return {};
+        if (!v->is_string()) return fail(decode_errc::bad_field), std::string();
+        return std::string(v->get_string());
+    }
+    std::uint64_t uint(std::string_view key) {
+        auto const* v = find(key);
+        if (!v) return 0;
+        if (v->is_uint64()) return v->get_uint64();
+        if (v->is_int64() && v->get_int64() >= 0) return static_cast<std::uint64_t>(v->get_int64());
+        fail(decode_errc::bad_field);
+        return 0;
+    }
+    std::int64_t int64(std::string_view key) {
+        auto const* v = find(key);
+        if (!v) return 0;
+        if (v->is_int64()) return v->get_int64();
+        if (v->is_uint64() && v->get_uint64() <= INT64_MAX)
+            return static_cast<std::int64_t>(v->get_uint64());
+        fail(decode_errc::bad_field);
+        return 0;
+    }
+    bool boolean(std::string_view key) {
+        auto const* v = find(key);
+        if (!v) return false;
+        if (!v->is_bool()) return fail(decode_errc::bad_field), false;
+        return v->get_bool();
+    }
+    json::array const* array(std::string_view key) {
+        auto const* v = find(key);
+        if (!v) return nullptr;
+        if (!v->is_array()) return fail(decode_errc::bad_field), nullptr;
+        return &v->get_array();
+    }
+    json::object const* object(std::string_view key) {
+        auto const* v = find(key);
+        if (!v) return nullptr;
+        if (!v->is_object()) return fail(decode_errc::bad_field), nullptr;
+        return &v->get_object();
+    }
+    void check(bool ok) {
+        if (!ok) fail(decode_errc::bad_field);
+    }
+    void fail(decode_errc e) {
+        if (!error_) error_ = e;
+    }
+    std::optional<decode_errc> error() const { return error_; }
+
+  private:
+    json::value const* find(std::string_view key) {
+        auto const* v = o_.if_contains(key);
+        if (!v) fail(decode_errc::missing_field);
+        return v;
+    }
+
+    json::object const& o_;
+    std::optional<decode_errc> error_;
+};
+
+peer_entry read_entry(json::object const* o, field_reader& outer) {
+    if (!o) return {};
+    field_reader r(*o);
+    peer_entry e;
+    e.id = r.string("id");
+    e.name = r.string("name");
+    e.addr = r.string("addr");
+    e.inc = r.uint("inc");
+    auto const state = r.string("state");
+    r.check(state == "alive" || state == "left");
+    e.state = state == "left" ? peer_state::left : peer_state::alive;
+    if (!r.error()) {
+        auto const addr = parse_address(e.addr);
+        // Port 0 means "pick one" only to our own --listen; nobody can dial it.
+        r.check(is_node_id(e.id) && is_valid_name(e.name) && addr && addr->port != 0);
+    }
+    if (auto err = r.error()) outer.fail(*err);
+    return e;
+}
+
+chat_msg read_chat(json::object const& o, field_reader& r) {
+    chat_msg c;
+    c.origin = r.string("origin");
+    c.seq = r.uint("seq");
+    c.lamport = r.uint("lamport");
+    c.time_ms = r.int64("time");
+    c.name = r.string("name");
+    c.text = r.string("text");
+    (void)o;
+    if (!r.error())
+        r.check(is_node_id(c.origin) && c.seq > 0 && is_valid_name(c.name) && !c.text.empty() &&
+                c.text.size() <= max_text_bytes);
+    return c;
+}
+
+std::vector<peer_entry> read_entries(json::array const* a, field_reader& r) {
+    std::vector<peer_entry> out;
+    if (!a) return out;
+    out.reserve(a->size());
+    for (auto const& v : *a) {
+        if (!v.is_object()) {
+            r.fail(decode_errc::bad_field);
+            break;
+        }
+        out.push_back(read_entry(&v.get_object(), r));
+    }
+    return out;
+}
+
+result<message> decode_object(json::object const& o) {
+    field_reader r(o);
+    (void)r.uint("v");
+    auto const type = r.string("type");
+    if (r.error()) return decode_errc::not_an_object;
+
+    message m = unknown_msg{type};
+    if (type == "join") {
+        m = join_msg{read_entry(r.object("from"), r)};
+    } else if (type == "hello") {
+        m = hello_msg{read_entry(r.object("from"), r)};
+    } else if (type == "welcome") {
+        welcome_msg w;
+        w.from = read_entry(r.object("from"), r);
+        w.peers = read_entries(r.array("peers"), r);
+        if (auto const* history = r.array("history")) {
+            for (auto const& v : *history) {
+                if (!v.is_object()) {
+                    r.fail(decode_errc::bad_field);
+                    break;
+                }
+                field_reader cr(v.get_object());
+                w.history.push_back(read_chat(v.get_object(), cr));
+                if (auto err = cr.error()) r.fail(*err);
+            }
+        }
+        m = std::move(w);
+    } else if (type == "refused") {
+        m = refused_msg{r.string("code"), r.string("reason")};
+    } else if (type == "peers") {
+        peers_msg p;
+        p.peers = read_entries(r.array("peers"), r);
+        p.full = r.boolean("full");
+        m = std::move(p);
+    } else if (type == "digest") {
+        m = digest_msg{r.string("hash"), r.uint("count")};
+    } else if (type == "chat") {
+        m = read_chat(o, r);
+    } else if (type == "rename") {
+        rename_msg rn{r.string("id"), r.string("name"), r.uint("inc")};
+        if (!r.error()) r.check(is_node_id(rn.id) && is_valid_name(rn.name));
+        m = std::move(rn);
+    } else if (type == "leave") {
+        leave_msg l{r.string("id"), r.uint("inc")};
+        if (!r.error()) r.check(is_node_id(l.id));
+        m = std::move(l);
+    }
+    if (auto err = r.error()) return *err;
+    return m;
+}
+
+}  // namespace
+
+boost::system::error_category const& decode_category() {
+    static decode_category_impl const instance;
+    return instance;
+}
+
+std::string encode(message const& m) {
+    json::object o;
+    o["v"] = protocol_version;
+    std::visit(encoder{o}, m);
+    return json::serialize(o);
+}
+
+boost::system::result<message> decode(std::string_view payload) {
+    boost::system::error_code ec;
+    // Boost.JSON rejects invalid UTF-8 by default, which is what the protocol requires.
+    json::value const v = json::parse(payload, ec);
+    if (ec) return decode_errc::not_json;
+    if (!v.is_object()) return decode_errc::not_an_object;
+    return decode_object(v.get_object());
+}
+
+std::string_view type_name(message const& m) {
+    return std::visit(
+        [](auto const& msg) -> std::string_view {
+            using T = std::decay_t<decltype(msg)>;
+            if constexpr (std::is_same_v<T, join_msg>)
+                return "join";
+            else if constexpr (std::is_same_v<T, welcome_msg>)
+                return "welcome";
+            else if constexpr (std::is_same_v<T, refused_msg>)
+                return "refused";
+            else if constexpr (std::is_same_v<T, hello_msg>)
+                return "hello";
+            else if constexpr (std::is_same_v<T, peers_msg>)
+                return "peers";
+            else if constexpr (std::is_same_v<T, digest_msg>)
+                return "digest";
+            else if constexpr (std::is_same_v<T, chat_msg>)
+                return "chat";
+            else if constexpr (std::is_same_v<T, rename_msg>)
+                return "rename";
+            else if constexpr (std::is_same_v<T, leave_msg>)
+                return "leave";
+            else
+                return "unknown";
+        },
+        m);
+}
+
+bool is_node_id(std::string_view s) {
+    if (s.size() != 64) return false;
+    for (char c : s)
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+    return true;
+}
+
+}  // namespace p2pchat::wire

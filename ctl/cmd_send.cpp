@@ -1,0 +1,165 @@
+#include <poll.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <string>
+#include <unordered_map>
+
+#include "common/rpc/rpc.hpp"
+#include "common/text.hpp"
+#include "ctl/commands.hpp"
+
+namespace p2pchat::ctl {
+
+namespace {
+
+// Requests in flight at once when streaming stdin: enough to hide the round trip
+// (seq 100000 | p2pchatctl send), few enough that replies never fill the socket buffer.
+constexpr std::size_t send_window = 256;
+constexpr std::size_t stdin_chunk_bytes = 64 * 1024;
+
+bool is_blank(std::string_view line) { return line.find_first_not_of(" \t") == line.npos; }
+
+// Streams stdin, one message per line, over one connection. Owns the pipelining state:
+// line numbers of requests in flight, so a refusal names the line it refused.
+class line_sender {
+  public:
+    explicit line_sender(rpc_client& client) : client_(client) {}
+
+    int run() {
+        for (;;) {
+            queue_lines();
+            bool input_done = stdin_eof_ && pos_ == buf_.size();
+            if (input_done && in_flight_.empty() && !client_.wants_write()) break;
+
+            // stdin is polled only while the window has room: that is the back-pressure that
+            // keeps memory bounded however fast the input comes.
+            bool want_input = !stdin_eof_ && in_flight_.size() < send_window;
+            pollfd fds[2] = {{want_input ? STDIN_FILENO : -1, POLLIN, 0},
+                             {client_.fd(), client_.poll_events(), 0}};
+            if (::poll(fds, 2, -1) < 0) {
+                if (errno == EINTR) continue;
+                return report(connection_lost());
+            }
+            if (fds[0].revents != 0) read_stdin();
+            if (fds[1].revents & POLLOUT)
+                if (auto w = client_.on_writable(); !w) return report(w.error());
+            if (fds[1].revents & (POLLIN | POLLHUP | POLLERR))
+                if (auto r = client_.on_readable(); !r) return report(r.error());
+            if (auto f = take_replies(); f) return report(*f);
+        }
+        return status_;
+    }
+
+  private:
+    void note(int status, std::string const& what) {
+        report(failure{status, what});
+        if (status_ == 0) status_ = status;
+    }
+
+    void read_stdin() {
+        buf_.erase(0, pos_);  // once per read: lines are consumed by offset in between
+        pos_ = 0;
+        std::size_t old = buf_.size();
+        buf_.resize(old + stdin_chunk_bytes);
+        ssize_t n = ::read(STDIN_FILENO, buf_.data() + old, stdin_chunk_bytes);
+        buf_.resize(old + (n > 0 ? static_cast<std::size_t>(n) : 0));
+        if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) stdin_eof_ = true;
+    }
+
+    // Turns complete lines into requests while the window has room.
+    void queue_lines() {
+        while (in_flight_.size() < send_window && pos_ < buf_.size()) {
+            std::size_t nl = buf_.find('\n', pos_);
+            if (nl == buf_.npos) {
+                // A line longer than any message could be: refuse it without buffering it.
+                if (buf_.size() - pos_ > max_text_bytes + 1) {
+                    if (!discarding_)
+                        note(rpc::exit_status::refused,
+                             "line " + std::to_string(line_no_ + 1) +
+                                 ": text too long (over 64 KiB), skipped");
+                    discarding_ = true;
+                    pos_ = buf_.size();
+                    return;
+                }
+                if (!stdin_eof_) return;  // wait for the rest of the line
+                nl = buf_.size();         // last line without '\n'
+            }
+            std::string_view line(buf_.data() + pos_, nl - pos_);
+            pos_ = std::min(nl + 1, buf_.size());
+            if (discarding_) {
+                discarding_ = false;
+                ++line_no_;
+                continue;
+            }
+            ++line_no_;
+            if (line.ends_with('\r')) line.remove_suffix(1);
+            if (is_blank(line)) continue;
+            if (!is_valid_utf8(line)) {
+                note(rpc::exit_status::data_error,
+                     "line " + std::to_string(line_no_) + ": not valid UTF-8, skipped");
+                continue;
+            }
+            std::int64_t id = client_.request("send", {{"text", line}});
+            in_flight_.emplace(id, line_no_);
+        }
+    }
+
+    // Consumes the replies received so far; a failure here ends the command.
+    std::optional<failure> take_replies() {
+        for (;;) {
+            auto m = client_.next_message();
+            if (!m) {
+                // The daemon went away: lines in flight may or may not have been sent.
+                if (in_flight_.empty() && stdin_eof_ && pos_ == buf_.size()) return std::nullopt;
+                return m.error();
+            }
+            if (!*m) return std::nullopt;
+            auto* r = std::get_if<reply>(&**m);
+            if (!r) continue;  // we did not subscribe; ignore stray notifications
+            auto it = in_flight_.find(r->id);
+            if (it == in_flight_.end()) continue;
+            if (r->error)
+                note(r->error->status,
+                     "line " + std::to_string(it->second) + ": " + r->error->message);
+            in_flight_.erase(it);
+        }
+    }
+
+    rpc_client& client_;
+    std::string buf_;
+    std::size_t pos_ = 0;  // start of the first line of buf_ not yet sent
+    std::size_t line_no_ = 0;
+    bool stdin_eof_ = false;
+    bool discarding_ = false;  // inside an overlong line: drop bytes up to its '\n'
+    std::unordered_map<std::int64_t, std::size_t> in_flight_;  // request id -> line number
+    int status_ = 0;  // the first problem's exit status; later lines are still sent
+};
+
+}  // namespace
+
+int run_send(context& ctx, args_t args) {
+    auto a = parse_args(args, {}, "send");
+    if (!a) return report(a.error());
+    if (handle_common(ctx, *a, "send")) return 0;
+
+    auto const& words = a->positionals;
+    bool from_stdin = words.empty() || (words.size() == 1 && words.front() == "-");
+    std::string text;
+    if (!from_stdin) {
+        for (auto w : words) {
+            if (!text.empty()) text += ' ';
+            text += w;
+        }
+        if (!is_valid_utf8(text))
+            return report(failure{rpc::exit_status::data_error, "TEXT is not valid UTF-8"});
+    }
+
+    auto client = connect(ctx);
+    if (!client) return report(client.error());
+    if (from_stdin) return line_sender(*client).run();
+    auto r = client->call("send", {{"text", text}});
+    return r ? 0 : report(r.error());
+}
+
+}  // namespace p2pchat::ctl

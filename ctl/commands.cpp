@@ -1,0 +1,125 @@
+#include "ctl/commands.hpp"
+
+#include <unistd.h>
+
+#include <cstdio>
+
+#include "common/rpc/rpc.hpp"
+#include "ctl/output.hpp"
+
+namespace p2pchat::ctl {
+
+namespace {
+
+// A constexpr table: no start-up cost, and help, dispatch and completion stay in step.
+constexpr command command_table[] = {
+    {"send", run_send, "send [TEXT...]", "send a chat message",
+     "Sends TEXT (the words joined by one space) to every peer. With no TEXT, or TEXT \"-\",\n"
+     "sends one message per line of standard input until end of file, pipelined over one\n"
+     "connection; blank lines are skipped, lines that are not valid UTF-8 are reported and\n"
+     "skipped (exit 65 at the end). Prints nothing on success.\n"},
+    {"tail", run_tail, "tail [-n N|all] [--since SEQ|TIME] [--no-follow] [--json]",
+     "print the last messages and follow new ones",
+     "Options:\n"
+     "  -n, --lines N|all   events of backlog to print first (default 10)\n"
+     "      --since SEQ     print every event after event number SEQ instead; TIME\n"
+     "                      (HH:MM[:SS] today, or YYYY-MM-DD[THH:MM[:SS]]) selects by time\n"
+     "      --no-follow     print the backlog and exit\n"
+     "      --json          one event object per line (see p2pchatctl(1))\n"
+     "Lines are flushed one by one; a closed output (tail | head) ends quietly.\n"},
+    {"peers", run_peers, "peers [--json]", "list the peers of this node",
+     "Prints ID NAME ADDRESS STATE, this node first.\n"
+     "  --json   the peers result object on one line: {\"peers\":[...]}\n"},
+    {"rename", run_rename, "rename NAME", "change this node's screen name",
+     "NAME: 1-64 bytes of UTF-8 without control characters. Every peer is told.\n"},
+    {"join", run_join, "join HOST[:PORT]", "join a network through one of its peers",
+     "PORT defaults to 7447; IPv6 as [ADDR]:PORT. Prints \"joined: N peers\".\n"},
+    {"leave", run_leave, "leave", "say goodbye to every peer (the daemon stays up, alone)", ""},
+    {"status", run_status, "status [--json]", "show the daemon's state",
+     "Exit status 3 when no daemon is running.\n"
+     "  --json   the status result object on one line\n"},
+    {"chat", run_chat, "chat", "the interactive chat room",
+     "Messages appear as they arrive while you type; Enter sends.\n"
+     "Commands: /name NEW, /peers, /leave, /quit, /help (start a message with // to send a\n"
+     "line beginning with /). Ctrl-C or Ctrl-D on an empty line quits. Asks for a screen\n"
+     "name first while the node still has its default one (the login name).\n"},
+};
+
+}  // namespace
+
+std::span<command const> commands() { return command_table; }
+
+command const* find_command(std::string_view name) {
+    for (auto const& c : command_table)
+        if (c.name == name) return &c;
+    return nullptr;
+}
+
+std::string overview_help() {
+    std::string out =
+        "Usage: p2pchatctl [--socket PATH] COMMAND [ARGS...]\n"
+        "Control a p2pchatd peer-to-peer chat daemon.\n\nCommands:\n";
+    for (auto const& c : command_table) {
+        out += "  ";
+        out += c.name;
+        out.append(c.name.size() < 8 ? 8 - c.name.size() : 1, ' ');
+        out += c.summary;
+        out += '\n';
+    }
+    out +=
+        "\nOptions:\n"
+        "  --socket PATH   control socket (default: $P2PCHAT_SOCKET, /run/p2pchatd.sock as\n"
+        "                  root, else $XDG_RUNTIME_DIR/p2pchatd.sock)\n"
+        "  -h, --help      this help; p2pchatctl help COMMAND or COMMAND --help for one\n"
+        "  --version       print the version\n"
+        "\nExit status: 0 ok, 1 refused by the daemon, 3 status: not running, 64 usage,\n"
+        "65 bad input data, 69 daemon unreachable, 70 protocol error, 74 connection lost,\n"
+        "77 permission denied on the socket.\n";
+    return out;
+}
+
+std::string command_help(command const& c) {
+    std::string out = "Usage: p2pchatctl [--socket PATH] ";
+    out += c.synopsis;
+    out += "\n";
+    out += c.summary;
+    out += ".\n";
+    if (!c.details.empty()) {
+        out += "\n";
+        out += c.details;
+    }
+    return out;
+}
+
+bool handle_common(context& ctx, parsed_args const& a, std::string_view command) {
+    if (auto it = a.options.find("socket"); it != a.options.end()) ctx.socket_path = it->second;
+    if (!a.help) return false;
+    if (auto const* c = find_command(command)) (void)print(command_help(*c));
+    return true;
+}
+
+result<rpc_client> connect(context const& ctx) {
+    return rpc_client::connect(ctx.socket_path, rpc::exit_status::unavailable);
+}
+
+result<ok_t> print(std::string_view text) {
+    switch (write_all(STDOUT_FILENO, text)) {
+        case write_status::ok:
+            return ok;
+        case write_status::closed:
+            return failure{rpc::exit_status::ok, ""};
+        case write_status::failed:
+            return failure{rpc::exit_status::io_error, "cannot write to standard output"};
+    }
+    return ok;
+}
+
+int report(failure const& f) {
+    if (!f.message.empty()) {
+        std::string line = "p2pchatctl: " + f.message + "\n";
+        (void)write_all(STDERR_FILENO, line);
+    }
+    return f.status;
+}
+
+}  // namespace p2pchat::ctl

@@ -1,0 +1,113 @@
+#pragma once
+// The node: the one facade that holds the chat state (peer table, dedup window, clocks,
+// links, event stream) and implements both the peer protocol (frame_handler) and the
+// operations every front end uses (control socket now, D-Bus later). Front ends talk only to
+// this class. Lives on the io thread; no locks.
+#include <boost/json/object.hpp>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <random>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "common/peer_table.hpp"
+#include "common/rpc/rpc.hpp"
+#include "common/seen_messages.hpp"
+#include "daemon/event_log.hpp"
+#include "daemon/identity.hpp"
+#include "daemon/options.hpp"
+#include "daemon/outcome.hpp"
+#include "daemon/peer_link.hpp"
+#include "daemon/peer_listener.hpp"
+
+namespace p2pchat::daemon {
+
+struct send_receipt {
+    std::string id;
+    std::uint64_t seq = 0;
+    std::uint64_t lamport = 0;
+};
+
+class chat_node final : public frame_handler {
+  public:
+    chat_node(asio::any_io_executor executor, options const& opts, node_identity identity);
+
+    // Starts listening (throws on a port in use), anti-entropy and the start-up joins.
+    void start();
+    // Tells every peer goodbye and waits (bounded) until the goodbyes were written.
+    awaitable<void> shutdown();
+
+    // ---- operations for front ends ----
+    outcome<send_receipt> send(std::string text);
+    outcome<std::string> rename(std::string name);
+    awaitable<outcome<std::size_t>> join(address contact);
+    std::size_t leave();
+    boost::json::object status() const;
+    boost::json::array peers() const;
+    event_log& events() { return events_; }
+    std::string const& socket_path() const { return socket_path_; }
+    void set_socket_path(std::string path) { socket_path_ = std::move(path); }
+
+    // ---- frame_handler ----
+    void on_frame(wire::message&& message, peer_connection& from) override;
+    void on_malformed(peer_connection& from, std::string_view reason) override;
+    void on_dropped_frames(std::size_t count) override { dropped_frames_ += count; }
+
+  private:
+    void handle(wire::join_msg&& m, peer_connection& from);
+    void handle(wire::hello_msg&& m, peer_connection& from);
+    void handle(wire::welcome_msg&& m, peer_connection& from);
+    void handle(wire::refused_msg&& m, peer_connection& from);
+    void handle(wire::peers_msg&& m, peer_connection& from);
+    void handle(wire::digest_msg&& m, peer_connection& from);
+    void handle(wire::chat_msg&& m, peer_connection& from);
+    void handle(wire::rename_msg&& m, peer_connection& from);
+    void handle(wire::leave_msg&& m, peer_connection& from);
+    void handle(wire::unknown_msg&& m, peer_connection& from);
+
+    // Merges one entry and does what follows from it: events, links. Returns the outcome.
+    merge_outcome apply(wire::peer_entry const& entry);
+    void apply_welcome(wire::welcome_msg&& welcome, asio::ip::address const& contact);
+    void deliver(wire::chat_msg const& chat, bool from_self);
+    void broadcast(frame_ptr const& frame, std::string const& except = {});
+
+    void open_link(wire::peer_entry const& entry);
+    void close_link(std::string const& id, bool flush);
+    frame_ptr hello_frame() const;
+
+    awaitable<void> gossip_loop();
+    awaitable<void> startup_joins();
+
+    boost::json::object peer_json(wire::peer_entry const& e) const;
+    void emit_peer_event(std::string_view type, wire::peer_entry const& e,
+                         boost::json::object extra = {});
+    std::int64_t now_ms() const;
+
+    asio::any_io_executor executor_;
+    options options_;
+    node_identity identity_;
+    std::string default_name_;
+    std::string socket_path_;
+    peer_table table_;
+    seen_messages seen_;
+    event_log events_;
+    peer_listener listener_;
+    std::unordered_map<std::string, std::shared_ptr<peer_link>> links_;
+    std::vector<std::shared_ptr<peer_link>> departing_;  // saying goodbye after leave()
+    std::deque<wire::chat_msg> recent_chat_;             // what a newcomer's welcome carries
+    std::uint64_t next_seq_ = 1;
+    std::uint64_t lamport_ = 0;
+    std::int64_t started_ms_ = 0;
+    std::mt19937_64 random_;
+    asio::steady_timer gossip_timer_;
+    bool stopping_ = false;
+
+    std::uint64_t messages_sent_ = 0;
+    std::uint64_t messages_received_ = 0;
+    std::uint64_t malformed_frames_ = 0;
+    std::uint64_t dropped_frames_ = 0;
+};
+
+}  // namespace p2pchat::daemon

@@ -1,0 +1,388 @@
+#include "daemon/control_server.hpp"
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/json/serialize.hpp>
+#include <cstdlib>
+#include <deque>
+#include <memory>
+
+#include "common/address.hpp"
+#include "common/rpc/rpc.hpp"
+#include "daemon/chat_node.hpp"
+#include "daemon/log.hpp"
+
+namespace p2pchat::daemon {
+
+namespace json = boost::json;
+using local_protocol = asio::local::stream_protocol;
+
+namespace {
+
+constexpr std::size_t max_queued_lines = 1024;
+constexpr std::size_t max_queued_bytes = 4 * 1024 * 1024;
+constexpr std::size_t max_history = 10000;
+
+using line_ptr = std::shared_ptr<std::string const>;
+
+line_ptr to_line(json::object const& o) {
+    return std::make_shared<std::string const>(json::serialize(o) + "\n");
+}
+
+rpc::error invalid_params(std::string message) {
+    return {rpc::code::invalid_params, std::move(message)};
+}
+
+// Reads an optional non-negative integer param.
+bool read_count(json::object const& params, std::string_view key, std::uint64_t& out) {
+    auto const* v = params.if_contains(key);
+    if (!v) return true;
+    if (v->is_uint64())
+        out = v->get_uint64();
+    else if (v->is_int64() && v->get_int64() >= 0)
+        out = static_cast<std::uint64_t>(v->get_int64());
+    else
+        return false;
+    return true;
+}
+
+bool read_string(json::object const& params, std::string_view key, std::string& out) {
+    auto const* v = params.if_contains(key);
+    if (!v || !v->is_string()) return false;
+    out = std::string(v->get_string());
+    return true;
+}
+
+}  // namespace
+
+// One connected client. Lives as long as its reader coroutine (which holds a shared_ptr).
+class control_server::client : public std::enable_shared_from_this<client> {
+  public:
+    client(socket_type socket, chat_node& node, control_server& server)
+        : socket_(std::move(socket)),
+          wakeup_(socket_.get_executor()),
+          drained_(socket_.get_executor()),
+          node_(node),
+          server_(server) {}
+
+    awaitable<void> run(bool over_limit) {
+        auto self = shared_from_this();
+        if (over_limit) {
+            queue(to_line(rpc::make_error(
+                nullptr, {rpc::code::too_many_clients, "too many clients (64); try again later"})));
+            closing_ = true;
+            co_await write_lines();
+            co_return;
+        }
+        co_await (read_lines() || write_lines());
+        boost::system::error_code ignored;
+        socket_.close(ignored);
+    }
+
+  private:
+    awaitable<void> read_lines() {
+        std::string buffer;
+        for (;;) {
+            // Backpressure: a client that sends requests without reading replies stops being
+            // read until it catches up, so its replies never pile up without bound.
+            while (out_bytes_ > max_queued_bytes && socket_.is_open()) {
+                drained_.expires_at(asio::steady_timer::time_point::max());
+                co_await drained_.async_wait(use_nothrow);
+            }
+            auto [ec, n] = co_await asio::async_read_until(
+                socket_, asio::dynamic_buffer(buffer, rpc::max_line_bytes + 1), '\n', use_nothrow);
+            if (ec == asio::error::not_found) {
+                queue(to_line(rpc::make_error(
+                    nullptr, {rpc::code::invalid_request, "request line too long (limit 1 MiB)"})));
+                closing_ = true;
+                wakeup_.cancel();
+                // Let the writer send the error; it ends the session when done.
+                asio::steady_timer hold(socket_.get_executor(), std::chrono::seconds(1));
+                co_await hold.async_wait(use_nothrow);
+                co_return;
+            }
+            if (ec) co_return;  // EOF or reset: the client went away
+            std::string_view line(buffer.data(), n - 1);
+            if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+            if (line.find_first_not_of(" \t") != std::string_view::npos)
+                co_await answer(rpc::parse_line(line));
+            buffer.erase(0, n);
+            if (closing_) co_return;
+        }
+    }
+
+    awaitable<void> write_lines() {
+        std::vector<line_ptr> batch;
+        std::vector<asio::const_buffer> buffers;
+        while (socket_.is_open()) {
+            if (out_.empty()) {
+                if (closing_) co_return;
+                wakeup_.expires_at(asio::steady_timer::time_point::max());
+                co_await wakeup_.async_wait(use_nothrow);
+                continue;
+            }
+            while (!out_.empty() && batch.size() < 256) {
+                out_bytes_ -= out_.front()->size();
+                buffers.emplace_back(asio::buffer(*out_.front()));
+                batch.push_back(std::move(out_.front()));
+                out_.pop_front();
+            }
+            auto [ec, n] = co_await asio::async_write(socket_, buffers, use_nothrow);
+            batch.clear();
+            buffers.clear();
+            drained_.cancel();
+            if (ec) co_return;
+        }
+    }
+
+    void queue(line_ptr line) {
+        out_bytes_ += line->size();
+        out_.push_back(std::move(line));
+        wakeup_.cancel();
+    }
+
+    void deliver_event(event const& e) {
+        if (closing_) return;
+        if (out_.size() >= max_queued_lines || out_bytes_ + e.line->size() > max_queued_bytes) {
+            // Too far behind: say so (best effort), drop what waits, and hang up.
+            log(log_level::warning, "control client too slow for events; dropping it");
+            out_.clear();
+            out_bytes_ = 0;
+            queue(to_line(rpc::make_notification(
+                "error", json::object{{"code", static_cast<int>(rpc::code::subscriber_too_slow)},
+                                      {"message", "subscriber too slow, dropped"}})));
+            closing_ = true;
+            // A client that does not read may never let the writer finish: hang up anyway.
+            asio::co_spawn(socket_.get_executor(), hang_up_soon(shared_from_this()),
+                           log_exception{"control client"});
+            return;
+        }
+        queue(e.line);
+    }
+
+    awaitable<void> answer(rpc::parsed_line parsed) {
+        json::array replies;
+        for (auto& entry : parsed.entries) {
+            std::optional<json::object> reply;
+            if (auto* bad = std::get_if<rpc::bad_call>(&entry)) {
+                if (!bad->notification) reply = rpc::make_error(bad->id, bad->err);
+            } else {
+                auto& c = std::get<rpc::call>(entry);
+                // join waits on the network: run it apart so this client's other requests go on.
+                if (c.method == "join" && !parsed.batch) {
+                    asio::co_spawn(socket_.get_executor(),
+                                   answer_join(shared_from_this(), std::move(c)),
+                                   log_exception{"control join"});
+                    co_return;
+                }
+                reply = co_await invoke(c);
+            }
+            if (!reply) continue;
+            if (parsed.batch)
+                replies.emplace_back(std::move(*reply));
+            else
+                queue(to_line(*reply));
+        }
+        if (parsed.batch && !replies.empty())
+            queue(std::make_shared<std::string const>(json::serialize(replies) + "\n"));
+        // Events a subscribe asked to replay go out after its reply.
+        flush_replay();
+    }
+
+    static awaitable<void> hang_up_soon(std::shared_ptr<client> self) {
+        asio::steady_timer grace(self->socket_.get_executor(), std::chrono::seconds(1));
+        co_await grace.async_wait(use_nothrow);
+        boost::system::error_code ignored;
+        self->socket_.close(ignored);
+        self->wakeup_.cancel();
+    }
+
+    static awaitable<void> answer_join(std::shared_ptr<client> self, rpc::call c) {
+        auto reply = co_await self->invoke(c);
+        if (reply) self->queue(to_line(*reply));
+    }
+
+    // Runs one call. Returns the reply, or nothing for a notification.
+    awaitable<std::optional<json::object>> invoke(rpc::call const& c) {
+        json::value const id = c.id.value_or(nullptr);
+        auto reply = [&](std::variant<json::value, rpc::error> r) -> std::optional<json::object> {
+            if (!c.id) return std::nullopt;
+            if (auto* e = std::get_if<rpc::error>(&r)) return rpc::make_error(id, *e);
+            return rpc::make_result(id, std::move(std::get<json::value>(r)));
+        };
+        auto const& p = c.params;
+        if (c.method == "send") {
+            std::string text;
+            if (!read_string(p, "text", text))
+                co_return reply(invalid_params("send needs a \"text\" string"));
+            auto r = node_.send(std::move(text));
+            if (!r.value) co_return reply(r.error);
+            co_return reply(json::object{
+                {"id", r.value->id}, {"seq", r.value->seq}, {"lamport", r.value->lamport}});
+        }
+        if (c.method == "status") co_return reply(node_.status());
+        if (c.method == "peers") co_return reply(json::object{{"peers", node_.peers()}});
+        if (c.method == "rename") {
+            std::string name;
+            if (!read_string(p, "name", name))
+                co_return reply(invalid_params("rename needs a \"name\" string"));
+            auto r = node_.rename(std::move(name));
+            if (!r.value) co_return reply(r.error);
+            co_return reply(json::object{{"name", *r.value}});
+        }
+        if (c.method == "join") {
+            std::string text;
+            if (!read_string(p, "address", text))
+                co_return reply(invalid_params("join needs an \"address\" string"));
+            auto contact = parse_address(text);
+            if (!contact || contact->port == 0)
+                co_return reply(invalid_params("not HOST[:PORT]: '" + text + "'"));
+            auto r = co_await node_.join(*contact);
+            if (!r.value) co_return reply(r.error);
+            co_return reply(json::object{{"peers", *r.value}});
+        }
+        if (c.method == "leave") co_return reply(json::object{{"peers", node_.leave()}});
+        if (c.method == "history") {
+            std::uint64_t limit = 100, since = 0;
+            if (!read_count(p, "limit", limit) || !read_count(p, "since", since))
+                co_return reply(invalid_params("limit and since must be non-negative integers"));
+            limit = std::min<std::uint64_t>(limit, max_history);
+            auto const events = p.contains("since") ? node_.events().after(since, limit)
+                                                    : node_.events().newest(limit);
+            json::array out;
+            for (auto const* e : events) out.emplace_back(e->body);
+            co_return reply(json::object{{"events", std::move(out)}});
+        }
+        if (c.method == "subscribe") {
+            std::uint64_t backlog = 0, since = 0;
+            if (!read_count(p, "backlog", backlog) || !read_count(p, "since", since))
+                co_return reply(invalid_params("backlog and since must be non-negative integers"));
+            auto& log = node_.events();
+            replay_ = p.contains("since")
+                          ? log.after(since, max_history)
+                          : log.newest(std::min<std::uint64_t>(backlog, max_history));
+            std::weak_ptr<client> weak = shared_from_this();
+            subscription_ = log.subscribe([weak](event const& e) {
+                if (auto self = weak.lock()) self->deliver_event(e);
+            });
+            co_return reply(json::object{{"seq", log.last_seq()}});
+        }
+        co_return reply(rpc::error{rpc::code::method_not_found, "method not found: " + c.method});
+    }
+
+    void flush_replay() {
+        for (auto const* e : replay_) queue(e->line);
+        replay_.clear();
+    }
+
+    socket_type socket_;
+    asio::steady_timer wakeup_;   // wakes the writer: lines were queued
+    asio::steady_timer drained_;  // wakes the reader: the writer made room
+    chat_node& node_;
+    [[maybe_unused]] control_server& server_;
+    std::deque<line_ptr> out_;
+    std::size_t out_bytes_ = 0;
+    bool closing_ = false;
+    event_log::subscription subscription_;
+    std::vector<event const*> replay_;
+};
+
+control_server::control_server(asio::any_io_executor executor, chat_node& node, std::string path)
+    : node_(node), path_(std::move(path)), acceptor_(executor) {
+    // Is a daemon already answering here? Then refuse to start rather than steal its socket.
+    boost::system::error_code ec;
+    {
+        local_protocol::socket probe(executor);
+        probe.connect(local_protocol::endpoint(path_), ec);
+        if (!ec) throw std::runtime_error("another p2pchatd is already running on " + path_);
+    }
+    if (ec != asio::error::connection_refused && ec != asio::error::not_found &&
+        ec != boost::system::errc::no_such_file_or_directory)
+        throw std::runtime_error("cannot use control socket " + path_ + ": " + ec.message());
+    ::unlink(path_.c_str());  // stale file from a crashed daemon
+    acceptor_.open(local_protocol(), ec);
+    if (!ec) acceptor_.bind(local_protocol::endpoint(path_), ec);
+    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) throw std::runtime_error("cannot create control socket " + path_ + ": " + ec.message());
+    ::chmod(path_.c_str(), 0660);
+    node_.set_socket_path(path_);
+}
+
+control_server::control_server(asio::any_io_executor executor, chat_node& node, int inherited_fd)
+    : node_(node), acceptor_(executor), owns_file_(false) {
+    boost::system::error_code ec;
+    acceptor_.assign(local_protocol(), inherited_fd, ec);
+    if (ec)
+        throw std::runtime_error("cannot use the control socket passed by systemd: " +
+                                 ec.message());
+    path_ = acceptor_.local_endpoint(ec).path();
+    node_.set_socket_path(path_);
+}
+
+int inherited_control_socket() {
+    char** names = nullptr;
+    int const n = sd_listen_fds_with_names(1, &names);
+    int found = -1;
+    for (int i = 0; i < n; ++i) {
+        int const fd = SD_LISTEN_FDS_START + i;
+        if (found < 0 && sd_is_socket_unix(fd, SOCK_STREAM, 1, nullptr, 0) > 0)
+            found = fd;
+        else
+            ::close(fd);  // not ours to use; don't leak it
+    }
+    if (names) {
+        for (int i = 0; i < n; ++i) std::free(names[i]);
+        std::free(names);
+    }
+    return found;
+}
+
+control_server::~control_server() { stop(); }
+
+void control_server::start() {
+    asio::co_spawn(acceptor_.get_executor(), accept_loop(), log_exception{"control socket"});
+}
+
+void control_server::stop() {
+    if (!acceptor_.is_open()) return;
+    boost::system::error_code ignored;
+    acceptor_.close(ignored);
+    if (owns_file_) ::unlink(path_.c_str());
+}
+
+awaitable<void> control_server::accept_loop() {
+    asio::steady_timer backoff(acceptor_.get_executor());
+    while (acceptor_.is_open()) {
+        auto [ec, socket] = co_await acceptor_.async_accept(use_nothrow);
+        if (ec == asio::error::operation_aborted) co_return;
+        if (ec) {
+            log(log_level::warning, "control socket accept failed: ", ec.message());
+            backoff.expires_after(std::chrono::milliseconds(100));
+            co_await backoff.async_wait(use_nothrow);
+            continue;
+        }
+        if (log_enabled(log_level::debug)) {
+            ucred cred{};
+            socklen_t len = sizeof cred;
+            if (::getsockopt(socket.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
+                log(log_level::debug, "control client pid ", cred.pid, " uid ", cred.uid);
+        }
+        bool const over_limit = clients_ >= max_clients;
+        auto c = std::make_shared<client>(std::move(socket), node_, *this);
+        ++clients_;
+        asio::co_spawn(
+            acceptor_.get_executor(),
+            [](std::shared_ptr<client> c, control_server* server, bool over) -> awaitable<void> {
+                co_await c->run(over);
+                --server->clients_;
+            }(std::move(c), this, over_limit),
+            log_exception{"control client"});
+    }
+}
+
+}  // namespace p2pchat::daemon

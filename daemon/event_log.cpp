@@ -1,0 +1,73 @@
+#include "daemon/event_log.hpp"
+
+#include <boost/json/serialize.hpp>
+#include <chrono>
+
+#include "common/rpc/rpc.hpp"
+
+namespace p2pchat::daemon {
+
+std::int64_t unix_time_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+event_log::subscription::~subscription() {
+    if (auto sinks = sinks_.lock()) sinks->erase(key_);
+}
+
+event_log::event_log(std::size_t capacity)
+    : capacity_(capacity),
+      sinks_(std::make_shared<sink_map>()),
+      observers_(std::make_shared<sink_map>()) {}
+
+void event_log::deliver(sink_map& map, event const& e) {
+    // A sink may unsubscribe (itself or another) while we deliver: walk a snapshot of keys.
+    std::vector<std::uint64_t> keys;
+    keys.reserve(map.size());
+    for (auto const& [key, s] : map) keys.push_back(key);
+    for (auto key : keys)
+        if (auto it = map.find(key); it != map.end()) it->second(e);
+}
+
+event const& event_log::append(boost::json::object body) {
+    event e;
+    e.seq = next_seq_++;
+    body["seq"] = e.seq;
+    body["time_ms"] = unix_time_ms();
+    e.line = std::make_shared<std::string const>(
+        boost::json::serialize(rpc::make_notification("event", body)) + "\n");
+    e.body = std::move(body);
+    if (events_.size() == capacity_) events_.pop_front();
+    events_.push_back(std::move(e));
+    event const& stored = events_.back();
+    deliver(*observers_, stored);
+    deliver(*sinks_, stored);
+    return stored;
+}
+
+std::vector<event const*> event_log::after(std::uint64_t seq, std::size_t limit) const {
+    std::vector<event const*> out;
+    if (events_.empty()) return out;
+    std::uint64_t const first = events_.front().seq;
+    std::size_t start = seq < first ? 0 : static_cast<std::size_t>(seq - first + 1);
+    for (std::size_t i = start; i < events_.size() && out.size() < limit; ++i)
+        out.push_back(&events_[i]);
+    return out;
+}
+
+std::vector<event const*> event_log::newest(std::size_t n) const {
+    std::vector<event const*> out;
+    std::size_t const start = events_.size() > n ? events_.size() - n : 0;
+    for (std::size_t i = start; i < events_.size(); ++i) out.push_back(&events_[i]);
+    return out;
+}
+
+event_log::subscription event_log::add(std::shared_ptr<sink_map> const& map, sink s) {
+    auto const key = next_key_++;
+    map->emplace(key, std::move(s));
+    return {map, key};
+}
+
+}  // namespace p2pchat::daemon

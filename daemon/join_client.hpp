@@ -1,0 +1,24 @@
+#pragma once
+// The newcomer's half of a join (docs/PROTOCOL.md): one short connection to a contact,
+// send `join`, read until `welcome` or `refused`, all within a deadline. Only I/O: what the
+// welcome means for the peer table is the node's business.
+#include <chrono>
+
+#include "common/address.hpp"
+#include "common/wire/messages.hpp"
+#include "daemon/asio.hpp"
+#include "daemon/outcome.hpp"
+#include "daemon/peer_connection.hpp"
+
+namespace p2pchat::daemon {
+
+struct join_answer {
+    wire::welcome_msg welcome;
+    asio::ip::address contact;  // where we reached it, for entries advertising 0.0.0.0
+};
+
+awaitable<outcome<join_answer>> request_join(asio::any_io_executor executor, address contact,
+                                             frame_ptr join_frame,
+                                             std::chrono::steady_clock::duration timeout);
+
+}  // namespace p2pchat::daemon

@@ -1,0 +1,125 @@
+#include "daemon/options.hpp"
+
+#include <boost/program_options.hpp>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "common/paths.hpp"
+#include "common/text.hpp"
+
+namespace p2pchat::daemon {
+
+namespace po = boost::program_options;
+
+namespace {
+
+constexpr char const* default_config = "/etc/p2pchat/p2pchatd.conf";
+
+po::options_description describe() {
+    po::options_description d("Options");
+    // clang-format off
+    d.add_options()
+        ("name", po::value<std::string>()->value_name("NAME"), "screen name (default: login name)")
+        ("listen", po::value<std::string>()->value_name("HOST:PORT"), "TCP listen address (default 0.0.0.0:7447; port 0 picks one)")
+        ("join", po::value<std::vector<std::string>>()->value_name("HOST:PORT"), "join the network through this peer at start-up (repeatable)")
+        ("state-dir", po::value<std::string>()->value_name("DIR"), "where the identity key lives")
+        ("socket", po::value<std::string>()->value_name("PATH"), "control socket path")
+        ("max-peers", po::value<std::size_t>()->value_name("N"), "most live peers in the table (default 256)")
+        ("config", po::value<std::string>()->value_name("FILE"), "config file (default /etc/p2pchat/p2pchatd.conf if present)")
+        ("log-level", po::value<std::string>()->value_name("LEVEL"), "debug, info, notice, warning or error (default info)")
+        ("dbus", po::value<std::string>()->value_name("BUS"), "publish the D-Bus interface on: none, user or system (default none)")
+        ("gossip-interval", po::value<unsigned>()->value_name("MS"), "anti-entropy period in milliseconds (default 2000)")
+        ("help,h", "print this help and exit")
+        ("version", "print the version and exit");
+    // clang-format on
+    return d;
+}
+
+address parse_address_or_throw(std::string const& text, char const* option) {
+    auto a = parse_address(text);
+    if (!a) throw usage_error(std::string("--") + option + ": not HOST[:PORT]: '" + text + "'");
+    return *a;
+}
+
+}  // namespace
+
+bool parse_bus_kind(std::string_view text, bus_kind& out) {
+    if (text == "none")
+        out = bus_kind::none;
+    else if (text == "user")
+        out = bus_kind::user;
+    else if (text == "system")
+        out = bus_kind::system;
+    else
+        return false;
+    return true;
+}
+
+parsed_options parse_options(int argc, char const* const argv[]) {
+    auto const description = describe();
+    po::variables_map vm;
+    try {
+        po::store(po::parse_command_line(argc, argv, description), vm);
+    } catch (po::error const& e) {
+        throw usage_error(e.what());
+    }
+    parsed_options out;
+    if (vm.count("help")) {
+        std::ostringstream text;
+        text << "Usage: p2pchatd [OPTIONS]\nA node of the p2pchat peer-to-peer chat network.\n\n"
+             << description << "\nSee p2pchatd(8).\n";
+        out.output = text.str();
+        return out;
+    }
+    if (vm.count("version")) {
+        out.output = std::string("p2pchatd ") + P2PCHAT_VERSION + "\n";
+        return out;
+    }
+
+    // Command-line values were stored first, so they win over the file's.
+    std::string config_path = vm.count("config") ? vm["config"].as<std::string>() : "";
+    if (config_path.empty() && std::filesystem::exists(default_config))
+        config_path = default_config;
+    if (!config_path.empty()) {
+        std::ifstream file(config_path);
+        if (!file) throw std::runtime_error("cannot read config file " + config_path);
+        try {
+            po::store(po::parse_config_file(file, description), vm);
+        } catch (po::error const& e) {
+            throw std::runtime_error("config file " + config_path + ": " + e.what());
+        }
+    }
+
+    options o;
+    o.name = vm.count("name") ? vm["name"].as<std::string>() : default_screen_name();
+    if (!is_valid_name(o.name))
+        throw usage_error(
+            "--name: a screen name is 1-64 bytes of UTF-8 without control characters");
+    if (vm.count("listen"))
+        o.listen = parse_address_or_throw(vm["listen"].as<std::string>(), "listen");
+    if (vm.count("join"))
+        for (auto const& j : vm["join"].as<std::vector<std::string>>())
+            o.join.push_back(parse_address_or_throw(j, "join"));
+    o.state_dir = vm.count("state-dir") ? vm["state-dir"].as<std::string>() : default_state_dir();
+    o.socket_path = vm.count("socket") ? vm["socket"].as<std::string>() : default_socket_path();
+    if (vm.count("max-peers")) {
+        o.max_peers = vm["max-peers"].as<std::size_t>();
+        if (o.max_peers < 1) throw usage_error("--max-peers must be at least 1");
+    }
+    if (vm.count("log-level") && !parse_log_level(vm["log-level"].as<std::string>(), o.level))
+        throw usage_error("--log-level: expected debug, info, notice, warning or error");
+    if (vm.count("gossip-interval")) {
+        o.gossip_interval = std::chrono::milliseconds(vm["gossip-interval"].as<unsigned>());
+        if (o.gossip_interval.count() < 10)
+            throw usage_error("--gossip-interval must be at least 10 ms");
+    }
+    if (vm.count("dbus")) {
+        if (!parse_bus_kind(vm["dbus"].as<std::string>(), o.dbus))
+            throw usage_error("--dbus: expected none, user or system");
+    }
+    out.run = std::move(o);
+    return out;
+}
+
+}  // namespace p2pchat::daemon

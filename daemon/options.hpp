@@ -1,0 +1,45 @@
+#pragma once
+// p2pchatd's settings, from the command line and the config file (Boost.Program_options).
+#include <chrono>
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/address.hpp"
+#include "daemon/log.hpp"
+
+namespace p2pchat::daemon {
+
+// Which D-Bus bus the interface is published on.
+enum class bus_kind { none, user, system };
+bool parse_bus_kind(std::string_view text, bus_kind& out);
+
+struct options {
+    std::string name;
+    address listen{"0.0.0.0", default_port};
+    std::vector<address> join;
+    std::string state_dir;
+    std::string socket_path;
+    std::size_t max_peers = 256;
+    log_level level = log_level::info;
+    std::chrono::milliseconds gossip_interval{2000};
+    bus_kind dbus = bus_kind::none;
+};
+
+// What the command line asked for: run with these options, or print text and exit.
+struct parsed_options {
+    std::optional<options> run;
+    std::string output;  // --help / --version text
+    int exit_status = 0;
+};
+
+// Throws usage_error (exit 64) for a bad command line, std::runtime_error (exit 1) for an
+// unreadable or invalid config file.
+struct usage_error : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+parsed_options parse_options(int argc, char const* const argv[]);
+
+}  // namespace p2pchat::daemon

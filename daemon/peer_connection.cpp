@@ -1,0 +1,162 @@
+#include "daemon/peer_connection.hpp"
+
+#include <array>
+#include <boost/asio/write.hpp>
+#include <vector>
+
+#include "daemon/log.hpp"
+
+namespace p2pchat::daemon {
+
+namespace {
+
+// Frames gathered into one write: fewer syscalls under load, bounded latency otherwise.
+constexpr std::size_t max_frames_per_write = 64;
+
+}  // namespace
+
+void log_exception::operator()(std::exception_ptr e) const {
+    if (!e) return;
+    try {
+        std::rethrow_exception(e);
+    } catch (std::exception const& ex) {
+        log(log_level::error, what, ": ", ex.what());
+    }
+}
+
+frame_ptr make_frame(wire::message const& m) {
+    return std::make_shared<std::string const>(wire::encode_frame(wire::encode(m)));
+}
+
+peer_connection::peer_connection(frame_handler& handler, std::size_t queue_limit)
+    : handler_(handler), queue_limit_(queue_limit) {}
+
+awaitable<boost::system::error_code> peer_connection::run(tcp::socket socket) {
+    boost::system::error_code ignored;
+    auto const endpoint = socket.remote_endpoint(ignored);
+    remote_address_ = endpoint.address();
+    socket.set_option(tcp::no_delay(true), ignored);
+    socket_ = std::make_unique<tcp::socket>(std::move(socket));
+    wakeup_ = std::make_unique<asio::steady_timer>(socket_->get_executor());
+    decoder_ = wire::frame_decoder{};
+    last_error_ = {};
+    closing_ = false;
+    co_await (read_frames() || write_frames());
+    socket_->close(ignored);
+    writing_ = false;
+    co_return last_error_;
+}
+
+void peer_connection::send(frame_ptr frame) {
+    queued_bytes_ += frame->size();
+    queue_.push_back(std::move(frame));
+    std::size_t dropped = 0;
+    while (queued_bytes_ > queue_limit_ && queue_.size() > 1) {
+        queued_bytes_ -= queue_.front()->size();
+        queue_.pop_front();
+        ++dropped;
+    }
+    if (dropped) handler_.on_dropped_frames(dropped);
+    wake_writer();
+}
+
+void peer_connection::send_first(frame_ptr frame) {
+    queued_bytes_ += frame->size();
+    queue_.push_front(std::move(frame));
+    wake_writer();
+}
+
+void peer_connection::clear_queue() {
+    queue_.clear();
+    queued_bytes_ = 0;
+}
+
+void peer_connection::close() {
+    boost::system::error_code ignored;
+    if (socket_) socket_->close(ignored);
+    wake_writer();
+}
+
+void peer_connection::close_when_flushed() {
+    closing_ = true;
+    wake_writer();
+}
+
+std::string peer_connection::describe() const {
+    std::string out = remote_address_.to_string();
+    if (!peer_id_.empty()) out += " (" + peer_id_.substr(0, 8) + ")";
+    return out;
+}
+
+void peer_connection::wake_writer() {
+    if (wakeup_) wakeup_->cancel();
+}
+
+awaitable<void> peer_connection::read_frames() {
+    std::array<char, 64 * 1024> buffer;
+    for (;;) {
+        auto [ec, n] = co_await socket_->async_read_some(asio::buffer(buffer), use_nothrow);
+        if (ec) {
+            last_error_ = ec;
+            co_return;
+        }
+        decoder_.feed({buffer.data(), n});
+        while (auto frame = decoder_.next()) {
+            auto message = wire::decode(*frame);
+            if (!message) {
+                handler_.on_malformed(*this, message.error().message());
+                last_error_ = message.error();
+                co_return;
+            }
+            handler_.on_frame(std::move(*message), *this);
+            if (!socket_->is_open()) co_return;
+        }
+        switch (decoder_.error()) {
+            case wire::frame_error::none:
+                break;
+            case wire::frame_error::empty_frame:
+                handler_.on_malformed(*this, "frame of length 0");
+                last_error_ = wire::decode_errc::not_an_object;
+                co_return;
+            case wire::frame_error::frame_too_large:
+                handler_.on_malformed(*this, "frame over the 1 MiB limit");
+                last_error_ = wire::decode_errc::not_an_object;
+                co_return;
+        }
+    }
+}
+
+awaitable<void> peer_connection::write_frames() {
+    std::vector<frame_ptr> batch;
+    std::vector<asio::const_buffer> buffers;
+    while (socket_->is_open()) {
+        if (queue_.empty()) {
+            if (closing_) {
+                boost::system::error_code ignored;
+                socket_->shutdown(tcp::socket::shutdown_send, ignored);
+                last_error_ = asio::error::eof;
+                co_return;
+            }
+            wakeup_->expires_at(asio::steady_timer::time_point::max());
+            co_await wakeup_->async_wait(use_nothrow);
+            continue;
+        }
+        while (!queue_.empty() && batch.size() < max_frames_per_write) {
+            queued_bytes_ -= queue_.front()->size();
+            buffers.emplace_back(asio::buffer(*queue_.front()));
+            batch.push_back(std::move(queue_.front()));
+            queue_.pop_front();
+        }
+        writing_ = true;
+        auto [ec, n] = co_await asio::async_write(*socket_, buffers, use_nothrow);
+        writing_ = false;
+        batch.clear();
+        buffers.clear();
+        if (ec) {
+            last_error_ = ec;
+            co_return;
+        }
+    }
+}
+
+}  // namespace p2pchat::daemon

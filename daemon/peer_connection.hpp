@@ -1,0 +1,84 @@
+#pragma once
+// One TCP connection to another node, carrying frames both ways: a reader coroutine that
+// decodes frames and hands them to the frame_handler, and a writer coroutine that drains a
+// bounded queue of shared, immutable frames (a broadcast serializes once; every connection
+// holds the same buffer). The queue outlives the socket, so an outbound link can reconnect
+// and keep what was waiting. Owned by shared_ptr: the coroutine running it holds one.
+#include <cstddef>
+#include <deque>
+#include <memory>
+#include <string>
+
+#include "common/wire/frame_decoder.hpp"
+#include "common/wire/messages.hpp"
+#include "daemon/asio.hpp"
+
+namespace p2pchat::daemon {
+
+using frame_ptr = std::shared_ptr<std::string const>;
+frame_ptr make_frame(wire::message const& m);
+
+class peer_connection;
+
+// Receives what connections read. Implemented by the node; called on the io thread.
+class frame_handler {
+  public:
+    virtual void on_frame(wire::message&& message, peer_connection& from) = 0;
+    virtual void on_malformed(peer_connection& from, std::string_view reason) = 0;
+    virtual void on_dropped_frames(std::size_t count) = 0;
+
+  protected:
+    ~frame_handler() = default;
+};
+
+class peer_connection {
+  public:
+    static constexpr std::size_t default_queue_limit = 4 * 1024 * 1024;
+
+    peer_connection(frame_handler& handler, std::size_t queue_limit = default_queue_limit);
+
+    // Reads and writes on `socket` until either side fails, the peer closes, or close()
+    // is called. Returns the reason (eof for an orderly close).
+    awaitable<boost::system::error_code> run(tcp::socket socket);
+
+    // Queues a frame. When the queue is over its byte limit, the oldest frames are dropped
+    // and reported to the handler: a stuck peer never holds unbounded memory.
+    void send(frame_ptr frame);
+    // Queues a frame ahead of everything else (the greeting of a fresh connection).
+    void send_first(frame_ptr frame);
+    void clear_queue();
+
+    void close();
+    // Lets the writer finish the queue, then closes.
+    void close_when_flushed();
+
+    bool is_open() const { return socket_ && socket_->is_open(); }
+    bool idle() const { return queue_.empty() && !writing_; }
+
+    // The node at the other end, once it said hello/join (or the link's target). Empty for an
+    // anonymous connection (the seed's send-one-frame-and-close pattern).
+    std::string const& peer_id() const { return peer_id_; }
+    void set_peer_id(std::string id) { peer_id_ = std::move(id); }
+    asio::ip::address const& remote_address() const { return remote_address_; }
+    std::string describe() const;
+
+  private:
+    awaitable<void> read_frames();
+    awaitable<void> write_frames();
+    void wake_writer();
+
+    frame_handler& handler_;
+    std::size_t queue_limit_;
+    std::unique_ptr<tcp::socket> socket_;
+    std::unique_ptr<asio::steady_timer> wakeup_;
+    std::deque<frame_ptr> queue_;
+    std::size_t queued_bytes_ = 0;
+    bool writing_ = false;
+    bool closing_ = false;
+    wire::frame_decoder decoder_;
+    std::string peer_id_;
+    asio::ip::address remote_address_;
+    boost::system::error_code last_error_;
+};
+
+}  // namespace p2pchat::daemon

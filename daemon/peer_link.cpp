@@ -1,0 +1,98 @@
+#include "daemon/peer_link.hpp"
+
+#include <algorithm>
+#include <boost/asio/connect.hpp>
+
+#include "daemon/log.hpp"
+
+namespace p2pchat::daemon {
+
+namespace {
+
+using namespace std::chrono_literals;
+constexpr auto first_backoff = 100ms;
+constexpr auto max_backoff = 5s;
+constexpr auto connect_timeout = 5s;
+
+}  // namespace
+
+peer_link::peer_link(asio::any_io_executor executor, frame_handler& handler, std::string peer_id,
+                     address target, std::function<frame_ptr()> greeting)
+    : executor_(executor),
+      peer_id_(std::move(peer_id)),
+      target_(std::move(target)),
+      greeting_(std::move(greeting)),
+      connection_(handler),
+      backoff_timer_(executor) {
+    connection_.set_peer_id(peer_id_);
+}
+
+void peer_link::start() {
+    asio::co_spawn(executor_, run(shared_from_this()), log_exception{"peer link"});
+}
+
+void peer_link::stop() {
+    stopped_ = true;
+    connection_.clear_queue();
+    connection_.close();
+    backoff_timer_.cancel();
+}
+
+void peer_link::stop_when_flushed() {
+    flush_then_stop_ = true;
+    if (connected_) {
+        connection_.close_when_flushed();
+    } else {
+        stop();  // nobody to say goodbye to
+    }
+}
+
+void peer_link::retarget(address target) {
+    if (target == target_) return;
+    target_ = std::move(target);
+    connection_.close();
+    backoff_timer_.cancel();
+}
+
+awaitable<boost::system::error_code> peer_link::dial(tcp::socket& socket) {
+    tcp::resolver resolver(executor_);
+    auto const service = std::to_string(target_.port);
+    auto [rec, endpoints] = co_await resolver.async_resolve(target_.host, service, use_nothrow);
+    if (rec) co_return rec;
+    asio::steady_timer timeout(executor_, connect_timeout);
+    auto result = co_await (asio::async_connect(socket, endpoints, use_nothrow) ||
+                            timeout.async_wait(use_nothrow));
+    if (result.index() == 1) co_return asio::error::timed_out;
+    co_return std::get<0>(std::get<0>(result));
+}
+
+awaitable<void> peer_link::run([[maybe_unused]] std::shared_ptr<peer_link> self) {
+    auto backoff = std::chrono::milliseconds(first_backoff);
+    while (!stopped_) {
+        tcp::socket socket(executor_);
+        auto const ec = co_await dial(socket);
+        if (stopped_) break;
+        if (ec) {
+            log(log_level::debug, "link to ", peer_id_.substr(0, 8), " at ", to_string(target_),
+                ": ", ec.message(), "; retrying in ", backoff.count(), " ms");
+        } else {
+            connected_ = true;
+            backoff = first_backoff;
+            connection_.send_first(greeting_());
+            auto const why = co_await connection_.run(std::move(socket));
+            connected_ = false;
+            if (flush_then_stop_) break;
+            if (!stopped_)
+                log(log_level::debug, "link to ", peer_id_.substr(0, 8),
+                    " closed: ", why.message());
+        }
+        if (stopped_) break;
+        backoff_timer_.expires_after(backoff);
+        co_await backoff_timer_.async_wait(use_nothrow);
+        backoff = std::min<std::chrono::milliseconds>(backoff * 2, max_backoff);
+    }
+    connected_ = false;
+    finished_ = true;
+}
+
+}  // namespace p2pchat::daemon

@@ -1,0 +1,52 @@
+#include "daemon/service_notifier.hpp"
+
+#include <systemd/sd-daemon.h>
+
+#include "daemon/chat_node.hpp"
+#include "daemon/log.hpp"
+
+namespace p2pchat::daemon {
+
+service_notifier::service_notifier(asio::any_io_executor executor, chat_node& node)
+    : executor_(executor), node_(node) {}
+
+void service_notifier::ready() {
+    update_status();
+    sd_notify(0, "READY=1");
+    // Peer changes move the status line; chat messages do not.
+    subscription_ = node_.events().observe([this](event const& e) {
+        if (e.body.at("type").as_string() != "message") update_status();
+    });
+    std::uint64_t usec = 0;
+    if (sd_watchdog_enabled(0, &usec) > 0 && usec > 0)
+        asio::co_spawn(executor_, watchdog_loop(std::chrono::microseconds(usec / 2)),
+                       log_exception{"watchdog"});
+}
+
+void service_notifier::stopping() {
+    stopping_ = true;
+    sd_notify(0, "STOPPING=1\nSTATUS=Leaving the network");
+}
+
+void service_notifier::update_status() {
+    auto const s = node_.status();
+    std::string status = "STATUS=" + std::string(s.at("name").as_string()) + " (" +
+                         std::string(s.at("short_id").as_string()) + ") on " +
+                         std::string(s.at("listen").as_string()) + ": " +
+                         std::to_string(s.at("peers").to_number<std::uint64_t>()) + " peers";
+    if (status == last_status_) return;
+    last_status_ = status;
+    sd_notify(0, status.c_str());
+}
+
+awaitable<void> service_notifier::watchdog_loop(std::chrono::microseconds interval) {
+    asio::steady_timer timer(executor_);
+    while (!stopping_) {
+        // The ping proves the io thread still turns: it is sent from the io thread itself.
+        sd_notify(0, "WATCHDOG=1");
+        timer.expires_after(interval);
+        co_await timer.async_wait(use_nothrow);
+    }
+}
+
+}  // namespace p2pchat::daemon

@@ -1,0 +1,250 @@
+#pragma once
+// Integration-test harness: real p2pchatd processes on loopback addresses, driven through
+// real p2pchatctl processes, as a user would. Everything here is single-threaded and owned by
+// the test that creates it: every child process is killed (SIGKILL) and every temporary file
+// removed when its owner goes out of scope, also when an assertion fails half-way.
+//
+// No fixed sleeps anywhere: callers wait for a condition with wait_until() and a deadline.
+#include <sys/types.h>
+
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace p2pchat::integration {
+
+using namespace std::chrono_literals;
+using steady = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+// How long a single p2pchatctl invocation may take before the harness kills it.
+inline constexpr milliseconds ctl_timeout = 15s;
+
+// A temporary directory under /tmp (short, so Unix socket paths stay under 108 bytes),
+// removed with its contents on destruction.
+class temp_dir {
+  public:
+    temp_dir();
+    ~temp_dir();
+    temp_dir(temp_dir const&) = delete;
+    temp_dir& operator=(temp_dir const&) = delete;
+    std::filesystem::path const& path() const { return path_; }
+
+  private:
+    std::filesystem::path path_;
+};
+
+// What a finished process left behind. `status` is the exit code, or 128 + signal number
+// when it was killed by a signal (as a shell reports it).
+struct process_result {
+    int status = -1;
+    bool timed_out = false;
+    std::string out;
+    std::string err;
+};
+
+// Standard streams of a spawned child. Each is either inherited from a file descriptor the
+// caller passes, or (fd < 0) a new pipe whose other end the child_process keeps.
+struct stdio_spec {
+    int in = -2;   // -2: new pipe; -1: /dev/null; >= 0: this fd
+    int out = -2;  // -2: new pipe; >= 0: this fd
+    int err = -2;  // -2: new pipe; >= 0: this fd
+};
+
+// One running child. The destructor kills it (SIGKILL) and reaps it if it is still running;
+// PR_SET_PDEATHSIG kills it too if the test process dies without unwinding (a ctest timeout).
+// Pipes are close-on-exec in the parent, so no child inherits another's pipe ends.
+class child_process {
+  public:
+    child_process(std::vector<std::string> const& argv, stdio_spec io = {});
+    ~child_process();
+    child_process(child_process&& other) noexcept;
+    child_process& operator=(child_process&&) = delete;
+    child_process(child_process const&) = delete;
+
+    pid_t pid() const { return pid_; }
+    int stdin_fd() const { return in_; }
+    int stdout_fd() const { return out_; }
+    int stderr_fd() const { return err_; }
+    void close_stdin();
+
+    // Non-blocking: the exit status if the child has ended (see process_result::status).
+    std::optional<int> try_wait();
+    // Waits until the child ends or the timeout passes; nullopt on timeout.
+    std::optional<int> wait_for(milliseconds timeout);
+    // Sends a signal (no-op once reaped).
+    void signal(int sig);
+    // SIGKILL and reap; returns the status.
+    int kill_and_reap();
+    bool running() { return !try_wait().has_value(); }
+
+    // Writes all of `input` to stdin, reads stdout and stderr until both reach EOF and the
+    // process ends, or the deadline passes (then SIGKILL, timed_out = true).
+    process_result communicate(std::string_view input, milliseconds timeout);
+
+  private:
+    pid_t pid_ = -1;
+    std::optional<int> status_;
+    int in_ = -1, out_ = -1, err_ = -1;
+};
+
+// Runs a program to completion with a timeout (killed when it passes).
+process_result run_process(std::vector<std::string> const& argv, std::string_view input = {},
+                           milliseconds timeout = ctl_timeout);
+
+// Polls `pred` (every 20 ms at first, backing off to 100 ms) until it returns true or the
+// timeout passes. Returns the last value of pred.
+bool wait_until(std::function<bool()> const& pred, milliseconds timeout);
+
+// Parses one JSON object; nullopt when the text is not exactly one object.
+std::optional<boost::json::object> parse_object(std::string_view text);
+
+// Finds `"key": "<string>"` in an object; empty when absent or not a string.
+std::string str(boost::json::object const& o, std::string_view key);
+// Finds an integer field; -1 when absent or not an integer.
+std::int64_t num(boost::json::object const& o, std::string_view key);
+
+// `p2pchatctl tail --json` (plus extra args) running against one daemon: collects every line
+// it prints, parsed as an event object. Lines that are not JSON objects are kept in
+// bad_lines() so a test can complain about them.
+//
+// Its stdout is an (unlinked) regular file, not a pipe: like a terminal that always keeps up,
+// it never blocks the writer, so the daemon never sees tail fall behind because the test was
+// busy elsewhere (a pipe would fill after 64 KiB while the test waits on another command).
+class tail_reader {
+  public:
+    tail_reader(std::string const& socket_path, std::vector<std::string> extra_args = {});
+    ~tail_reader();
+    tail_reader(tail_reader&& other) noexcept;
+    tail_reader(tail_reader const&) = delete;
+    tail_reader& operator=(tail_reader const&) = delete;
+
+    // Reads whatever tail has written so far.
+    void pump();
+    // Pumps until pred(events()) holds or the timeout passes.
+    bool wait_for(std::function<bool(std::vector<boost::json::object> const&)> const& pred,
+                  milliseconds timeout);
+
+    std::vector<boost::json::object> const& events() const { return events_; }
+    std::vector<std::string> const& bad_lines() const { return bad_lines_; }
+    // The `message` events only.
+    std::vector<boost::json::object> messages() const;
+    // The events of one type.
+    std::vector<boost::json::object> of_type(std::string_view type) const;
+    child_process& process() { return proc_; }
+    std::string stderr_text();
+
+  private:
+    static int open_output(int& read_fd);
+
+    int read_fd_ = -1;  // our own open file description of tail's stdout file
+    child_process proc_;
+    off_t offset_ = 0;
+    std::string partial_;
+    std::string err_;
+    std::vector<boost::json::object> events_;
+    std::vector<std::string> bad_lines_;
+};
+
+// One p2pchatd on a loopback address with its own state dir, config file and control socket,
+// all in a temporary directory. The constructor waits until `p2pchatctl status --json`
+// answers and learns the listen address and node id from it. The destructor kills the daemon.
+class node {
+  public:
+    struct options {
+        std::string host = "127.0.0.1";
+        std::string name;               // --name (default: "n-" + host)
+        std::vector<std::string> join;  // --join, repeatable
+        int max_peers = 0;              // --max-peers when > 0
+        int gossip_interval_ms = 200;   // --gossip-interval
+        std::string socket_path;        // --socket (default: <tmp>/ctl.sock)
+        std::string listen;             // --listen (default: host:0)
+        bool wait_ready = true;         // wait for `status` to answer
+
+        // Fluent setters: node a(on("127.0.0.2").named("bob").joining(b.listen()));
+        options& named(std::string n) { return name = std::move(n), *this; }
+        options& joining(std::string address) { return join.push_back(std::move(address)), *this; }
+        options& max(int n) { return max_peers = n, *this; }
+        options& socket(std::string path) { return socket_path = std::move(path), *this; }
+        options& listening(std::string address) { return listen = std::move(address), *this; }
+        options& no_wait() { return wait_ready = false, *this; }
+    };
+
+    explicit node(options o);
+    ~node();
+    node(node const&) = delete;
+    node& operator=(node const&) = delete;
+
+    // p2pchatctl --socket <ours> args... (stdin = input); bounded by ctl_timeout.
+    process_result ctl(std::vector<std::string> args, std::string_view input = {},
+                       milliseconds timeout = ctl_timeout) const;
+    // `status --json` / `peers --json`, parsed; a failure of the command throws
+    // std::runtime_error with the command's stderr.
+    boost::json::object status() const;
+    boost::json::array peers() const;
+    // Ids of the entries of `peers --json` (self included).
+    std::vector<std::string> peer_ids() const;
+    // Starts `p2pchatctl tail --json` and waits until the daemon counts it as a subscriber.
+    tail_reader tail(std::vector<std::string> extra_args = {}) const;
+
+    // SIGTERM, then waits; returns the exit status (nullopt if it did not exit in time).
+    std::optional<int> terminate(milliseconds timeout = 10s);
+    bool running() { return daemon_.running(); }
+    std::optional<int> wait_exit(milliseconds timeout) { return daemon_.wait_for(timeout); }
+
+    std::string const& id() const { return id_; }
+    std::string const& name() const { return name_; }
+    std::string const& listen() const { return listen_; }  // host:port
+    std::string const& socket_path() const { return socket_; }
+    std::string const& host() const { return host_; }
+    std::uint16_t port() const;
+    // The daemon's stderr so far (its log), for failure messages.
+    std::string log() const;
+
+  private:
+    temp_dir dir_;
+    std::string host_, name_, socket_, id_, listen_;
+    std::filesystem::path log_path_;
+    child_process daemon_;
+};
+
+// Options for a node on this loopback host.
+inline node::options on(std::string host) {
+    node::options o;
+    o.host = std::move(host);
+    return o;
+}
+
+// argv for p2pchatctl with --socket.
+std::vector<std::string> ctl_argv(std::string const& socket_path, std::vector<std::string> args);
+
+// Raw clients for the bad-input tests.
+// Connects over TCP; -1 on failure.
+int tcp_connect(std::string const& host, std::uint16_t port);
+// Connects to a Unix stream socket; -1 on failure.
+int unix_connect(std::string const& path);
+// Writes everything or fails (false), within the deadline.
+bool write_all(int fd, std::string_view data, milliseconds timeout);
+// True if the peer closes the connection (EOF or reset) within the timeout; whatever it sent
+// before closing is appended to *received when given.
+bool wait_closed(int fd, milliseconds timeout, std::string* received = nullptr);
+// Reads one '\n'-terminated line (without the '\n') within the timeout; `buffer` keeps what
+// was read beyond it.
+std::optional<std::string> read_line(int fd, std::string& buffer, milliseconds timeout);
+// A 4-byte big-endian length followed by the payload (the peer-protocol frame).
+std::string frame(std::string_view payload);
+std::string frame_header(std::uint32_t length);
+
+// Counts how many of `events` are `message` events with this text.
+std::size_t count_messages(std::vector<boost::json::object> const& events, std::string_view text);
+
+// Text describing the daemons' logs, for assertion messages.
+std::string logs_of(std::vector<node const*> const& nodes);
+
+}  // namespace p2pchat::integration

@@ -1,0 +1,45 @@
+// The seed's way of talking to a peer: connect, send one frame, close. A `chat` frame sent so
+// by a node nobody has heard of is still delivered (PROTOCOL.md, "Transport and framing").
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <boost/json/serialize.hpp>
+#include <chrono>
+
+#include "tests/integration/harness.hpp"
+
+namespace p2pchat::integration {
+namespace {
+
+namespace json = boost::json;
+
+TEST(SeedPattern, ConnectSendOneChatFrameClose) {
+    node a(on("127.0.0.1").named("alice"));
+    auto tail_a = a.tail({"-n", "0"});
+
+    std::string const origin(64, 'a');
+    auto const now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    json::object chat{
+        {"v", 1},       {"type", "chat"}, {"origin", origin}, {"seq", 1},
+        {"lamport", 1}, {"time", now},    {"name", "seed"},   {"text", "hello from 2014"}};
+    int const fd = tcp_connect(a.host(), a.port());
+    ASSERT_GE(fd, 0);
+    bool const written = write_all(fd, frame(json::serialize(chat)), 5s);
+    ::close(fd);
+    ASSERT_TRUE(written);
+
+    ASSERT_TRUE(
+        tail_a.wait_for([](auto& ev) { return count_messages(ev, "hello from 2014") == 1; }, 10s))
+        << tail_a.stderr_text() << a.log();
+    auto const m = tail_a.messages().at(0);
+    EXPECT_EQ(str(m, "from"), origin);
+    EXPECT_EQ(str(m, "name"), "seed");
+    EXPECT_EQ(str(m, "id"), origin + ":1");
+    EXPECT_FALSE(m.at("self").as_bool());
+    EXPECT_EQ(num(a.status(), "malformed_frames"), 0);
+}
+
+}  // namespace
+}  // namespace p2pchat::integration

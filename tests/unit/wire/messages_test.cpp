@@ -1,0 +1,433 @@
+#include "common/wire/messages.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "common/text.hpp"
+
+namespace p2pchat::wire {
+namespace {
+
+namespace json = boost::json;
+
+std::string node_id(char c) { return std::string(64, c); }
+
+peer_entry entry(char c, std::string name, std::uint64_t inc,
+                 peer_state state = peer_state::alive) {
+    return {node_id(c), std::move(name), "127.0.0.1:7447", inc, state};
+}
+
+chat_msg chat(std::uint64_t seq, std::string text) {
+    return {node_id('a'), seq, seq + 10, 1764111111123, "alice", std::move(text)};
+}
+
+// A decoded message compared with the one encoded, member by member.
+void expect_same(message const& got, message const& want) {
+    ASSERT_EQ(got.index(), want.index()) << type_name(got) << " vs " << type_name(want);
+    if (auto const* w = std::get_if<join_msg>(&want)) {
+        EXPECT_EQ(std::get<join_msg>(got).from, w->from);
+    } else if (auto const* w = std::get_if<welcome_msg>(&want)) {
+        auto const& g = std::get<welcome_msg>(got);
+        EXPECT_EQ(g.from, w->from);
+        EXPECT_EQ(g.peers, w->peers);
+        EXPECT_EQ(g.history, w->history);
+    } else if (auto const* w = std::get_if<refused_msg>(&want)) {
+        EXPECT_EQ(std::get<refused_msg>(got).code, w->code);
+        EXPECT_EQ(std::get<refused_msg>(got).reason, w->reason);
+    } else if (auto const* w = std::get_if<hello_msg>(&want)) {
+        EXPECT_EQ(std::get<hello_msg>(got).from, w->from);
+    } else if (auto const* w = std::get_if<peers_msg>(&want)) {
+        EXPECT_EQ(std::get<peers_msg>(got).peers, w->peers);
+        EXPECT_EQ(std::get<peers_msg>(got).full, w->full);
+    } else if (auto const* w = std::get_if<digest_msg>(&want)) {
+        EXPECT_EQ(std::get<digest_msg>(got).hash, w->hash);
+        EXPECT_EQ(std::get<digest_msg>(got).count, w->count);
+    } else if (auto const* w = std::get_if<chat_msg>(&want)) {
+        EXPECT_EQ(std::get<chat_msg>(got), *w);
+    } else if (auto const* w = std::get_if<rename_msg>(&want)) {
+        EXPECT_EQ(std::get<rename_msg>(got).id, w->id);
+        EXPECT_EQ(std::get<rename_msg>(got).name, w->name);
+        EXPECT_EQ(std::get<rename_msg>(got).inc, w->inc);
+    } else if (auto const* w = std::get_if<leave_msg>(&want)) {
+        EXPECT_EQ(std::get<leave_msg>(got).id, w->id);
+        EXPECT_EQ(std::get<leave_msg>(got).inc, w->inc);
+    } else if (auto const* w = std::get_if<unknown_msg>(&want)) {
+        EXPECT_EQ(std::get<unknown_msg>(got).type, w->type);
+    }
+}
+
+// One representative of every known message type.
+std::vector<message> samples() {
+    auto const a = entry('a', "alice", 1764111111123);
+    auto b = entry('b', "bob", 7, peer_state::left);
+    b.addr = "[::1]:7448";
+    auto c = entry('c', "çarlos ✓", std::numeric_limits<std::uint64_t>::max());
+    c.addr = "example.org:1";
+    return {
+        join_msg{a},
+        welcome_msg{a, {a, b, c}, {chat(1, "hi"), chat(2, "line\nbreak \"quoted\" ✓")}},
+        welcome_msg{a, {}, {}},
+        refused_msg{"table_full", "the table holds 256 peers"},
+        hello_msg{c},
+        peers_msg{{b}, false},
+        peers_msg{{a, b, c}, true},
+        peers_msg{{}, true},
+        digest_msg{std::string(64, 'f'), 3},
+        chat_msg{node_id('9'), 1, 0, -5, "x", "t"},
+        chat(42, std::string(max_text_bytes, 'z')),
+        rename_msg{node_id('d'), "dora", 12},
+        leave_msg{node_id('e'), 99},
+    };
+}
+
+json::object as_object(std::string const& payload) {
+    json::value v = json::parse(payload);
+    EXPECT_TRUE(v.is_object());
+    return v.is_object() ? v.get_object() : json::object();
+}
+
+TEST(WireCodec, RoundTripEveryMessageType) {
+    for (auto const& m : samples()) {
+        SCOPED_TRACE(std::string(type_name(m)));
+        auto const payload = encode(m);
+        auto r = decode(payload);
+        ASSERT_TRUE(r) << r.error().message() << " in " << payload;
+        expect_same(*r, m);
+        EXPECT_EQ(encode(*r), payload);  // encoding is deterministic
+    }
+}
+
+TEST(WireCodec, EveryTypeIsCoveredBySamples) {
+    std::vector<bool> seen(std::variant_size_v<message>, false);
+    for (auto const& m : samples()) seen[m.index()] = true;
+    seen[std::variant_size_v<message> - 1] = true;  // unknown_msg: not sent, see below
+    for (std::size_t i = 0; i < seen.size(); ++i) EXPECT_TRUE(seen[i]) << "variant index " << i;
+}
+
+TEST(WireCodec, EncodedObjectsCarryVersionTypeAndProtocolFieldNames) {
+    struct expectation {
+        message m;
+        char const* type;
+        std::vector<char const*> keys;
+    };
+    std::vector<expectation> const cases = {
+        {join_msg{entry('a', "a", 1)}, "join", {"from"}},
+        {welcome_msg{entry('a', "a", 1), {}, {}}, "welcome", {"from", "peers", "history"}},
+        {refused_msg{"version", "too new"}, "refused", {"code", "reason"}},
+        {hello_msg{entry('a', "a", 1)}, "hello", {"from"}},
+        {peers_msg{{}, true}, "peers", {"peers", "full"}},
+        {digest_msg{"00", 1}, "digest", {"hash", "count"}},
+        {chat(1, "x"), "chat", {"origin", "seq", "lamport", "time", "name", "text"}},
+        {rename_msg{node_id('a'), "n", 2}, "rename", {"id", "name", "inc"}},
+        {leave_msg{node_id('a'), 2}, "leave", {"id", "inc"}},
+    };
+    for (auto const& c : cases) {
+        auto const o = as_object(encode(c.m));
+        EXPECT_EQ(o.size(), c.keys.size() + 2) << c.type;
+        ASSERT_TRUE(o.contains("v"));
+        EXPECT_EQ(o.at("v"), json::value(1));
+        ASSERT_TRUE(o.contains("type"));
+        EXPECT_EQ(o.at("type"), json::value(c.type));
+        EXPECT_EQ(type_name(c.m), c.type);
+        for (auto const* k : c.keys) EXPECT_TRUE(o.contains(k)) << c.type << " lacks " << k;
+    }
+}
+
+TEST(WireCodec, PeerEntryShape) {
+    auto const o = as_object(encode(join_msg{entry('a', "alice", 5, peer_state::left)}));
+    auto const& from = o.at("from").as_object();
+    EXPECT_EQ(from.size(), 5u);
+    EXPECT_EQ(from.at("id"), json::value(node_id('a')));
+    EXPECT_EQ(from.at("name"), json::value("alice"));
+    EXPECT_EQ(from.at("addr"), json::value("127.0.0.1:7447"));
+    EXPECT_EQ(from.at("inc").to_number<std::uint64_t>(), 5u);
+    EXPECT_EQ(from.at("state"), json::value("left"));
+    auto const alive = as_object(encode(join_msg{entry('a', "alice", 5)}));
+    EXPECT_EQ(alive.at("from").at("state"), json::value("alive"));
+}
+
+TEST(WireCodec, UnknownTypeDecodesToUnknownMsg) {
+    auto r = decode(R"({"v":1,"type":"ping","nonce":17,"nested":{"a":[1,2]}})");
+    ASSERT_TRUE(r) << r.error().message();
+    ASSERT_TRUE(std::holds_alternative<unknown_msg>(*r));
+    EXPECT_EQ(std::get<unknown_msg>(*r).type, "ping");
+    EXPECT_EQ(type_name(*r), "unknown");
+}
+
+TEST(WireCodec, TypeNamesAreCaseSensitive) {
+    auto r = decode(R"({"v":1,"type":"CHAT"})");
+    ASSERT_TRUE(r);
+    EXPECT_TRUE(std::holds_alternative<unknown_msg>(*r));
+}
+
+TEST(WireCodec, NewerVersionWithExtraFieldsIsStillRead) {
+    auto o = as_object(encode(chat(3, "hello")));
+    o["v"] = 2;
+    o["reactions"] = json::array{"👍"};
+    auto r = decode(json::serialize(o));
+    ASSERT_TRUE(r) << r.error().message();
+    expect_same(*r, chat(3, "hello"));
+}
+
+void expect_error(std::string_view payload, decode_errc want) {
+    auto r = decode(payload);
+    ASSERT_FALSE(r) << "accepted: " << payload;
+    EXPECT_EQ(r.error(), make_error_code(want))
+        << "got \"" << r.error().message() << "\" for " << payload;
+}
+
+TEST(WireCodec, NotJson) {
+    expect_error("", decode_errc::not_json);
+    expect_error("hello", decode_errc::not_json);
+    expect_error(R"({"v":1,"type":"chat")", decode_errc::not_json);
+    expect_error(R"({"v":1,"type":"x"} {})", decode_errc::not_json);
+    expect_error(R"({"v":1,"type":"x",})", decode_errc::not_json);
+}
+
+TEST(WireCodec, InvalidUtf8IsNotJson) {
+    expect_error("{\"v\":1,\"type\":\"x\",\"s\":\"\xff\"}", decode_errc::not_json);
+    expect_error("{\"v\":1,\"type\":\"x\",\"s\":\"\xc0\xaf\"}", decode_errc::not_json);  // overlong
+    expect_error("{\"v\":1,\"type\":\"x\",\"s\":\"\xed\xa0\x80\"}",
+                 decode_errc::not_json);  // surrogate
+    expect_error("{\"v\":1,\"type\":\"x\",\"s\":\"\xe2\x82\"}",
+                 decode_errc::not_json);  // truncated
+}
+
+TEST(WireCodec, NotAnObject) {
+    expect_error("[]", decode_errc::not_an_object);
+    expect_error(R"([{"v":1,"type":"chat"}])", decode_errc::not_an_object);
+    expect_error("42", decode_errc::not_an_object);
+    expect_error(R"("chat")", decode_errc::not_an_object);
+    expect_error("null", decode_errc::not_an_object);
+    expect_error("{}", decode_errc::not_an_object);
+}
+
+TEST(WireCodec, VersionAndTypeAreRequiredAndTyped) {
+    expect_error(R"({"type":"ping"})", decode_errc::not_an_object);
+    expect_error(R"({"v":1})", decode_errc::not_an_object);
+    expect_error(R"({"v":"1","type":"ping"})", decode_errc::not_an_object);
+    expect_error(R"({"v":-1,"type":"ping"})", decode_errc::not_an_object);
+    expect_error(R"({"v":1.5,"type":"ping"})", decode_errc::not_an_object);
+    expect_error(R"({"v":null,"type":"ping"})", decode_errc::not_an_object);
+    expect_error(R"({"v":1,"type":7})", decode_errc::not_an_object);
+    expect_error(R"({"v":1,"type":null})", decode_errc::not_an_object);
+    expect_error(R"({"v":1,"type":["chat"]})", decode_errc::not_an_object);
+}
+
+// A value of the wrong JSON kind for whatever `v` holds.
+json::value wrong_kind(json::value const& v) {
+    if (v.is_string()) return 5;
+    if (v.is_bool()) return "true";
+    if (v.is_array()) return json::object{};
+    if (v.is_object()) return json::array{};
+    return "12";  // numbers
+}
+
+// For every known type: dropping any field is missing_field, giving it the wrong JSON kind is
+// bad_field. Covers the nested peer entries and history items too.
+TEST(WireCodec, EveryFieldIsRequiredAndTyped) {
+    for (auto const& m : samples()) {
+        auto const original = as_object(encode(m));
+        for (auto const& kv : original) {
+            if (kv.key() == "v" || kv.key() == "type") continue;
+            SCOPED_TRACE(std::string(type_name(m)) + "." + std::string(kv.key()));
+            auto without = original;
+            without.erase(kv.key());
+            expect_error(json::serialize(without), decode_errc::missing_field);
+            auto retyped = original;
+            retyped[kv.key()] = wrong_kind(kv.value());
+            expect_error(json::serialize(retyped), decode_errc::bad_field);
+        }
+    }
+}
+
+// The same for objects nested one level down: peer entries and history items.
+TEST(WireCodec, EveryNestedFieldIsRequiredAndTyped) {
+    for (auto const& m : samples()) {
+        auto const original = as_object(encode(m));
+        for (auto const& outer : original) {
+            std::vector<json::object const*> nested;
+            if (outer.value().is_object()) nested.push_back(&outer.value().get_object());
+            if (outer.value().is_array())
+                for (auto const& item : outer.value().get_array())
+                    if (item.is_object()) nested.push_back(&item.get_object());
+            for (std::size_t n = 0; n < nested.size(); ++n) {
+                for (auto const& kv : *nested[n]) {
+                    SCOPED_TRACE(std::string(type_name(m)) + "." + std::string(outer.key()) + "[" +
+                                 std::to_string(n) + "]." + std::string(kv.key()));
+                    // Applies `change` to the same nested object in a copy of the message.
+                    auto mutate = [&](auto&& change) {
+                        auto copy = original;
+                        json::value& slot = copy[outer.key()];
+                        json::object* target = slot.is_object() ? &slot.get_object() : nullptr;
+                        if (slot.is_array()) {
+                            std::size_t seen = 0;
+                            for (auto& item : slot.get_array())
+                                if (item.is_object() && seen++ == n) target = &item.get_object();
+                        }
+                        change(*target);
+                        return json::serialize(copy);
+                    };
+                    expect_error(mutate([&](json::object& o) { o.erase(kv.key()); }),
+                                 decode_errc::missing_field);
+                    expect_error(
+                        mutate([&](json::object& o) { o[kv.key()] = wrong_kind(kv.value()); }),
+                        decode_errc::bad_field);
+                }
+            }
+        }
+    }
+}
+
+TEST(WireCodec, ListItemsMustBeObjects) {
+    expect_error(R"({"v":1,"type":"peers","full":true,"peers":[1]})", decode_errc::bad_field);
+    expect_error(R"({"v":1,"type":"peers","full":true,"peers":[null]})", decode_errc::bad_field);
+    auto o = as_object(encode(welcome_msg{entry('a', "a", 1), {}, {}}));
+    o["history"] = json::array{"hi"};
+    expect_error(json::serialize(o), decode_errc::bad_field);
+    o["history"] = json::array{};
+    o["peers"] = json::array{json::array{}};
+    expect_error(json::serialize(o), decode_errc::bad_field);
+}
+
+std::string with_entry_field(std::string_view key, json::value v) {
+    auto o = as_object(encode(join_msg{entry('a', "alice", 1)}));
+    o["from"].as_object()[key] = std::move(v);
+    return json::serialize(o);
+}
+
+TEST(WireCodec, PeerEntryValuesAreValidated) {
+    for (auto const* bad_id :
+         {"", "abc", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+          "gggggggggggggggggggggggggggggggggggggggggggggggggggggggggggggggg",
+          "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+          "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}) {
+        SCOPED_TRACE(bad_id);
+        expect_error(with_entry_field("id", bad_id), decode_errc::bad_field);
+    }
+    for (auto const& bad_name : {std::string(), std::string(65, 'n'), std::string("a\nb"),
+                                 std::string("tab\t"), std::string("del\x7f")}) {
+        SCOPED_TRACE(bad_name);
+        expect_error(with_entry_field("name", json::value(bad_name)), decode_errc::bad_field);
+    }
+    for (auto const* bad_addr : {"", ":7447", "host:", "host:0", "host:65536", "[::1", "[]:1"}) {
+        SCOPED_TRACE(bad_addr);
+        expect_error(with_entry_field("addr", bad_addr), decode_errc::bad_field);
+    }
+    for (auto const* bad_state : {"", "dead", "ALIVE", "Left"}) {
+        SCOPED_TRACE(bad_state);
+        expect_error(with_entry_field("state", bad_state), decode_errc::bad_field);
+    }
+    expect_error(with_entry_field("inc", -1), decode_errc::bad_field);
+    expect_error(with_entry_field("inc", 1.0), decode_errc::bad_field);
+    expect_error(R"({"v":1,"type":"join","from":{"id":")" + node_id('a') +
+                     R"(","name":"a","addr":"h:1","state":"alive","inc":18446744073709551616}})",
+                 decode_errc::bad_field);  // 2^64 does not fit
+}
+
+TEST(WireCodec, PeerEntryAcceptsBoundaryValues) {
+    auto ok = [](std::string const& payload) {
+        auto r = decode(payload);
+        EXPECT_TRUE(r) << payload << ": " << r.error().message();
+    };
+    ok(with_entry_field("name", json::value(std::string(64, 'n'))));
+    ok(with_entry_field("name", "n"));
+    ok(with_entry_field("addr", "[::1]:7447"));
+    ok(with_entry_field("addr", "host.example:65535"));
+    ok(with_entry_field("inc", 0));
+    ok(with_entry_field("id", "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"));
+    ok(R"({"v":1,"type":"join","from":{"id":")" + node_id('a') +
+       R"(","name":"a","addr":"h:1","state":"alive","inc":18446744073709551615}})");
+}
+
+std::string with_chat_field(std::string_view key, json::value v) {
+    auto o = as_object(encode(chat(1, "hello")));
+    o[key] = std::move(v);
+    return json::serialize(o);
+}
+
+TEST(WireCodec, ChatValuesAreValidated) {
+    expect_error(with_chat_field("seq", 0), decode_errc::bad_field);
+    expect_error(with_chat_field("seq", -3), decode_errc::bad_field);
+    expect_error(with_chat_field("lamport", -1), decode_errc::bad_field);
+    expect_error(with_chat_field("origin", "alice"), decode_errc::bad_field);
+    expect_error(with_chat_field("name", ""), decode_errc::bad_field);
+    expect_error(with_chat_field("name", "a\x1b[31m"), decode_errc::bad_field);
+    expect_error(with_chat_field("text", ""), decode_errc::bad_field);
+    expect_error(with_chat_field("text", json::value(std::string(max_text_bytes + 1, 't'))),
+                 decode_errc::bad_field);
+    expect_error(with_chat_field("time", 1.5), decode_errc::bad_field);
+    expect_error(with_chat_field("time", 9223372036854775808ull), decode_errc::bad_field);
+
+    auto ok = [](std::string const& payload) {
+        auto r = decode(payload);
+        EXPECT_TRUE(r) << r.error().message();
+        return r;
+    };
+    ok(with_chat_field("text", json::value(std::string(max_text_bytes, 't'))));
+    ok(with_chat_field("text", "multi\nline\ttext is fine"));
+    ok(with_chat_field("lamport", 0));
+    auto r = ok(with_chat_field("time", -1));
+    ASSERT_TRUE(r);
+    EXPECT_EQ(std::get<chat_msg>(*r).time_ms, -1);
+}
+
+TEST(WireCodec, HistoryItemsAreValidatedLikeChat) {
+    auto w = welcome_msg{entry('a', "a", 1), {}, {chat(1, "ok")}};
+    auto o = as_object(encode(w));
+    o["history"].as_array()[0].as_object()["seq"] = 0;
+    expect_error(json::serialize(o), decode_errc::bad_field);
+    o["history"].as_array()[0].as_object()["seq"] = 1;
+    o["history"].as_array()[0].as_object()["text"] = "";
+    expect_error(json::serialize(o), decode_errc::bad_field);
+}
+
+TEST(WireCodec, RenameAndLeaveValuesAreValidated) {
+    auto rn = as_object(encode(rename_msg{node_id('a'), "new", 2}));
+    rn["name"] = std::string(65, 'x');
+    expect_error(json::serialize(rn), decode_errc::bad_field);
+    rn["name"] = "ok";
+    rn["id"] = "short";
+    expect_error(json::serialize(rn), decode_errc::bad_field);
+
+    auto lv = as_object(encode(leave_msg{node_id('a'), 2}));
+    lv["id"] = node_id('A');
+    expect_error(json::serialize(lv), decode_errc::bad_field);
+    lv["id"] = node_id('a');
+    lv["inc"] = -2;
+    expect_error(json::serialize(lv), decode_errc::bad_field);
+}
+
+TEST(WireCodec, ErrorCategory) {
+    EXPECT_STREQ(decode_category().name(), "p2pchat.wire");
+    for (auto e : {decode_errc::not_json, decode_errc::not_an_object, decode_errc::missing_field,
+                   decode_errc::bad_field}) {
+        boost::system::error_code const ec = e;  // implicit via is_error_code_enum
+        EXPECT_TRUE(ec.failed());
+        EXPECT_EQ(&ec.category(), &decode_category());
+        EXPECT_FALSE(ec.message().empty());
+        EXPECT_NE(ec.message(), "unknown wire error");
+    }
+    EXPECT_NE(make_error_code(decode_errc::not_json), make_error_code(decode_errc::bad_field));
+}
+
+TEST(WireCodec, IsNodeId) {
+    EXPECT_TRUE(is_node_id(node_id('0')));
+    EXPECT_TRUE(is_node_id("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"));
+    EXPECT_FALSE(is_node_id(""));
+    EXPECT_FALSE(is_node_id(node_id('a').substr(1)));
+    EXPECT_FALSE(is_node_id(node_id('a') + "a"));
+    EXPECT_FALSE(is_node_id(node_id('A')));
+    EXPECT_FALSE(is_node_id(node_id('g')));
+    std::string with_space = node_id('a');
+    with_space[10] = ' ';
+    EXPECT_FALSE(is_node_id(with_space));
+}
+
+}  // namespace
+}  // namespace p2pchat::wire
