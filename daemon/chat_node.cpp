@@ -140,10 +140,10 @@ awaitable<outcome<std::size_t>> chat_node::join(address contact) {
 
 std::size_t chat_node::leave() {
     std::size_t const told = links_.size();
-    if (table_.alive_count() > 0) {
+    bool const was_connected = table_.alive_count() > 0;
+    if (was_connected) {
         auto const& self = table_.self();
         broadcast(make_frame(wire::leave_msg{self.id, self.inc}));
-        emit_peer_event("peer_left", self, {{"reason", "left"}});
     }
     std::erase_if(departing_, [](auto const& link) { return link->finished(); });
     for (auto& [id, link] : links_) {
@@ -154,6 +154,8 @@ std::size_t chat_node::leave() {
     table_.clear();
     // Rejoining later must outrank the tombstones the others now keep of us.
     table_.bump_self();
+    // Announced after the table is empty, so observers read the new peer count.
+    if (was_connected) emit_peer_event("peer_left", table_.self(), {{"reason", "left"}});
     log(log_level::notice, "left the network (told ", told, " peers)");
     return told;
 }
