@@ -62,6 +62,12 @@ peer_entry const& peer_table::bump_self() {
     return self_;
 }
 
+bool peer_table::refute(peer_entry const& claim) {
+    if (claim.id != self_.id || !outranks(claim, self_)) return false;
+    self_.inc = claim.inc + 1;
+    return true;
+}
+
 void peer_table::clear() {
     others_.clear();
     alive_ = 0;

@@ -12,6 +12,12 @@ void seen_messages::absorb(window& w) {
 bool seen_messages::insert(std::string const& origin, std::uint64_t seq) {
     window& w = origins_[origin];
     if (seq <= w.watermark) return false;
+    if (seq - w.watermark > new_run_distance) {
+        // A new run of seqs far ahead (a restarted origin starts at its start time): what
+        // was missing below it will not come any more.
+        w.watermark = seq - 1;
+        w.above.erase(w.above.begin(), w.above.upper_bound(w.watermark));
+    }
     if (seq == w.watermark + 1) {
         w.watermark = seq;
         absorb(w);  // seqs that were waiting for this one

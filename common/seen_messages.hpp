@@ -2,7 +2,9 @@
 // Remembers which chat messages (origin, seq) were delivered so duplicates are dropped.
 // Per origin it keeps a watermark (every seq up to it was seen) plus the few seqs seen above
 // it, so memory stays proportional to gaps, not to traffic. The gap set of one origin is
-// capped: when it overflows, the watermark jumps forward (the oldest gap is given up).
+// capped: when it overflows, the watermark jumps forward (the oldest gap is given up). A seq
+// more than new_run_distance ahead starts a new run (an origin that restarted numbers from
+// its start time): the watermark moves up to it.
 #include <cstddef>
 #include <cstdint>
 #include <set>
@@ -13,6 +15,8 @@ namespace p2pchat {
 
 class seen_messages {
   public:
+    static constexpr std::uint64_t new_run_distance = 1'000'000;
+
     explicit seen_messages(std::size_t max_gaps_per_origin = 4096)
         : max_gaps_(max_gaps_per_origin) {}
 

@@ -225,6 +225,20 @@ result<std::optional<message>> rpc_client::next_message() {
     return m;
 }
 
+std::optional<std::string_view> rpc_client::next_event_text() {
+    static constexpr std::string_view prefix = R"({"jsonrpc":"2.0","method":"event","params":{)";
+    if (!held_.empty()) return std::nullopt;
+    std::size_t const nl = in_.find('\n', std::max(in_scanned_, in_pos_));
+    if (nl == in_.npos) return std::nullopt;
+    std::string_view line(in_.data() + in_pos_, nl - in_pos_);
+    if (!line.starts_with(prefix) || !line.ends_with("}}")) return std::nullopt;
+    in_pos_ = nl + 1;
+    in_scanned_ = in_pos_;
+    line.remove_prefix(prefix.size() - 1);
+    line.remove_suffix(1);
+    return line;
+}
+
 result<json::value> rpc_client::call(std::string_view method, json::object params, int timeout_ms) {
     std::int64_t id = request(method, std::move(params));
     if (auto w = flush(); !w) return w.error();

@@ -60,6 +60,12 @@ class rpc_client {
     // The next already-received message, if any.
     result<std::optional<message>> next_message();
 
+    // Fast path for followers: when the next received line is an "event" notification in
+    // the daemon's own serialization ({"jsonrpc":"2.0","method":"event","params":{...}}),
+    // consumes it and returns the params object's text, valid until the next read. Anything
+    // else (or held messages) is left for next_message().
+    std::optional<std::string_view> next_event_text();
+
     // For callers running their own poll loop.
     int fd() const { return fd_; }
     bool wants_write() const { return !out_.empty(); }

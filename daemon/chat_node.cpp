@@ -17,7 +17,9 @@ using wire::peer_state;
 
 namespace {
 
-constexpr std::size_t welcome_history = 50;
+constexpr std::size_t welcome_history_count = 50;
+// History in a welcome stays well under the 1 MiB frame limit whatever the message sizes.
+constexpr std::size_t welcome_history_bytes = 512 * 1024;
 constexpr std::int64_t tombstone_lifetime_ms = 10 * 60 * 1000;
 constexpr auto join_timeout = 10s;
 constexpr auto shutdown_grace = 2s;
@@ -44,10 +46,14 @@ chat_node::chat_node(asio::any_io_executor executor, options const& opts, node_i
       default_name_(opts.name),
       socket_path_(opts.socket_path),
       table_(peer_entry{identity_.id, opts.name, "", 0, peer_state::alive}, opts.max_peers),
+      events_(1'000'000, opts.event_log_bytes),
       listener_(executor, *this, opts.listen),
       random_(std::random_device{}()),
       gossip_timer_(executor) {
     started_ms_ = unix_time_ms();
+    // Chat ids are (origin, seq); the identity survives restarts, so seqs start from the start
+    // time and a restarted node never reuses an id its peers have already seen.
+    next_seq_ = static_cast<std::uint64_t>(started_ms_) * 1000 + 1;
     // Start-time incarnation: a restarted node outranks its former self with no stored state.
     table_ = peer_table(peer_entry{identity_.id, opts.name, to_string(listener_.local_address()),
                                    static_cast<std::uint64_t>(started_ms_), peer_state::alive},
@@ -124,7 +130,10 @@ outcome<std::string> chat_node::rename(std::string name) {
 awaitable<outcome<std::size_t>> chat_node::join(address contact) {
     // Named, not a temporary inside the co_await: GCC 12 destroys such temporaries twice.
     auto request = make_frame(wire::join_msg{table_.self()});
+    bytes_sent_ += request->size();
+    ++frames_sent_;
     auto answer = co_await request_join(executor_, contact, std::move(request), join_timeout);
+    if (answer.value) bytes_received_ += answer.value->bytes_read;
     if (!answer.value)
         co_return outcome<std::size_t>::fail(
             answer.error.error_code, std::move(answer.error.message), std::move(answer.error.data));
@@ -132,6 +141,7 @@ awaitable<outcome<std::size_t>> chat_node::join(address contact) {
     if (answer.value->welcome.from.id == identity_.id)
         co_return outcome<std::size_t>::fail(rpc::code::invalid_params,
                                              where + " is this node itself");
+    left_ = false;
     apply_welcome(std::move(answer.value->welcome), answer.value->contact);
     log(log_level::notice, "joined the network through ", where, "; ", table_.alive_count(),
         " peers");
@@ -154,6 +164,7 @@ std::size_t chat_node::leave() {
     table_.clear();
     // Rejoining later must outrank the tombstones the others now keep of us.
     table_.bump_self();
+    left_ = true;
     // Announced after the table is empty, so observers read the new peer count.
     if (was_connected) emit_peer_event("peer_left", table_.self(), {{"reason", "left"}});
     log(log_level::notice, "left the network (told ", told, " peers)");
@@ -176,6 +187,9 @@ json::object chat_node::status() const {
             {"messages_received", messages_received_},
             {"malformed_frames", malformed_frames_},
             {"dropped_frames", dropped_frames_},
+            {"bytes_sent", bytes_sent_},
+            {"frames_sent", frames_sent_},
+            {"bytes_received", bytes_received_},
             {"subscribers", events_.subscribers()},
             {"event_seq", events_.last_seq()}};
 }
@@ -211,7 +225,11 @@ void chat_node::emit_peer_event(std::string_view type, peer_entry const& e, json
 // ---------------------------------------------------------------- peer protocol
 
 void chat_node::on_frame(wire::message&& message, peer_connection& from) {
-    log(log_level::debug, "<- ", wire::type_name(message), " from ", from.describe());
+    // Guarded: describe() formats an address, which cost more than the frame's handling.
+    if (log_enabled(log_level::debug))
+        log(log_level::debug, "<- ", wire::type_name(message), " from ", from.describe());
+    // A node that left the network listens only to someone joining it.
+    if (left_ && !std::holds_alternative<wire::join_msg>(message)) return;
     std::visit([&](auto&& m) { handle(std::move(m), from); }, std::move(message));
 }
 
@@ -241,8 +259,8 @@ void chat_node::handle(wire::join_msg&& m, peer_connection& from) {
     }
     from.set_peer_id(entry.id);
     apply(entry);
-    wire::welcome_msg welcome{
-        table_.self(), table_.all_entries(), {recent_chat_.begin(), recent_chat_.end()}};
+    left_ = false;  // somebody joined us: this node is in a network again
+    wire::welcome_msg welcome{table_.self(), table_.all_entries(), welcome_history()};
     from.send(make_frame(welcome));
     from.close_when_flushed();
     // Introduce the newcomer to everyone else: one small entry each, never the whole table.
@@ -267,7 +285,8 @@ void chat_node::handle(wire::refused_msg&& m, peer_connection& from) {
 }
 
 void chat_node::handle(wire::peers_msg&& m, peer_connection& from) {
-    for (auto const& entry : m.peers) apply(entry);
+    for (auto const& entry : m.peers)
+        apply(entry.id == from.peer_id() ? with_seen_host(entry, from.remote_address()) : entry);
     if (m.full) {
         auto missing = table_.newer_than(m.peers);
         if (!missing.empty()) from.send(make_frame(wire::peers_msg{std::move(missing), false}));
@@ -275,6 +294,9 @@ void chat_node::handle(wire::peers_msg&& m, peer_connection& from) {
 }
 
 void chat_node::handle(wire::digest_msg&& m, peer_connection& from) {
+    // While our table still changes, introductions are in flight and a mismatch says little;
+    // a full table now would cost O(n) per join in a wave of joins. Repair once it settles.
+    if (settling()) return;
     if (m.hash != table_.digest())
         from.send(make_frame(wire::peers_msg{table_.all_entries(), true}));
 }
@@ -307,7 +329,7 @@ void chat_node::handle(wire::leave_msg&& m, peer_connection& from) {
     }
     if (auto const* known = table_.find(m.id)) {
         peer_entry gone = *known;
-        gone.inc = std::max(gone.inc, m.inc);
+        gone.inc = m.inc;  // a late goodbye of an older incarnation must lose the merge
         gone.state = peer_state::left;
         apply(gone);
     }
@@ -317,8 +339,26 @@ void chat_node::handle(wire::unknown_msg&& m, peer_connection& from) {
     log(log_level::debug, "ignored unknown message type '", m.type, "' from ", from.describe());
 }
 
-merge_outcome chat_node::apply(peer_entry const& entry) {
+merge_outcome chat_node::apply(peer_entry const& received) {
+    if (received.id == identity_.id) {
+        // News about ourselves that outranks us (a late goodbye, a clock that went back):
+        // answer with a higher incarnation, or the others would keep a false picture.
+        if (!left_ && table_.refute(received)) {
+            log(log_level::notice, "refuting a stale entry about this node (incarnation ",
+                received.inc, ")");
+            broadcast(make_frame(wire::peers_msg{{table_.self()}, false}));
+        }
+        return merge_outcome::ignored;
+    }
+    peer_entry entry = received;
+    // "Every interface" says nothing to us; keep the concrete address we already know.
+    if (auto const* known = table_.find(entry.id)) {
+        auto const parsed = parse_address(entry.addr);
+        if (parsed && is_unspecified_host(parsed->host)) entry.addr = known->addr;
+    }
     auto const result = table_.merge(entry, now_ms());
+    if (result.outcome != merge_outcome::ignored)
+        last_table_change_ = std::chrono::steady_clock::now();
     switch (result.outcome) {
         case merge_outcome::ignored:
             break;
@@ -359,16 +399,32 @@ void chat_node::apply_welcome(wire::welcome_msg&& welcome, asio::ip::address con
 }
 
 void chat_node::deliver(wire::chat_msg const& chat, bool from_self) {
-    if (recent_chat_.size() == welcome_history) recent_chat_.pop_front();
+    if (recent_chat_.size() == welcome_history_count) recent_chat_.pop_front();
     recent_chat_.push_back(chat);
-    events_.append({{"type", "message"},
-                    {"id", chat.origin + ":" + std::to_string(chat.seq)},
-                    {"from", chat.origin},
-                    {"name", chat.name},
-                    {"text", chat.text},
-                    {"lamport", chat.lamport},
-                    {"sent_ms", chat.time_ms},
-                    {"self", from_self}});
+    // Room for the 8 fields and the 2 the log stamps (seq, time_ms): one allocation, no regrowth.
+    json::object body(10);
+    body.emplace("type", "message");
+    body.emplace("id", chat.origin + ":" + std::to_string(chat.seq));
+    body.emplace("from", chat.origin);
+    body.emplace("name", chat.name);
+    body.emplace("text", chat.text);
+    body.emplace("lamport", chat.lamport);
+    body.emplace("sent_ms", chat.time_ms);
+    body.emplace("self", from_self);
+    events_.append(std::move(body));
+}
+
+std::vector<wire::chat_msg> chat_node::welcome_history() const {
+    // The newest messages that fit the byte budget, oldest first.
+    std::size_t bytes = 0;
+    auto first = recent_chat_.end();
+    while (first != recent_chat_.begin()) {
+        auto const& chat = *std::prev(first);
+        bytes += chat.text.size() + chat.name.size() + 200;  // 200: ids and JSON around them
+        if (bytes > welcome_history_bytes) break;
+        --first;
+    }
+    return {first, recent_chat_.end()};
 }
 
 void chat_node::broadcast(frame_ptr const& frame, std::string const& except) {
@@ -396,6 +452,10 @@ void chat_node::close_link(std::string const& id, bool flush) {
     links_.erase(it);
 }
 
+bool chat_node::settling() const {
+    return std::chrono::steady_clock::now() - last_table_change_ < options_.gossip_interval;
+}
+
 frame_ptr chat_node::hello_frame() const { return make_frame(wire::hello_msg{table_.self()}); }
 
 awaitable<void> chat_node::gossip_loop() {
@@ -404,6 +464,7 @@ awaitable<void> chat_node::gossip_loop() {
         co_await gossip_timer_.async_wait(use_nothrow);
         if (stopping_) break;
         table_.expire_tombstones(now_ms(), tombstone_lifetime_ms);
+        if (settling()) continue;
         std::vector<peer_link*> connected;
         for (auto& [id, link] : links_)
             if (link->connected()) connected.push_back(link.get());

@@ -54,6 +54,11 @@ class chat_node final : public frame_handler {
     void on_frame(wire::message&& message, peer_connection& from) override;
     void on_malformed(peer_connection& from, std::string_view reason) override;
     void on_dropped_frames(std::size_t count) override { dropped_frames_ += count; }
+    void on_written(std::size_t bytes, std::size_t frames) override {
+        bytes_sent_ += bytes;
+        frames_sent_ += frames;
+    }
+    void on_read(std::size_t bytes) override { bytes_received_ += bytes; }
 
   private:
     void handle(wire::join_msg&& m, peer_connection& from);
@@ -71,11 +76,14 @@ class chat_node final : public frame_handler {
     merge_outcome apply(wire::peer_entry const& entry);
     void apply_welcome(wire::welcome_msg&& welcome, asio::ip::address const& contact);
     void deliver(wire::chat_msg const& chat, bool from_self);
+    std::vector<wire::chat_msg> welcome_history() const;
     void broadcast(frame_ptr const& frame, std::string const& except = {});
 
     void open_link(wire::peer_entry const& entry);
     void close_link(std::string const& id, bool flush);
     frame_ptr hello_frame() const;
+    // The table changed within the last gossip interval: anti-entropy waits for it to settle.
+    bool settling() const;
 
     awaitable<void> gossip_loop();
     awaitable<void> startup_joins();
@@ -97,17 +105,23 @@ class chat_node final : public frame_handler {
     std::unordered_map<std::string, std::shared_ptr<peer_link>> links_;
     std::vector<std::shared_ptr<peer_link>> departing_;  // saying goodbye after leave()
     std::deque<wire::chat_msg> recent_chat_;             // what a newcomer's welcome carries
-    std::uint64_t next_seq_ = 1;
+    std::uint64_t next_seq_ = 1;  // set from the start time: ids never repeat across restarts
     std::uint64_t lamport_ = 0;
     std::int64_t started_ms_ = 0;
     std::mt19937_64 random_;
     asio::steady_timer gossip_timer_;
     bool stopping_ = false;
+    bool left_ = false;
+    std::chrono::steady_clock::time_point
+        last_table_change_{};  // after leave(), until this node joins or is joined again
 
     std::uint64_t messages_sent_ = 0;
     std::uint64_t messages_received_ = 0;
     std::uint64_t malformed_frames_ = 0;
     std::uint64_t dropped_frames_ = 0;
+    std::uint64_t bytes_sent_ = 0;  // peer traffic, frames and joins included
+    std::uint64_t frames_sent_ = 0;
+    std::uint64_t bytes_received_ = 0;
 };
 
 }  // namespace p2pchat::daemon

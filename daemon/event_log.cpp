@@ -1,9 +1,8 @@
 #include "daemon/event_log.hpp"
 
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <chrono>
-
-#include "common/rpc/rpc.hpp"
 
 namespace p2pchat::daemon {
 
@@ -17,8 +16,9 @@ event_log::subscription::~subscription() {
     if (auto sinks = sinks_.lock()) sinks->erase(key_);
 }
 
-event_log::event_log(std::size_t capacity)
+event_log::event_log(std::size_t capacity, std::size_t max_bytes)
     : capacity_(capacity),
+      max_bytes_(max_bytes),
       sinks_(std::make_shared<sink_map>()),
       observers_(std::make_shared<sink_map>()) {}
 
@@ -31,24 +31,36 @@ void event_log::deliver(sink_map& map, event const& e) {
         if (auto it = map.find(key); it != map.end()) it->second(e);
 }
 
-event const& event_log::append(boost::json::object body) {
+boost::json::object logged_event::body() const {
+    // The line is our own serialization: parsing it back cannot fail.
+    auto v = boost::json::parse(*line);
+    return std::move(v.as_object().at("params").as_object());
+}
+
+void event_log::append(boost::json::object body) {
     event e;
     e.seq = next_seq_++;
     body["seq"] = e.seq;
     body["time_ms"] = unix_time_ms();
-    e.line = std::make_shared<std::string const>(
-        boost::json::serialize(rpc::make_notification("event", body)) + "\n");
+    // The notification rpc::make_notification("event", body) would build, framed by hand so
+    // the body is serialized in place rather than copied into a wrapper object first.
+    std::string line = R"({"jsonrpc":"2.0","method":"event","params":)";
+    line += boost::json::serialize(body);
+    line += "}\n";
+    e.line = std::make_shared<std::string const>(std::move(line));
     e.body = std::move(body);
-    if (events_.size() == capacity_) events_.pop_front();
-    events_.push_back(std::move(e));
-    event const& stored = events_.back();
-    deliver(*observers_, stored);
-    deliver(*sinks_, stored);
-    return stored;
+    bytes_ += e.line->size();
+    events_.push_back({e.seq, e.line});
+    while (events_.size() > capacity_ || (bytes_ > max_bytes_ && events_.size() > 1)) {
+        bytes_ -= events_.front().line->size();
+        events_.pop_front();
+    }
+    deliver(*observers_, e);
+    deliver(*sinks_, e);
 }
 
-std::vector<event const*> event_log::after(std::uint64_t seq, std::size_t limit) const {
-    std::vector<event const*> out;
+std::vector<logged_event const*> event_log::after(std::uint64_t seq, std::size_t limit) const {
+    std::vector<logged_event const*> out;
     if (events_.empty()) return out;
     std::uint64_t const first = events_.front().seq;
     std::size_t start = seq < first ? 0 : static_cast<std::size_t>(seq - first + 1);
@@ -57,8 +69,8 @@ std::vector<event const*> event_log::after(std::uint64_t seq, std::size_t limit)
     return out;
 }
 
-std::vector<event const*> event_log::newest(std::size_t n) const {
-    std::vector<event const*> out;
+std::vector<logged_event const*> event_log::newest(std::size_t n) const {
+    std::vector<logged_event const*> out;
     std::size_t const start = events_.size() > n ? events_.size() - n : 0;
     for (std::size_t i = start; i < events_.size(); ++i) out.push_back(&events_[i]);
     return out;

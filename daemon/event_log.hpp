@@ -1,8 +1,8 @@
 #pragma once
 // The node's event stream: every chat message and peer change, numbered from 1. `tail`,
-// `history`, D-Bus signals and storage all read this one stream. Keeps the newest `capacity`
-// events in memory and fans each new one out to subscribers. Each event is serialized once,
-// as the control API's notification line, and shared by every subscriber.
+// `history`, D-Bus signals and storage all read this one stream. Each new event is handed to
+// the sinks with its JSON body, then kept only as its serialized notification line (shared
+// by every subscriber), the newest ones up to a count and a byte budget.
 #include <boost/json/object.hpp>
 #include <cstddef>
 #include <cstdint>
@@ -15,10 +15,19 @@
 
 namespace p2pchat::daemon {
 
+// A new event, as sinks see it.
 struct event {
     std::uint64_t seq = 0;
     boost::json::object body;                 // seq, type, time_ms and the type's fields
     std::shared_ptr<std::string const> line;  // JSON-RPC "event" notification + '\n'
+};
+
+// An event as the log keeps it: the line alone (a parsed body costs several times its size).
+struct logged_event {
+    std::uint64_t seq = 0;
+    std::shared_ptr<std::string const> line;
+
+    boost::json::object body() const;  // parsed back from the line (history; rare)
 };
 
 class event_log {
@@ -40,16 +49,20 @@ class event_log {
         std::uint64_t key_ = 0;
     };
 
-    explicit event_log(std::size_t capacity = 10000);
+    // Holds at most `capacity` events and `max_bytes` of notification lines, whichever is
+    // reached first: subscribers read from here, so this is also how far one may lag.
+    explicit event_log(std::size_t capacity = 1'000'000, std::size_t max_bytes = 64 * 1024 * 1024);
 
     // Stamps seq and time_ms on body, stores it and delivers it to every subscriber.
-    event const& append(boost::json::object body);
+    void append(boost::json::object body);
 
     std::uint64_t last_seq() const { return next_seq_ - 1; }
+    // The oldest seq still held (last_seq() + 1 when empty).
+    std::uint64_t first_seq() const { return events_.empty() ? next_seq_ : events_.front().seq; }
     // Events with seq > after, oldest first, at most limit.
-    std::vector<event const*> after(std::uint64_t seq, std::size_t limit) const;
+    std::vector<logged_event const*> after(std::uint64_t seq, std::size_t limit) const;
     // The newest n events, oldest first.
-    std::vector<event const*> newest(std::size_t n) const;
+    std::vector<logged_event const*> newest(std::size_t n) const;
 
     // A client following the stream (counted in status as a subscriber).
     subscription subscribe(sink s) { return add(sinks_, std::move(s)); }
@@ -63,7 +76,9 @@ class event_log {
     void deliver(sink_map& map, event const& e);
 
     std::size_t capacity_;
-    std::deque<event> events_;
+    std::size_t max_bytes_;
+    std::size_t bytes_ = 0;
+    std::deque<logged_event> events_;
     std::uint64_t next_seq_ = 1;
     std::uint64_t next_key_ = 1;
     std::shared_ptr<sink_map> sinks_;

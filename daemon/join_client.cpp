@@ -30,6 +30,7 @@ awaitable<answer> exchange(asio::any_io_executor executor, address contact, fram
 
     wire::frame_decoder decoder;
     std::array<char, 64 * 1024> buffer;
+    std::size_t bytes_read = 0;
     for (;;) {
         while (auto frame = decoder.next()) {
             auto message = wire::decode(*frame);
@@ -41,7 +42,8 @@ awaitable<answer> exchange(asio::any_io_executor executor, address contact, fram
                                        where + " refused the join: " + refused->reason,
                                        boost::json::object{{"code", refused->code}});
             if (auto* welcome = std::get_if<wire::welcome_msg>(&*message))
-                co_return answer{join_answer{std::move(*welcome), endpoint.address()}, {}};
+                co_return answer{join_answer{std::move(*welcome), endpoint.address(), bytes_read},
+                                 {}};
             // Anything else before the answer is ignored, as unknown types are.
         }
         if (decoder.error() != wire::frame_error::none)
@@ -50,6 +52,7 @@ awaitable<answer> exchange(asio::any_io_executor executor, address contact, fram
         if (ec)
             co_return unreachable(where +
                                   " closed the connection before welcoming us: " + ec.message());
+        bytes_read += n;
         decoder.feed({buffer.data(), n});
     }
 }

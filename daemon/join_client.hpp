@@ -14,7 +14,8 @@ namespace p2pchat::daemon {
 
 struct join_answer {
     wire::welcome_msg welcome;
-    asio::ip::address contact;  // where we reached it, for entries advertising 0.0.0.0
+    asio::ip::address contact;   // where we reached it, for entries advertising 0.0.0.0
+    std::size_t bytes_read = 0;  // what the exchange read, for the node's traffic counters
 };
 
 awaitable<outcome<join_answer>> request_join(asio::any_io_executor executor, address contact,

@@ -29,6 +29,7 @@ po::options_description describe() {
         ("config", po::value<std::string>()->value_name("FILE"), "config file (default /etc/p2pchat/p2pchatd.conf if present)")
         ("log-level", po::value<std::string>()->value_name("LEVEL"), "debug, info, notice, warning or error (default info)")
         ("dbus", po::value<std::string>()->value_name("BUS"), "publish the D-Bus interface on: none, user or system (default none)")
+        ("event-log-size", po::value<std::size_t>()->value_name("BYTES"), "recent events kept in memory for tail, history and slow readers (default 64 MiB)")
         ("gossip-interval", po::value<unsigned>()->value_name("MS"), "anti-entropy period in milliseconds (default 2000)")
         ("help,h", "print this help and exit")
         ("version", "print the version and exit");
@@ -109,6 +110,11 @@ parsed_options parse_options(int argc, char const* const argv[]) {
     }
     if (vm.count("log-level") && !parse_log_level(vm["log-level"].as<std::string>(), o.level))
         throw usage_error("--log-level: expected debug, info, notice, warning or error");
+    if (vm.count("event-log-size")) {
+        o.event_log_bytes = vm["event-log-size"].as<std::size_t>();
+        if (o.event_log_bytes < 64 * 1024)
+            throw usage_error("--event-log-size must be at least 65536 bytes");
+    }
     if (vm.count("gossip-interval")) {
         o.gossip_interval = std::chrono::milliseconds(vm["gossip-interval"].as<unsigned>());
         if (o.gossip_interval.count() < 10)

@@ -25,6 +25,7 @@ struct options {
     std::size_t max_peers = 256;
     log_level level = log_level::info;
     std::chrono::milliseconds gossip_interval{2000};
+    std::size_t event_log_bytes = 64 * 1024 * 1024;
     bus_kind dbus = bus_kind::none;
 };
 

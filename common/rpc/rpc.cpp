@@ -1,5 +1,6 @@
 #include "common/rpc/rpc.hpp"
 
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
 
 namespace p2pchat::rpc {
@@ -46,7 +47,12 @@ entry parse_request(json::value const& v) {
 parsed_line parse_line(std::string_view line) {
     parsed_line out;
     json::error_code ec;
-    json::value const v = json::parse(line, ec);
+    // The tree is temporary: what a call keeps (id, method, params) is copied out into
+    // default storage. A stack arena spares the per-node heap allocations on every request
+    // (`send` from a pipe runs this once per line).
+    unsigned char arena[4096];
+    json::monotonic_resource scratch(arena, sizeof arena);
+    json::value const v = json::parse(line, ec, &scratch);
     if (ec) {
         out.entries.push_back(
             bad_call{nullptr, {code::parse_error, "parse error: " + ec.message()}});
@@ -56,6 +62,14 @@ parsed_line parse_line(std::string_view line) {
         auto const& a = v.get_array();
         if (a.empty()) {
             out.entries.push_back(bad_call{nullptr, {code::invalid_request, "empty batch"}});
+            return out;
+        }
+        if (a.size() > max_batch_calls) {
+            out.entries.push_back(
+                bad_call{nullptr,
+                         {code::invalid_request, "batch of " + std::to_string(a.size()) +
+                                                     " calls; the limit is " +
+                                                     std::to_string(max_batch_calls)}});
             return out;
         }
         out.batch = true;

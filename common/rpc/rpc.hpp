@@ -13,6 +13,8 @@
 namespace p2pchat::rpc {
 
 inline constexpr std::size_t max_line_bytes = 1024 * 1024;
+// One batch may hold this many calls; a larger one is refused whole (-32600).
+inline constexpr std::size_t max_batch_calls = 100;
 
 enum class code : int {
     parse_error = -32700,

@@ -2,6 +2,10 @@
 
 namespace p2pchat::wire {
 
+namespace {
+constexpr std::size_t retained_bytes = 1024;
+}  // namespace
+
 void frame_decoder::feed(std::string_view bytes) {
     // Compact before growing so a long-lived connection does not keep every byte it saw.
     if (consumed_ > 0 && consumed_ * 2 >= buffer_.size()) {
@@ -28,7 +32,13 @@ std::optional<std::string> frame_decoder::next() {
     std::string frame = buffer_.substr(consumed_ + frame_header_size, length);
     consumed_ += frame_header_size + length;
     if (consumed_ == buffer_.size()) {
-        buffer_.clear();
+        // Drained. Give back room a big frame (a welcome, a full peer list) made: a node
+        // keeps two connections per peer, and each holding its largest frame for good
+        // added up (bench B5). Small buffers are kept to spare the allocator.
+        if (buffer_.capacity() > retained_bytes)
+            std::string().swap(buffer_);
+        else
+            buffer_.clear();
         consumed_ = 0;
     }
     return frame;

@@ -104,16 +104,18 @@ TEST(ControlApi, ClientsBeyondTheLimitAreToldAndOthersKeepWorking) {
 }
 
 TEST(ControlApi, SubscriberThatStopsReadingIsDroppedOthersGetEverything) {
-    node a(on("127.0.0.1"));
+    // A small event log, so "too far behind" comes after a few megabytes.
+    node a(on("127.0.0.1").with({"--event-log-size", "1048576"}));
     auto healthy = a.tail({"-n", "0"});
     connection stuck(a.socket_path());
     ASSERT_TRUE(stuck.send(R"({"jsonrpc":"2.0","id":1,"method":"subscribe"})"));
     auto reply = stuck.read();
     ASSERT_TRUE(reply && reply->as_object().contains("result"));
-    // Never read again; push far more than the kernel buffer and the 1024-event queue hold.
+    // Never read again; push more than the kernel buffers and the daemon's event log hold,
+    // past which this subscriber can no longer be served in order.
     std::string input;
     std::string const filler(1000, 'x');
-    constexpr int count = 3000;
+    constexpr int count = 5000;
     for (int i = 1; i <= count; ++i) input += std::to_string(i) + " " + filler + "\n";
     auto const sent = a.ctl({"send"}, input, 60s);
     ASSERT_EQ(sent.status, 0) << sent.err;

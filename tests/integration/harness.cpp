@@ -409,8 +409,9 @@ namespace {
 
 child_process start_daemon(node::options const& o, fs::path const& dir, std::string const& name,
                            std::string const& socket, fs::path const& log_path) {
-    fs::create_directories(dir / "state");
-    fs::permissions(dir / "state", fs::perms::owner_all);
+    fs::path const state = o.state_dir.empty() ? dir / "state" : fs::path(o.state_dir);
+    fs::create_directories(state);
+    fs::permissions(state, fs::perms::owner_all);
     // An empty config file keeps a host's /etc/p2pchat/p2pchatd.conf out of the tests.
     std::ofstream(dir / "p2pchatd.conf").flush();
     std::vector<std::string> argv{P2PCHATD_PATH,
@@ -419,7 +420,7 @@ child_process start_daemon(node::options const& o, fs::path const& dir, std::str
                                   "--listen",
                                   o.listen.empty() ? o.host + ":0" : o.listen,
                                   "--state-dir",
-                                  (dir / "state").string(),
+                                  state.string(),
                                   "--socket",
                                   socket,
                                   "--config",
@@ -428,6 +429,7 @@ child_process start_daemon(node::options const& o, fs::path const& dir, std::str
                                   std::to_string(o.gossip_interval_ms)};
     if (o.max_peers > 0) argv.insert(argv.end(), {"--max-peers", std::to_string(o.max_peers)});
     for (auto const& j : o.join) argv.insert(argv.end(), {"--join", j});
+    argv.insert(argv.end(), o.extra.begin(), o.extra.end());
     int const log_fd =
         ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0600);
     if (log_fd < 0) throw_errno("open " + log_path.string());

@@ -159,13 +159,15 @@ class node {
   public:
     struct options {
         std::string host = "127.0.0.1";
-        std::string name;               // --name (default: "n-" + host)
-        std::vector<std::string> join;  // --join, repeatable
-        int max_peers = 0;              // --max-peers when > 0
-        int gossip_interval_ms = 200;   // --gossip-interval
-        std::string socket_path;        // --socket (default: <tmp>/ctl.sock)
-        std::string listen;             // --listen (default: host:0)
-        bool wait_ready = true;         // wait for `status` to answer
+        std::string name;                // --name (default: "n-" + host)
+        std::vector<std::string> join;   // --join, repeatable
+        int max_peers = 0;               // --max-peers when > 0
+        int gossip_interval_ms = 200;    // --gossip-interval
+        std::string socket_path;         // --socket (default: <tmp>/ctl.sock)
+        std::string listen;              // --listen (default: host:0)
+        std::string state_dir;           // --state-dir (default: <tmp>/state); share it to restart
+        std::vector<std::string> extra;  // further daemon arguments
+        bool wait_ready = true;          // wait for `status` to answer
 
         // Fluent setters: node a(on("127.0.0.2").named("bob").joining(b.listen()));
         options& named(std::string n) { return name = std::move(n), *this; }
@@ -173,6 +175,10 @@ class node {
         options& max(int n) { return max_peers = n, *this; }
         options& socket(std::string path) { return socket_path = std::move(path), *this; }
         options& listening(std::string address) { return listen = std::move(address), *this; }
+        options& state(std::string dir) { return state_dir = std::move(dir), *this; }
+        options& with(std::vector<std::string> args) {
+            return extra.insert(extra.end(), args.begin(), args.end()), *this;
+        }
         options& no_wait() { return wait_ready = false, *this; }
     };
 

@@ -245,6 +245,19 @@ TEST(PeerTable, RenameAndBumpSelfRaiseIncarnation) {
     EXPECT_EQ(t.self().inc, 102u);  // an address change alone does not raise it
 }
 
+TEST(PeerTable, RefuteRaisesSelfAboveOutrankingClaims) {
+    peer_table t = table_of('s');  // self at inc 100
+    EXPECT_FALSE(t.refute(entry('s', 99))) << "older news about us needs no answer";
+    EXPECT_FALSE(t.refute(entry('s', 100))) << "our own entry as it is";
+    EXPECT_FALSE(t.refute(entry('a', 500))) << "not about us";
+    EXPECT_EQ(t.self().inc, 100u);
+    EXPECT_TRUE(t.refute(tombstone('s', 100))) << "a late leave of ours at our incarnation";
+    EXPECT_EQ(t.self().inc, 101u);
+    EXPECT_EQ(t.self().state, peer_state::alive);
+    EXPECT_TRUE(t.refute(entry('s', 500))) << "a clock that went backwards";
+    EXPECT_EQ(t.self().inc, 501u);
+}
+
 TEST(PeerTable, ClearForgetsEveryoneButSelf) {
     peer_table t = table_of('s', 2);
     t.merge(entry('a', 1), 0);

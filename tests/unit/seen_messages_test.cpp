@@ -135,6 +135,22 @@ TEST(SeenMessages, CapBoundsTheWindowAndNeverDropsNewMessages) {
 }
 
 // With a cap that is never reached, it behaves exactly like a set of (origin, seq).
+TEST(SeenMessages, RestartedOriginFarAheadStartsANewRun) {
+    // A restarted origin numbers from its start time; its first message must not wait in
+    // the gap set behind thousands of seqs that will never come.
+    seen_messages s;
+    for (std::uint64_t seq = 1; seq <= 3; ++seq) ASSERT_TRUE(s.insert(alice, seq));
+    EXPECT_TRUE(s.insert(alice, 3 + seen_messages::new_run_distance)) << "a gap, not a new run";
+    EXPECT_EQ(s.watermark(alice), 3u);
+    std::uint64_t const restart = 1'795'647'500'861'000;
+    EXPECT_TRUE(s.insert(alice, restart));
+    EXPECT_EQ(s.watermark(alice), restart);
+    EXPECT_FALSE(s.insert(alice, restart));
+    EXPECT_TRUE(s.insert(alice, restart + 1));
+    EXPECT_EQ(s.watermark(alice), restart + 1);
+    EXPECT_FALSE(s.insert(alice, 2)) << "the old run stays seen";
+}
+
 TEST(SeenMessages, MatchesAnExactSetUnderTheCap) {
     std::mt19937 rng(7);
     seen_messages s;

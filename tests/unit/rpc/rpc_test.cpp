@@ -46,6 +46,24 @@ void expect_bad(std::string_view line, code want, json::value const& want_id = n
     EXPECT_FALSE(b.err.message.empty());
 }
 
+TEST(RpcBatchLimit, OverTheLimitIsRefusedWhole) {
+    std::string batch = "[";
+    for (std::size_t i = 0; i <= max_batch_calls; ++i)
+        batch += std::string(i ? "," : "") + R"({"jsonrpc":"2.0","id":1,"method":"status"})";
+    batch += "]";
+    auto const parsed = parse_line(batch);
+    ASSERT_EQ(parsed.entries.size(), 1u);
+    auto const* bad = std::get_if<bad_call>(&parsed.entries[0]);
+    ASSERT_NE(bad, nullptr);
+    EXPECT_EQ(bad->err.error_code, code::invalid_request);
+    // At the limit it is fine.
+    batch = "[";
+    for (std::size_t i = 0; i < max_batch_calls; ++i)
+        batch += std::string(i ? "," : "") + R"({"jsonrpc":"2.0","id":1,"method":"status"})";
+    batch += "]";
+    EXPECT_EQ(parse_line(batch).entries.size(), max_batch_calls);
+}
+
 TEST(RpcParse, CallWithParamsByName) {
     auto c = parse_one_call(R"({"jsonrpc":"2.0","id":1,"method":"send","params":{"text":"hi"}})");
     ASSERT_TRUE(c.id);

@@ -1,0 +1,108 @@
+// Google Benchmark micro-benchmarks of the per-message hot paths (docs/BENCHMARKS.md): the
+// chat frame codec, the frame decoder, the peer-table merge and the JSON-RPC request parse.
+// `bench/run` runs them and keeps the figures in its JSON; run alone for more detail.
+#include <benchmark/benchmark.h>
+
+#include <string>
+#include <vector>
+
+#include "common/peer_table.hpp"
+#include "common/rpc/rpc.hpp"
+#include "common/wire/frame_decoder.hpp"
+#include "common/wire/messages.hpp"
+
+namespace {
+
+using namespace p2pchat;
+
+std::string hex_id(std::size_t n) {
+    static char const digits[] = "0123456789abcdef";
+    std::string id(64, '0');
+    for (std::size_t i = 0; i < 16 && n; ++i, n >>= 4) id[63 - i] = digits[n & 15];
+    return id;
+}
+
+wire::chat_msg sample_chat() {
+    return {.origin = hex_id(7),
+            .seq = 12345,
+            .lamport = 67890,
+            .time_ms = 1764111111123,
+            .name = "alice",
+            .text = "hello, this is a chat line of typical length for a shell pipe"};
+}
+
+wire::peer_entry entry(std::size_t i, std::uint64_t inc) {
+    return {hex_id(i + 1), "node" + std::to_string(i), "127.0.0.1:" + std::to_string(7000 + i), inc,
+            wire::peer_state::alive};
+}
+
+void frame_encode(benchmark::State& state) {
+    wire::message const m = sample_chat();
+    for (auto _ : state) benchmark::DoNotOptimize(wire::encode_frame(wire::encode(m)));
+}
+BENCHMARK(frame_encode);
+
+void frame_decode(benchmark::State& state) {
+    std::string const payload = wire::encode(wire::message{sample_chat()});
+    for (auto _ : state) benchmark::DoNotOptimize(wire::decode(payload));
+}
+BENCHMARK(frame_decode);
+
+// Splitting a read of 64 frames: what the reader coroutine does per socket read under load.
+void frame_split_64(benchmark::State& state) {
+    std::string const frame = wire::encode_frame(wire::encode(wire::message{sample_chat()}));
+    std::string burst;
+    for (int i = 0; i < 64; ++i) burst += frame;
+    for (auto _ : state) {
+        wire::frame_decoder d;
+        d.feed(burst);
+        while (auto f = d.next()) benchmark::DoNotOptimize(f);
+    }
+    state.SetItemsProcessed(state.iterations() * 64);
+}
+BENCHMARK(frame_split_64);
+
+// Merging a full list of N entries into a table that already knows them all (anti-entropy's
+// common case) and into an empty one (a newcomer's welcome).
+void peer_table_merge_known(benchmark::State& state) {
+    auto const n = static_cast<std::size_t>(state.range(0));
+    peer_table table(entry(100000, 1), n + 1);
+    std::vector<wire::peer_entry> list;
+    for (std::size_t i = 0; i < n; ++i) list.push_back(entry(i, 5));
+    for (auto const& e : list) table.merge(e, 0);
+    for (auto _ : state)
+        for (auto const& e : list) benchmark::DoNotOptimize(table.merge(e, 0));
+    state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(n));
+}
+BENCHMARK(peer_table_merge_known)->Arg(64)->Arg(256);
+
+void peer_table_merge_new(benchmark::State& state) {
+    auto const n = static_cast<std::size_t>(state.range(0));
+    std::vector<wire::peer_entry> list;
+    for (std::size_t i = 0; i < n; ++i) list.push_back(entry(i, 5));
+    for (auto _ : state) {
+        peer_table table(entry(100000, 1), n + 1);
+        for (auto const& e : list) benchmark::DoNotOptimize(table.merge(e, 0));
+    }
+    state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(n));
+}
+BENCHMARK(peer_table_merge_new)->Arg(64)->Arg(256);
+
+void peer_table_digest(benchmark::State& state) {
+    auto const n = static_cast<std::size_t>(state.range(0));
+    peer_table table(entry(100000, 1), n + 1);
+    for (std::size_t i = 0; i < n; ++i) table.merge(entry(i, 5), 0);
+    for (auto _ : state) benchmark::DoNotOptimize(table.digest());
+}
+BENCHMARK(peer_table_digest)->Arg(256);
+
+void rpc_parse_send(benchmark::State& state) {
+    std::string const line =
+        R"({"jsonrpc":"2.0","id":4711,"method":"send","params":{"text":"hello, this is a chat line of typical length for a shell pipe"}})";
+    for (auto _ : state) benchmark::DoNotOptimize(rpc::parse_line(line));
+}
+BENCHMARK(rpc_parse_send);
+
+}  // namespace
+
+BENCHMARK_MAIN();

@@ -1,0 +1,81 @@
+// What a long-lived network meets: nodes that restart with the same identity, a node that
+// leaves and comes back, a late reader replaying a long backlog, big history in a welcome.
+#include <gtest/gtest.h>
+
+#include "tests/integration/harness.hpp"
+
+namespace p2pchat::integration {
+namespace {
+
+TEST(Robustness, RestartedNodeIsHeardAgain) {
+    // Its identity survives the restart; its message ids must not collide with the old ones,
+    // or the others would drop its new messages as duplicates.
+    temp_dir state;
+    node b(on("127.0.0.2"));
+    auto tail = b.tail({"-n", "0"});
+    std::string id;
+    {
+        node a(on("127.0.0.1").state(state.path().string()));
+        id = a.id();
+        ASSERT_EQ(a.ctl({"join", b.listen()}).status, 0) << a.log();
+        for (char const* text : {"one", "two", "three"}) ASSERT_EQ(a.ctl({"send", text}).status, 0);
+        ASSERT_TRUE(
+            tail.wait_for([](auto const& e) { return count_messages(e, "three") == 1; }, 10s));
+        ASSERT_EQ(a.terminate(), std::optional<int>(0));
+    }
+    node a(on("127.0.0.1").state(state.path().string()));
+    ASSERT_EQ(a.id(), id) << "same state dir, same identity";
+    ASSERT_EQ(a.ctl({"join", b.listen()}).status, 0) << a.log();
+    ASSERT_EQ(a.ctl({"send", "after restart"}).status, 0);
+    EXPECT_TRUE(
+        tail.wait_for([](auto const& e) { return count_messages(e, "after restart") == 1; }, 10s))
+        << logs_of({&a, &b});
+}
+
+TEST(Robustness, LeaveThenJoinAgain) {
+    node a(on("127.0.0.1"));
+    node b(on("127.0.0.2").joining(a.listen()));
+    ASSERT_TRUE(wait_until([&] { return a.peer_ids().size() == 2; }, 10s)) << logs_of({&a, &b});
+    ASSERT_EQ(b.ctl({"leave"}).status, 0);
+    ASSERT_TRUE(wait_until([&] { return a.peer_ids().size() == 1; }, 10s)) << logs_of({&a, &b});
+    EXPECT_EQ(b.peer_ids().size(), 1u) << "a node that left stays alone";
+    ASSERT_EQ(b.ctl({"join", a.listen()}).status, 0) << b.log();
+    EXPECT_TRUE(
+        wait_until([&] { return a.peer_ids().size() == 2 && b.peer_ids().size() == 2; }, 10s))
+        << logs_of({&a, &b});
+    // Both directions carry messages again.
+    auto tail = a.tail({"-n", "0"});
+    ASSERT_EQ(b.ctl({"send", "back again"}).status, 0);
+    EXPECT_TRUE(
+        tail.wait_for([](auto const& e) { return count_messages(e, "back again") == 1; }, 10s));
+}
+
+TEST(Robustness, LongBacklogReplayThenLiveEvents) {
+    // `tail -n all` replays thousands of events; that must not count as falling behind.
+    node a(on("127.0.0.1"));
+    constexpr int count = 3000;
+    std::string const filler(1500, 'y');
+    std::string input;
+    for (int i = 1; i <= count; ++i) input += std::to_string(i) + " " + filler + "\n";
+    ASSERT_EQ(a.ctl({"send"}, input, 60s).status, 0);
+    auto tail = a.tail({"-n", "all"});
+    ASSERT_EQ(a.ctl({"send", "live"}).status, 0);
+    EXPECT_TRUE(tail.wait_for([](auto const& e) { return count_messages(e, "live") == 1; }, 30s))
+        << tail.events().size() << " events; " << tail.stderr_text();
+    EXPECT_EQ(tail.messages().size(), static_cast<std::size_t>(count + 1));
+    EXPECT_TRUE(tail.process().running()) << tail.stderr_text();
+}
+
+TEST(Robustness, JoinWelcomesDespiteBigHistory) {
+    // Recent history rides in the welcome frame; big messages must not push it over 1 MiB.
+    node a(on("127.0.0.1"));
+    std::string const big(64 * 1024 - 16, 'z');
+    for (int i = 0; i < 20; ++i) ASSERT_EQ(a.ctl({"send", std::to_string(i) + big}).status, 0);
+    node b(on("127.0.0.2"));
+    auto const joined = b.ctl({"join", a.listen()});
+    EXPECT_EQ(joined.status, 0) << joined.err << logs_of({&a, &b});
+    EXPECT_TRUE(wait_until([&] { return b.peer_ids().size() == 2; }, 10s));
+}
+
+}  // namespace
+}  // namespace p2pchat::integration
