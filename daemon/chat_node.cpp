@@ -47,7 +47,8 @@ chat_node::chat_node(asio::any_io_executor executor, options const& opts, node_i
       socket_path_(opts.socket_path),
       table_(peer_entry{identity_.id, opts.name, "", 0, peer_state::alive}, opts.max_peers),
       events_(1'000'000, opts.event_log_bytes),
-      listener_(executor, *this, opts.listen),
+      // Two inbound connections per peer leave room for joins and reconnects in flight.
+      listener_(executor, *this, opts.listen, 2 * opts.max_peers + 64),
       random_(std::random_device{}()),
       gossip_timer_(executor) {
     started_ms_ = unix_time_ms();
@@ -266,6 +267,32 @@ void chat_node::handle(wire::join_msg&& m, peer_connection& from) {
     // Introduce the newcomer to everyone else: one small entry each, never the whole table.
     if (auto const* stored = table_.find(entry.id))
         broadcast(make_frame(wire::peers_msg{{*stored}, false}), entry.id);
+    remember_newcomer(entry.id);
+}
+
+void chat_node::remember_newcomer(std::string const& id) {
+    if (recent_newcomers_.size() == max_recent_newcomers) recent_newcomers_.pop_front();
+    recent_newcomers_.push_back({id, std::chrono::steady_clock::now()});
+}
+
+void chat_node::introduce_to_recent_newcomers(peer_entry const& peer) {
+    // Our welcome to a recent newcomer listed the table as it was then; a peer we learn of
+    // now (its introduction was still on the way to us) may be unknown to it, and it to the
+    // peer. Introduce the two: two small frames instead of waiting for anti-entropy, whose
+    // full tables would make a wave of joins cost more than linear bytes.
+    auto const window = 2 * options_.gossip_interval;
+    auto const now = std::chrono::steady_clock::now();
+    while (!recent_newcomers_.empty() && now - recent_newcomers_.front().second > window)
+        recent_newcomers_.pop_front();
+    auto const peer_link_it = links_.find(peer.id);
+    for (auto const& [id, since] : recent_newcomers_) {
+        auto const newcomer_link = links_.find(id);
+        auto const* newcomer = table_.find(id);
+        if (id == peer.id || newcomer_link == links_.end() || !newcomer) continue;
+        newcomer_link->second->send(make_frame(wire::peers_msg{{peer}, false}));
+        if (peer_link_it != links_.end())
+            peer_link_it->second->send(make_frame(wire::peers_msg{{*newcomer}, false}));
+    }
 }
 
 void chat_node::handle(wire::hello_msg&& m, peer_connection& from) {
@@ -369,6 +396,7 @@ merge_outcome chat_node::apply(peer_entry const& received) {
             log(log_level::info, entry.name, " (", short_id(entry.id), ") joined from ",
                 entry.addr);
             open_link(entry);
+            introduce_to_recent_newcomers(entry);
             emit_peer_event("peer_joined", entry);
             break;
         case merge_outcome::updated:

@@ -82,6 +82,8 @@ class chat_node final : public frame_handler {
     void open_link(wire::peer_entry const& entry);
     void close_link(std::string const& id, bool flush);
     frame_ptr hello_frame() const;
+    void remember_newcomer(std::string const& id);
+    void introduce_to_recent_newcomers(wire::peer_entry const& peer);
     // The table changed within the last gossip interval: anti-entropy waits for it to settle.
     bool settling() const;
 
@@ -112,6 +114,9 @@ class chat_node final : public frame_handler {
     asio::steady_timer gossip_timer_;
     bool stopping_ = false;
     bool left_ = false;
+    // Newcomers this node welcomed lately (bounded), see introduce_to_recent_newcomers().
+    static constexpr std::size_t max_recent_newcomers = 32;
+    std::deque<std::pair<std::string, std::chrono::steady_clock::time_point>> recent_newcomers_;
     std::chrono::steady_clock::time_point
         last_table_change_{};  // after leave(), until this node joins or is joined again
 

@@ -113,6 +113,8 @@ class peer_connection {
     std::size_t queue_limit_;
     std::unique_ptr<tcp::socket> socket_;
     std::unique_ptr<asio::steady_timer> wakeup_;
+    std::unique_ptr<asio::steady_timer> writer_done_;  // wakes run() when the writer ended
+    bool writer_running_ = false;
     frame_queue queue_;
     std::size_t queued_bytes_ = 0;
     bool writing_ = false;

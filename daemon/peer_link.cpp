@@ -33,6 +33,10 @@ void peer_link::start() {
 
 void peer_link::stop() {
     stopped_ = true;
+    if (dialing_) {
+        boost::system::error_code ignored;
+        dialing_->close(ignored);  // don't make a shutdown wait for a connect to time out
+    }
     connection_.clear_queue();
     connection_.close();
     backoff_timer_.cancel();
@@ -70,7 +74,9 @@ awaitable<void> peer_link::run([[maybe_unused]] std::shared_ptr<peer_link> self)
     auto backoff = std::chrono::milliseconds(first_backoff);
     while (!stopped_) {
         tcp::socket socket(executor_);
+        dialing_ = &socket;
         auto const ec = co_await dial(socket);
+        dialing_ = nullptr;
         if (stopped_) break;
         if (ec) {
             log(log_level::debug, "link to ", peer_id_.substr(0, 8), " at ", to_string(target_),

@@ -46,6 +46,7 @@ class peer_link : public std::enable_shared_from_this<peer_link> {
     bool flush_then_stop_ = false;
     bool connected_ = false;
     bool finished_ = false;
+    tcp::socket* dialing_ = nullptr;  // the socket being connected, while dial() runs
 };
 
 }  // namespace p2pchat::daemon

@@ -24,8 +24,8 @@ tcp::endpoint resolve_listen(asio::any_io_executor executor, address const& list
 }  // namespace
 
 peer_listener::peer_listener(asio::any_io_executor executor, frame_handler& handler,
-                             address const& listen)
-    : handler_(handler), acceptor_(executor) {
+                             address const& listen, std::size_t max_connections)
+    : handler_(handler), acceptor_(executor), max_connections_(max_connections) {
     auto const endpoint = resolve_listen(executor, listen);
     boost::system::error_code ec;
     acceptor_.open(endpoint.protocol(), ec);
@@ -61,6 +61,13 @@ awaitable<void> peer_listener::accept_loop() {
             backoff.expires_after(std::chrono::milliseconds(100));
             co_await backoff.async_wait(use_nothrow);
             continue;
+        }
+        if (connections_ >= max_connections_) {
+            // Logged on the first refusal and every 1000th, not once per connection.
+            if (refused_++ % 1000 == 0)
+                log(log_level::warning, "too many peer connections (", max_connections_,
+                    "); refusing new ones");
+            continue;  // the socket closes as it goes out of scope
         }
         asio::co_spawn(acceptor_.get_executor(), serve(std::move(socket)),
                        log_exception{"peer connection"});

@@ -12,7 +12,10 @@ namespace p2pchat::daemon {
 class peer_listener {
   public:
     // Throws std::runtime_error when the address cannot be bound.
-    peer_listener(asio::any_io_executor executor, frame_handler& handler, address const& listen);
+    // At most max_connections inbound connections at once; more are closed on arrival, so a
+    // flood of connections cannot take the descriptors the node needs for its own links.
+    peer_listener(asio::any_io_executor executor, frame_handler& handler, address const& listen,
+                  std::size_t max_connections);
 
     void start();
     void stop();
@@ -26,7 +29,9 @@ class peer_listener {
 
     frame_handler& handler_;
     tcp::acceptor acceptor_;
+    std::size_t max_connections_;
     std::size_t connections_ = 0;
+    std::size_t refused_ = 0;
 };
 
 }  // namespace p2pchat::daemon

@@ -1,6 +1,7 @@
 // What a long-lived network meets: nodes that restart with the same identity, a node that
 // leaves and comes back, a late reader replaying a long backlog, big history in a welcome.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include "tests/integration/harness.hpp"
 
@@ -75,6 +76,31 @@ TEST(Robustness, JoinWelcomesDespiteBigHistory) {
     auto const joined = b.ctl({"join", a.listen()});
     EXPECT_EQ(joined.status, 0) << joined.err << logs_of({&a, &b});
     EXPECT_TRUE(wait_until([&] { return b.peer_ids().size() == 2; }, 10s));
+}
+
+}  // namespace
+}  // namespace p2pchat::integration
+
+namespace p2pchat::integration {
+namespace {
+
+TEST(Robustness, FloodOfPeerConnectionsIsCappedAndTheNodeServes) {
+    // --max-peers 1 allows 2 * 1 + 64 = 66 inbound peer connections at once.
+    node a(on("127.0.0.1").max(1));
+    std::vector<int> fds;
+    for (int i = 0; i < 70; ++i) {
+        int const fd = tcp_connect(a.host(), a.port());
+        ASSERT_GE(fd, 0);
+        fds.push_back(fd);
+    }
+    // The connections past the cap are closed by the daemon; the first ones stay open.
+    std::size_t closed = 0;
+    for (std::size_t i = 66; i < fds.size(); ++i) closed += wait_closed(fds[i], 10s) ? 1 : 0;
+    EXPECT_EQ(closed, 4u);
+    EXPECT_FALSE(wait_closed(fds[0], 200ms)) << "a connection within the cap was closed";
+    for (int fd : fds) ::close(fd);
+    EXPECT_EQ(a.ctl({"status"}).status, 0) << a.log();
+    EXPECT_NE(a.log().find("too many peer connections"), std::string::npos) << a.log();
 }
 
 }  // namespace
