@@ -480,6 +480,27 @@ void chat_node::close_link(std::string const& id, bool flush) {
     links_.erase(it);
 }
 
+void chat_node::remove_unreachable_peers() {
+    auto const now = std::chrono::steady_clock::now();
+    std::vector<std::string> gone;
+    for (auto const& [id, link] : links_)
+        if (link->down_for(now) > options_.peer_timeout) gone.push_back(id);
+    for (auto const& id : gone) {
+        auto const* known = table_.find(id);
+        if (!known) continue;
+        // A tombstone at the peer's own incarnation: it spreads with anti-entropy, and a
+        // peer that is in fact alive refutes it (raises its incarnation) when it hears it.
+        peer_entry dead = *known;
+        dead.state = peer_state::left;
+        if (table_.merge(dead, now_ms()).outcome != merge_outcome::left) continue;
+        last_table_change_ = now;
+        log(log_level::notice, dead.name, " (", short_id(id), ") unreachable for ",
+            options_.peer_timeout.count(), " s; removed");
+        close_link(id, false);
+        emit_peer_event("peer_left", dead, {{"reason", "unreachable"}});
+    }
+}
+
 bool chat_node::settling() const {
     return std::chrono::steady_clock::now() - last_table_change_ < options_.gossip_interval;
 }
@@ -492,6 +513,7 @@ awaitable<void> chat_node::gossip_loop() {
         co_await gossip_timer_.async_wait(use_nothrow);
         if (stopping_) break;
         table_.expire_tombstones(now_ms(), tombstone_lifetime_ms);
+        remove_unreachable_peers();
         if (settling()) continue;
         std::vector<peer_link*> connected;
         for (auto& [id, link] : links_)

@@ -86,6 +86,8 @@ class chat_node final : public frame_handler {
     void introduce_to_recent_newcomers(wire::peer_entry const& peer);
     // The table changed within the last gossip interval: anti-entropy waits for it to settle.
     bool settling() const;
+    // Removes peers whose link has been down longer than --peer-timeout (crashed, vanished).
+    void remove_unreachable_peers();
 
     awaitable<void> gossip_loop();
     awaitable<void> startup_joins();

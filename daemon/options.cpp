@@ -30,6 +30,7 @@ po::options_description describe() {
         ("log-level", po::value<std::string>()->value_name("LEVEL"), "debug, info, notice, warning or error (default info)")
         ("dbus", po::value<std::string>()->value_name("BUS"), "publish the D-Bus interface on: none, user or system (default none)")
         ("event-log-size", po::value<std::size_t>()->value_name("BYTES"), "recent events kept in memory for tail, history and slow readers (default 64 MiB)")
+        ("peer-timeout", po::value<unsigned>()->value_name("SECONDS"), "a peer unreachable this long is removed (default 30)")
         ("gossip-interval", po::value<unsigned>()->value_name("MS"), "anti-entropy period in milliseconds (default 2000)")
         ("help,h", "print this help and exit")
         ("version", "print the version and exit");
@@ -114,6 +115,11 @@ parsed_options parse_options(int argc, char const* const argv[]) {
         o.event_log_bytes = vm["event-log-size"].as<std::size_t>();
         if (o.event_log_bytes < 64 * 1024)
             throw usage_error("--event-log-size must be at least 65536 bytes");
+    }
+    if (vm.count("peer-timeout")) {
+        o.peer_timeout = std::chrono::seconds(vm["peer-timeout"].as<unsigned>());
+        if (o.peer_timeout.count() < 1)
+            throw usage_error("--peer-timeout must be at least 1 second");
     }
     if (vm.count("gossip-interval")) {
         o.gossip_interval = std::chrono::milliseconds(vm["gossip-interval"].as<unsigned>());

@@ -26,6 +26,7 @@ struct options {
     log_level level = log_level::info;
     std::chrono::milliseconds gossip_interval{2000};
     std::size_t event_log_bytes = 64 * 1024 * 1024;
+    std::chrono::seconds peer_timeout{30};
     bus_kind dbus = bus_kind::none;
 };
 

@@ -79,14 +79,17 @@ awaitable<void> peer_link::run([[maybe_unused]] std::shared_ptr<peer_link> self)
         dialing_ = nullptr;
         if (stopped_) break;
         if (ec) {
+            if (!down_since_) down_since_ = std::chrono::steady_clock::now();
             log(log_level::debug, "link to ", peer_id_.substr(0, 8), " at ", to_string(target_),
                 ": ", ec.message(), "; retrying in ", backoff.count(), " ms");
         } else {
             connected_ = true;
+            down_since_.reset();
             backoff = first_backoff;
             connection_.send_first(greeting_());
             auto const why = co_await connection_.run(std::move(socket));
             connected_ = false;
+            down_since_ = std::chrono::steady_clock::now();
             if (flush_then_stop_) break;
             if (!stopped_)
                 log(log_level::debug, "link to ", peer_id_.substr(0, 8),

@@ -3,8 +3,10 @@
 // keeps one peer_connection open, redialling with exponential backoff when it breaks. What the
 // node sends to that peer goes through here; the queue survives reconnects.
 // Owned by the node (by peer id) and by its own running coroutine; stop() ends it.
+#include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "common/address.hpp"
@@ -27,6 +29,11 @@ class peer_link : public std::enable_shared_from_this<peer_link> {
     void retarget(address target);
 
     bool connected() const { return connected_; }
+    // How long the peer has been unreachable: since the link broke or a dial first failed,
+    // zero while connected (or before the first dial ended).
+    std::chrono::steady_clock::duration down_for(std::chrono::steady_clock::time_point now) const {
+        return down_since_ ? now - *down_since_ : std::chrono::steady_clock::duration::zero();
+    }
     bool idle() const { return connection_.idle(); }
     // The link's coroutine has ended (after stop(), or a goodbye was written).
     bool finished() const { return finished_; }
@@ -46,6 +53,7 @@ class peer_link : public std::enable_shared_from_this<peer_link> {
     bool flush_then_stop_ = false;
     bool connected_ = false;
     bool finished_ = false;
+    std::optional<std::chrono::steady_clock::time_point> down_since_;
     tcp::socket* dialing_ = nullptr;  // the socket being connected, while dial() runs
 };
 

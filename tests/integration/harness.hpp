@@ -201,6 +201,8 @@ class node {
 
     // SIGTERM, then waits; returns the exit status (nullopt if it did not exit in time).
     std::optional<int> terminate(milliseconds timeout = 10s);
+    // SIGKILL: the daemon dies without a word to its peers, as in a crash.
+    void crash() { daemon_.kill_and_reap(); }
     bool running() { return daemon_.running(); }
     std::optional<int> wait_exit(milliseconds timeout) { return daemon_.wait_for(timeout); }
 

@@ -84,6 +84,35 @@ TEST(Robustness, JoinWelcomesDespiteBigHistory) {
 namespace p2pchat::integration {
 namespace {
 
+TEST(Robustness, CrashedPeerIsRemovedAsUnreachable) {
+    // The seed assumed nobody crashes. A killed node says no goodbye; the others notice its
+    // link stays down for --peer-timeout and remove it, telling their users why.
+    std::vector<std::string> const fast{"--peer-timeout", "1"};
+    node a(on("127.0.0.1").with(fast));
+    node b(on("127.0.0.2").with(fast).joining(a.listen()));
+    node c(on("127.0.0.3").with(fast).joining(a.listen()));
+    ASSERT_TRUE(
+        wait_until([&] { return a.peer_ids().size() == 3 && b.peer_ids().size() == 3; }, 10s))
+        << logs_of({&a, &b, &c});
+    auto tail = a.tail({"-n", "0"});
+    c.crash();
+    EXPECT_TRUE(tail.wait_for(
+        [&](auto const& events) {
+            for (auto const& e : events)
+                if (str(e, "type") == "peer_left" && str(e, "reason") == "unreachable") return true;
+            return false;
+        },
+        20s))
+        << logs_of({&a, &b});
+    EXPECT_TRUE(
+        wait_until([&] { return a.peer_ids().size() == 2 && b.peer_ids().size() == 2; }, 20s))
+        << logs_of({&a, &b});
+    // The survivors still talk.
+    ASSERT_EQ(b.ctl({"send", "still two"}).status, 0);
+    EXPECT_TRUE(
+        tail.wait_for([](auto const& e) { return count_messages(e, "still two") == 1; }, 10s));
+}
+
 TEST(Robustness, FloodOfPeerConnectionsIsCappedAndTheNodeServes) {
     // --max-peers 1 allows 2 * 1 + 64 = 66 inbound peer connections at once.
     node a(on("127.0.0.1").max(1));
