@@ -22,6 +22,11 @@ merge_result peer_table::merge(peer_entry const& entry, std::int64_t now_ms) {
     auto it = others_.find(entry.id);
     bool const incoming_alive = entry.state == peer_state::alive;
     if (it == others_.end()) {
+        // A tombstone we already expired: the same news coming back from a node that has not
+        // expired it yet must not start another ten minutes (nor an older "alive" revive it).
+        if (auto gone = expired_.find(entry.id);
+            gone != expired_.end() && entry.inc <= gone->second.inc)
+            return {};
         if (!incoming_alive) {
             // Keep the tombstone so a late, older "alive" cannot resurrect the peer.
             others_.emplace(entry.id, slot{entry, now_ms});
@@ -115,9 +120,14 @@ std::vector<peer_entry> peer_table::newer_than(std::vector<peer_entry> const& th
 }
 
 void peer_table::expire_tombstones(std::int64_t now_ms, std::int64_t max_age_ms) {
+    // Expired tombstones are remembered for one more lifetime (id and incarnation only),
+    // long enough for every other node to have expired its copy too.
+    std::erase_if(expired_, [&](auto const& kv) { return now_ms - kv.second.at_ms >= max_age_ms; });
     std::erase_if(others_, [&](auto const& kv) {
-        return kv.second.entry.state == peer_state::left &&
-               now_ms - kv.second.left_at_ms >= max_age_ms;
+        bool const old = kv.second.entry.state == peer_state::left &&
+                         now_ms - kv.second.left_at_ms >= max_age_ms;
+        if (old) expired_[kv.first] = {kv.second.entry.inc, now_ms};
+        return old;
     });
 }
 

@@ -61,7 +61,8 @@ class peer_table {
     // Entries of ours that `theirs` lacks or holds at an older incarnation/state.
     std::vector<wire::peer_entry> newer_than(std::vector<wire::peer_entry> const& theirs) const;
 
-    // Drops tombstones older than max_age_ms.
+    // Drops tombstones older than max_age_ms; remembers their (id, inc) for another max_age_ms
+    // so the same tombstone gossiped back by a slower node is not taken in again.
     void expire_tombstones(std::int64_t now_ms, std::int64_t max_age_ms);
 
     // Lowercase hex SHA-256 over sorted "id inc state\n" lines of all entries (self included).
@@ -76,6 +77,11 @@ class peer_table {
     wire::peer_entry self_;
     std::size_t max_peers_;
     std::map<std::string, slot> others_;  // ordered: digest and listings need id order
+    struct expired {
+        std::uint64_t inc = 0;
+        std::int64_t at_ms = 0;
+    };
+    std::map<std::string, expired> expired_;
     std::size_t alive_ = 0;
 };
 

@@ -304,6 +304,29 @@ TEST(PeerTable, ExpireTombstonesAfterTheirAge) {
     EXPECT_EQ(t.alive_count(), 1u);
 }
 
+TEST(PeerTable, ExpiredTombstoneGossipedBackIsNotTakenInAgain) {
+    // Nodes expire a tombstone at slightly different times; the copy a slower node still
+    // sends must not start another lifetime here (it would bounce around forever).
+    peer_table t = table_of('s');
+    t.merge(entry('a', 7), 0);
+    t.merge(tombstone('a', 7), 0);
+    t.expire_tombstones(ten_minutes_ms, ten_minutes_ms);
+    ASSERT_EQ(t.find(node_id('a')), nullptr);
+    EXPECT_EQ(t.merge(tombstone('a', 7), ten_minutes_ms + 1).outcome, merge_outcome::ignored);
+    EXPECT_EQ(t.find(node_id('a')), nullptr);
+    EXPECT_EQ(t.merge(entry('a', 7), ten_minutes_ms + 1).outcome, merge_outcome::ignored)
+        << "a stale alive of the departed incarnation";
+    // A new incarnation (the peer came back) is welcome.
+    EXPECT_EQ(t.merge(entry('a', 8), ten_minutes_ms + 2).outcome, merge_outcome::joined);
+    // After another lifetime the memory of the old one is gone too.
+    peer_table u = table_of('s');
+    u.merge(tombstone('b', 3), 0);
+    u.expire_tombstones(ten_minutes_ms, ten_minutes_ms);
+    u.expire_tombstones(2 * ten_minutes_ms, ten_minutes_ms);
+    u.merge(tombstone('b', 3), 2 * ten_minutes_ms);
+    EXPECT_NE(u.find(node_id('b')), nullptr);
+}
+
 TEST(PeerTable, TombstoneAgeRestartsWhenANewerOneArrives) {
     peer_table t = table_of('s');
     t.merge(tombstone('a', 1), 0);
