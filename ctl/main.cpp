@@ -1,5 +1,5 @@
 // p2pchatctl: the command-line client of p2pchatd. A flat main(): global options, then one
-// command function. See docs/CLI-DAEMON-SPEC.md and p2pchatctl(1).
+// command function. See p2pchatctl(1).
 #include <csignal>
 #include <span>
 #include <string>

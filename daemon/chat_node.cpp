@@ -43,23 +43,17 @@ chat_node::chat_node(asio::any_io_executor executor, options const& opts, node_i
     : executor_(executor),
       options_(opts),
       identity_(std::move(identity)),
-      default_name_(opts.name),
       socket_path_(opts.socket_path),
-      table_(peer_entry{identity_.id, opts.name, "", 0, peer_state::alive}, opts.max_peers),
-      events_(1'000'000, opts.event_log_bytes),
+      started_ms_(unix_time_ms()),
       // Two inbound connections per peer leave room for joins and reconnects in flight.
       listener_(executor, *this, opts.listen, 2 * opts.max_peers + 64),
+      table_(peer_entry{identity_.id, opts.name, to_string(listener_.local_address()),
+                        static_cast<std::uint64_t>(started_ms_), peer_state::alive},
+             opts.max_peers),
+      events_(1'000'000, opts.event_log_bytes),
+      next_seq_(static_cast<std::uint64_t>(started_ms_) * 1000 + 1),
       random_(std::random_device{}()),
-      gossip_timer_(executor) {
-    started_ms_ = unix_time_ms();
-    // Chat ids are (origin, seq); the identity survives restarts, so seqs start from the start
-    // time and a restarted node never reuses an id its peers have already seen.
-    next_seq_ = static_cast<std::uint64_t>(started_ms_) * 1000 + 1;
-    // Start-time incarnation: a restarted node outranks its former self with no stored state.
-    table_ = peer_table(peer_entry{identity_.id, opts.name, to_string(listener_.local_address()),
-                                   static_cast<std::uint64_t>(started_ms_), peer_state::alive},
-                        opts.max_peers);
-}
+      gossip_timer_(executor) {}
 
 std::int64_t chat_node::now_ms() const { return unix_time_ms(); }
 

@@ -100,27 +100,29 @@ class chat_node final : public frame_handler {
     asio::any_io_executor executor_;
     options options_;
     node_identity identity_;
-    std::string default_name_;
     std::string socket_path_;
+    // The start time gives the incarnation and the first chat seq: a restarted node outranks
+    // its former self and never reuses an id, with no stored state.
+    std::int64_t started_ms_;
+    peer_listener listener_;  // before table_: the self entry advertises its bound address
     peer_table table_;
     seen_messages seen_;
     event_log events_;
-    peer_listener listener_;
     std::unordered_map<std::string, std::shared_ptr<peer_link>> links_;
     std::vector<std::shared_ptr<peer_link>> departing_;  // saying goodbye after leave()
     std::deque<wire::chat_msg> recent_chat_;             // what a newcomer's welcome carries
-    std::uint64_t next_seq_ = 1;  // set from the start time: ids never repeat across restarts
+    std::uint64_t next_seq_;
     std::uint64_t lamport_ = 0;
-    std::int64_t started_ms_ = 0;
     std::mt19937_64 random_;
     asio::steady_timer gossip_timer_;
     bool stopping_ = false;
+    // After leave(), until this node joins or is joined again: it listens only to joins.
     bool left_ = false;
     // Newcomers this node welcomed lately (bounded), see introduce_to_recent_newcomers().
     static constexpr std::size_t max_recent_newcomers = 32;
     std::deque<std::pair<std::string, std::chrono::steady_clock::time_point>> recent_newcomers_;
-    std::chrono::steady_clock::time_point
-        last_table_change_{};  // after leave(), until this node joins or is joined again
+    // When a merge last changed the table; anti-entropy waits while it keeps changing.
+    std::chrono::steady_clock::time_point last_table_change_{};
 
     std::uint64_t messages_sent_ = 0;
     std::uint64_t messages_received_ = 0;

@@ -62,12 +62,11 @@ bool read_string(json::object const& params, std::string_view key, std::string& 
 // One connected client. Lives as long as its reader coroutine (which holds a shared_ptr).
 class control_server::client : public std::enable_shared_from_this<client> {
   public:
-    client(socket_type socket, chat_node& node, control_server& server)
+    client(socket_type socket, chat_node& node)
         : socket_(std::move(socket)),
           wakeup_(socket_.get_executor()),
           drained_(socket_.get_executor()),
-          node_(node),
-          server_(server) {}
+          node_(node) {}
 
     awaitable<void> run(bool over_limit) {
         auto self = shared_from_this();
@@ -341,7 +340,6 @@ class control_server::client : public std::enable_shared_from_this<client> {
     asio::steady_timer wakeup_;   // wakes the writer: lines were queued
     asio::steady_timer drained_;  // wakes the reader: the writer made room
     chat_node& node_;
-    [[maybe_unused]] control_server& server_;
     std::deque<line_ptr> out_;
     std::size_t out_bytes_ = 0;
     bool closing_ = false;
@@ -432,7 +430,7 @@ awaitable<void> control_server::accept_loop() {
                 log(log_level::debug, "control client pid ", cred.pid, " uid ", cred.uid);
         }
         bool const over_limit = clients_ >= max_clients;
-        auto c = std::make_shared<client>(std::move(socket), node_, *this);
+        auto c = std::make_shared<client>(std::move(socket), node_);
         ++clients_;
         asio::co_spawn(
             acceptor_.get_executor(),

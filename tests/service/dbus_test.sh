@@ -12,33 +12,13 @@ set -uo pipefail
 daemon=${1:?usage: dbus_test.sh P2PCHATD P2PCHATCTL}
 ctl=${2:?usage: dbus_test.sh P2PCHATD P2PCHATCTL}
 
-for tool in dbus-daemon busctl dbus-send; do
-    command -v "$tool" >/dev/null || { echo "dbus_test: $tool not found (.ci/deps installs it)" >&2; exit 1; }
-done
-
-tmp=$(mktemp -d /tmp/p2pdbus.XXXXXX)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
-    wait 2>/dev/null
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
+test_name=dbus_test
+source "$(dirname "$0")/lib.sh"
+require_tools dbus-daemon busctl dbus-send
 export XDG_RUNTIME_DIR=$tmp HOME=$tmp NO_COLOR=1
 unset P2PCHAT_SOCKET NOTIFY_SOCKET LISTEN_FDS LISTEN_PID WATCHDOG_USEC
 
-failures=0
-fail() { echo "dbus_test: FAIL: $*" >&2; failures=$((failures + 1)); }
 die() { echo "dbus_test: FATAL: $*" >&2; for f in "$tmp"/*.log; do echo "--- $f"; tail -20 "$f"; done >&2; exit 1; }
-
-# wait_for SECONDS COMMAND...: polls COMMAND until it succeeds; fails after SECONDS.
-wait_for() {
-    local deadline=$((SECONDS + $1)); shift
-    until "$@" >/dev/null 2>&1; do
-        [ $SECONDS -lt $deadline ] || return 1
-        sleep 0.05
-    done
-}
 
 # ---- a private session bus ---------------------------------------------------------
 dbus-daemon --session --nofork --nopidfile --print-address=1 >"$tmp/bus.addr" 2>"$tmp/bus.log" &

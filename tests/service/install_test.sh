@@ -16,28 +16,9 @@ set -uo pipefail
 build=${1:?usage: install_test.sh BUILD_DIR SOURCE_DIR}
 src=${2:?usage: install_test.sh BUILD_DIR SOURCE_DIR}
 
-for tool in systemd-analyze systemd-sysusers systemd-tmpfiles dbus-daemon; do
-    command -v "$tool" >/dev/null || { echo "install_test: $tool not found (.ci/deps installs it)" >&2; exit 1; }
-done
-
-tmp=$(mktemp -d /tmp/p2pinst.XXXXXX)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
-    wait 2>/dev/null
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-failures=0
-fail() { echo "install_test: FAIL: $*" >&2; failures=$((failures + 1)); }
-wait_for() {
-    local deadline=$((SECONDS + $1)); shift
-    until "$@" >/dev/null 2>&1; do
-        [ $SECONDS -lt $deadline ] || return 1
-        sleep 0.05
-    done
-}
+test_name=install_test
+source "$(dirname "$0")/lib.sh"
+require_tools systemd-analyze systemd-sysusers systemd-tmpfiles dbus-daemon
 
 # ---- 1. the install tree -----------------------------------------------------------
 dest=$tmp/dest

@@ -9,18 +9,9 @@ set -uo pipefail
 daemon=${1:?usage: journal_test.sh P2PCHATD P2PCHATCTL}
 ctl=${2:?usage: journal_test.sh P2PCHATD P2PCHATCTL}
 
-tmp=$(mktemp -d /tmp/p2pjournal.XXXXXX)
-pid=
-cleanup() {
-    [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
-    wait 2>/dev/null
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
+test_name=journal_test
+source "$(dirname "$0")/lib.sh"
 unset P2PCHAT_SOCKET NOTIFY_SOCKET LISTEN_FDS LISTEN_PID WATCHDOG_USEC JOURNAL_STREAM
-
-failures=0
-fail() { echo "journal_test: FAIL: $*" >&2; failures=$((failures + 1)); }
 
 # run_daemon LOG LEVEL [ENV...]: starts p2pchatd with stderr on LOG, waits until it answers,
 # sends one message, then stops it with SIGTERM and waits for it to exit.
@@ -30,15 +21,12 @@ run_daemon() {
     env "$@" "$daemon" --listen 127.0.0.1:0 --socket "$tmp/ctl.sock" --state-dir "$tmp/state" \
         --config /dev/null --log-level "$level" 2>"$log" &
     pid=$!
-    local deadline=$((SECONDS + 15))
-    until "$ctl" --socket "$tmp/ctl.sock" status >/dev/null 2>&1; do
-        [ $SECONDS -lt $deadline ] || { fail "daemon did not answer"; cat "$log" >&2; return 1; }
-        sleep 0.05
-    done
+    pids=("$pid")
+    wait_for 15 "$ctl" --socket "$tmp/ctl.sock" status || { fail "daemon did not answer"; cat "$log" >&2; return 1; }
     "$ctl" --socket "$tmp/ctl.sock" send "hello journal" >/dev/null || fail "send failed"
     kill -TERM "$pid"
     wait "$pid" || fail "daemon exited with $?"
-    pid=
+    pids=()
 }
 
 # Under the journal: JOURNAL_STREAM names the very file stderr is.
