@@ -44,7 +44,6 @@ class peer_table {
     // Someone holds news about this node that outranks it (a late leave, a clock that went
     // backwards): raise the incarnation above it. True if the self entry changed.
     bool refute(wire::peer_entry const& claim);
-    void set_self_address(std::string addr) { self_.addr = std::move(addr); }
 
     // Forgets every other peer (after this node left the network).
     void clear();

@@ -61,7 +61,6 @@ awaitable<boost::system::error_code> peer_connection::run(tcp::socket socket) {
         writer_done_->expires_at(asio::steady_timer::time_point::max());
         co_await writer_done_->async_wait(use_nothrow);
     }
-    writing_ = false;
     co_return last_error_;
 }
 
@@ -181,9 +180,7 @@ awaitable<void> peer_connection::write_frames() {
             batch.push_back(std::move(queue_.front()));
             queue_.pop_front();
         }
-        writing_ = true;
         auto [ec, n] = co_await asio::async_write(*socket_, buffers, use_nothrow);
-        writing_ = false;
         if (ec) {
             // The connection broke under this write: put the frames back, so a link that
             // redials sends them again (receivers drop what they already had).

@@ -95,7 +95,6 @@ class peer_connection {
     void close_when_flushed();
 
     bool is_open() const { return socket_ && socket_->is_open(); }
-    bool idle() const { return queue_.empty() && !writing_; }
 
     // The node at the other end, once it said hello/join (or the link's target). Empty for an
     // anonymous connection (the seed's send-one-frame-and-close pattern).
@@ -117,7 +116,6 @@ class peer_connection {
     bool writer_running_ = false;
     frame_queue queue_;
     std::size_t queued_bytes_ = 0;
-    bool writing_ = false;
     bool closing_ = false;
     wire::frame_decoder decoder_;
     std::string peer_id_;

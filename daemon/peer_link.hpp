@@ -34,7 +34,6 @@ class peer_link : public std::enable_shared_from_this<peer_link> {
     std::chrono::steady_clock::duration down_for(std::chrono::steady_clock::time_point now) const {
         return down_since_ ? now - *down_since_ : std::chrono::steady_clock::duration::zero();
     }
-    bool idle() const { return connection_.idle(); }
     // The link's coroutine has ended (after stop(), or a goodbye was written).
     bool finished() const { return finished_; }
     address const& target() const { return target_; }

@@ -21,7 +21,6 @@ class peer_listener {
     void stop();
     // The bound address (the real port when asked for port 0).
     address local_address() const;
-    std::size_t connections() const { return connections_; }
 
   private:
     awaitable<void> accept_loop();
