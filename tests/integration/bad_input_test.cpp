@@ -60,6 +60,17 @@ TEST(BadPeerInput, ZeroLengthFrameClosesAndCounts) {
     expect_malformed_frame_rejected(frame_header(0));
 }
 
+TEST(BadPeerInput, InvalidUtf8FrameClosesAndCounts) {
+    // Well-formed JSON apart from one byte that is not UTF-8: the wire is UTF-8 or nothing.
+    expect_malformed_frame_rejected(
+        frame("{\"v\":1,\"type\":\"chat\",\"origin\":\"" + std::string(64, 'a') +
+              "\",\"seq\":1,\"lamport\":1,\"time\":0,\"name\":\"x\",\"text\":\"\xff\"}"));
+}
+
+TEST(BadPeerInput, KnownTypeWithMissingFieldsClosesAndCounts) {
+    expect_malformed_frame_rejected(frame(R"({"v":1,"type":"chat","text":"no origin"})"));
+}
+
 // ---------------------------------------------------------------- control socket
 
 std::optional<json::object> rpc(int fd, std::string& buffer, std::string const& line) {

@@ -41,5 +41,27 @@ TEST(SeedPattern, ConnectSendOneChatFrameClose) {
     EXPECT_EQ(num(a.status(), "malformed_frames"), 0);
 }
 
+TEST(SeedPattern, UnknownTypeIsIgnoredAndTheConnectionKeptNewerVersionRead) {
+    // Forward compatibility: a newer peer's message type is skipped, a newer "v" with fields
+    // we do not know is still read, and the connection carries on.
+    node a(on("127.0.0.1"));
+    auto tail_a = a.tail({"-n", "0"});
+    std::string const origin(64, 'b');
+    json::object future{{"v", 7}, {"type", "hologram"}, {"payload", json::array{1, 2, 3}}};
+    json::object chat{{"v", 2},        {"type", "chat"},  {"origin", origin},
+                      {"seq", 1},      {"lamport", 1},    {"time", 0},
+                      {"name", "new"}, {"text", "after"}, {"mood", "curious"}};
+    int const fd = tcp_connect(a.host(), a.port());
+    ASSERT_GE(fd, 0);
+    bool const written =
+        write_all(fd, frame(json::serialize(future)) + frame(json::serialize(chat)), 5s);
+    ASSERT_TRUE(written);
+    EXPECT_TRUE(tail_a.wait_for([](auto& ev) { return count_messages(ev, "after") == 1; }, 10s))
+        << a.log();
+    EXPECT_FALSE(wait_closed(fd, 200ms)) << "the connection was closed over an unknown type";
+    ::close(fd);
+    EXPECT_EQ(num(a.status(), "malformed_frames"), 0);
+}
+
 }  // namespace
 }  // namespace p2pchat::integration
