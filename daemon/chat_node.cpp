@@ -128,10 +128,10 @@ awaitable<outcome<std::size_t>> chat_node::join(address contact) {
     bytes_sent_ += request->size();
     ++frames_sent_;
     auto answer = co_await request_join(executor_, contact, std::move(request), join_timeout);
-    if (answer.value) bytes_received_ += answer.value->bytes_read;
     if (!answer.value)
         co_return outcome<std::size_t>::fail(
             answer.error.error_code, std::move(answer.error.message), std::move(answer.error.data));
+    bytes_received_ += answer.value->bytes_read;
     std::string const where = to_string(contact);
     if (answer.value->welcome.from.id == identity_.id)
         co_return outcome<std::size_t>::fail(rpc::code::invalid_params,
@@ -279,11 +279,13 @@ void chat_node::introduce_to_recent_newcomers(peer_entry const& peer) {
     while (!recent_newcomers_.empty() && now - recent_newcomers_.front().second > window)
         recent_newcomers_.pop_front();
     auto const peer_link_it = links_.find(peer.id);
+    frame_ptr introduce_peer;  // serialized once, for every newcomer that gets it
     for (auto const& [id, since] : recent_newcomers_) {
         auto const newcomer_link = links_.find(id);
         auto const* newcomer = table_.find(id);
         if (id == peer.id || newcomer_link == links_.end() || !newcomer) continue;
-        newcomer_link->second->send(make_frame(wire::peers_msg{{peer}, false}));
+        if (!introduce_peer) introduce_peer = make_frame(wire::peers_msg{{peer}, false});
+        newcomer_link->second->send(introduce_peer);
         if (peer_link_it != links_.end())
             peer_link_it->second->send(make_frame(wire::peers_msg{{*newcomer}, false}));
     }
@@ -360,7 +362,7 @@ void chat_node::handle(wire::unknown_msg&& m, peer_connection& from) {
     log(log_level::debug, "ignored unknown message type '", m.type, "' from ", from.describe());
 }
 
-merge_outcome chat_node::apply(peer_entry const& received) {
+merge_outcome chat_node::apply(peer_entry const& received, std::string_view left_reason) {
     if (received.id == identity_.id) {
         // News about ourselves that outranks us (a late goodbye, a clock that went back):
         // answer with a higher incarnation, or the others would keep a false picture.
@@ -402,9 +404,10 @@ merge_outcome chat_node::apply(peer_entry const& received) {
                 emit_peer_event("peer_renamed", entry, {{"old_name", result.previous->name}});
             break;
         case merge_outcome::left:
-            log(log_level::info, entry.name, " (", short_id(entry.id), ") left");
+            log(log_level::info, entry.name, " (", short_id(entry.id), ") left (", left_reason,
+                ")");
             close_link(entry.id, false);
-            emit_peer_event("peer_left", entry, {{"reason", "left"}});
+            emit_peer_event("peer_left", entry, {{"reason", left_reason}});
             break;
     }
     return result.outcome;
@@ -486,12 +489,7 @@ void chat_node::remove_unreachable_peers() {
         // peer that is in fact alive refutes it (raises its incarnation) when it hears it.
         peer_entry dead = *known;
         dead.state = peer_state::left;
-        if (table_.merge(dead, now_ms()).outcome != merge_outcome::left) continue;
-        last_table_change_ = now;
-        log(log_level::notice, dead.name, " (", short_id(id), ") unreachable for ",
-            options_.peer_timeout.count(), " s; removed");
-        close_link(id, false);
-        emit_peer_event("peer_left", dead, {{"reason", "unreachable"}});
+        apply(dead, "unreachable");
     }
 }
 

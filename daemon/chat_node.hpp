@@ -73,7 +73,8 @@ class chat_node final : public frame_handler {
     void handle(wire::unknown_msg&& m, peer_connection& from);
 
     // Merges one entry and does what follows from it: events, links. Returns the outcome.
-    merge_outcome apply(wire::peer_entry const& entry);
+    // `left_reason` is what subscribers are told when the entry removes a live peer.
+    merge_outcome apply(wire::peer_entry const& entry, std::string_view left_reason = "left");
     void apply_welcome(wire::welcome_msg&& welcome, asio::ip::address const& contact);
     void deliver(wire::chat_msg const& chat, bool from_self);
     std::vector<wire::chat_msg> welcome_history() const;
