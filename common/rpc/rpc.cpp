@@ -2,6 +2,8 @@
 
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
+#include <boost/throw_exception.hpp>
+#include <stdexcept>
 
 namespace p2pchat::rpc {
 
@@ -79,6 +81,10 @@ parsed_line parse_line(std::string_view line) {
     }
     out.entries.push_back(parse_request(v));
     return out;
+}
+
+void throw_exception_from_error(error const& e, boost::source_location const& loc) {
+    boost::throw_exception(std::logic_error("unchecked failure: " + e.message), loc);
 }
 
 json::object make_result(json::value const& id, json::value result) {

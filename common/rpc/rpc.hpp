@@ -2,6 +2,7 @@
 // JSON-RPC 2.0 over NDJSON (docs/CONTROL.md): parsing a request line into calls, building
 // replies and notifications, and the one table that maps error codes to CLI exit codes.
 // Pure: no sockets.
+#include <boost/assert/source_location.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 #include <optional>
@@ -35,6 +36,9 @@ struct error {
     std::string message;
     boost::json::value data = nullptr;
 };
+
+// For boost::system::result<T, error>: value() on a failed result is a programmer error.
+[[noreturn]] void throw_exception_from_error(error const& e, boost::source_location const& loc);
 
 // A well-formed call. id is absent for a notification (which gets no reply).
 struct call {

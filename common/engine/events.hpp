@@ -1,0 +1,51 @@
+#pragma once
+// What the node tells its observers (the control socket's `event` notifications, D-Bus
+// signals, the service status): typed here, turned into JSON or D-Bus values only by the
+// front end that speaks that format.
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "common/wire/messages.hpp"
+
+namespace p2pchat::engine {
+
+// How a peer looks from this node: `connecting` is a known live peer whose link is not up.
+enum class peer_status { self, alive, connecting, left };
+std::string_view to_string(peer_status s);
+
+enum class leave_reason { left, unreachable };
+std::string_view to_string(leave_reason r);
+
+struct peer_view {
+    std::string id;
+    std::string name;
+    std::string address;
+    std::uint64_t incarnation = 0;
+    peer_status status = peer_status::alive;
+
+    friend bool operator==(peer_view const&, peer_view const&) = default;
+};
+
+// A chat message shown for the first time: received from a peer, or sent by this node.
+struct message_arrived {
+    wire::chat_msg chat;
+    bool self = false;
+};
+struct peer_joined {
+    peer_view peer;
+};
+// Also this node itself, when it leaves the network.
+struct peer_left {
+    peer_view peer;
+    leave_reason reason = leave_reason::left;
+};
+struct peer_renamed {
+    peer_view peer;
+    std::string old_name;
+};
+
+using node_event = std::variant<message_arrived, peer_joined, peer_left, peer_renamed>;
+
+}  // namespace p2pchat::engine

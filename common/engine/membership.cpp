@@ -1,0 +1,362 @@
+#include "common/engine/membership.hpp"
+
+#include <algorithm>
+
+namespace p2pchat::engine {
+
+using wire::peer_entry;
+using wire::peer_state;
+
+namespace {
+
+std::string_view short_id(std::string_view id) { return id.substr(0, 8); }
+
+// An entry that advertises "every interface" describes the node at the other end of the
+// connection: put in the address we actually see it at.
+peer_entry with_seen_host(peer_entry entry, std::string_view seen_host) {
+    auto parsed = parse_address(entry.addr);
+    if (parsed && is_unspecified_host(parsed->host) && !seen_host.empty() &&
+        !is_unspecified_host(seen_host)) {
+        parsed->host = std::string(seen_host);
+        entry.addr = to_string(*parsed);
+    }
+    return entry;
+}
+
+}  // namespace
+
+std::string_view to_string(node_state s) {
+    switch (s) {
+        case node_state::active:
+            return "active";
+        case node_state::left:
+            return "left";
+        case node_state::stopping:
+            return "stopping";
+    }
+    return "active";
+}
+
+membership::membership(peer_entry self, membership_config const& config, std::uint64_t seed,
+                       effects& out, history_source welcome_history)
+    : config_(config),
+      out_(out),
+      welcome_history_(std::move(welcome_history)),
+      table_(std::move(self), config.max_peers),
+      random_(seed) {}
+
+void membership::start(instant now) { arm_gossip(now); }
+
+void membership::arm_gossip(instant now) {
+    out_.push(arm_timer{timer_kind::gossip, now.steady + config_.gossip_interval});
+}
+
+// ---------------------------------------------------------------- frames
+
+void membership::on_join(frame_source const& from, wire::join_msg&& m, instant now) {
+    peer_entry const entry = with_seen_host(std::move(m.from), from.remote_host);
+    if (entry.id != from.peer) {
+        out_.log(severity::warning, "ignored a join for ", short_id(entry.id),
+                 " on a connection of ", from.peer.empty() ? "nobody" : short_id(from.peer));
+        return;
+    }
+    if (entry.id == self().id) {
+        // Someone joined us to ourselves (join to our own address): answer so it can tell.
+        out_.push(reply_on{from.connection, make_outgoing(wire::welcome_msg{self(), {}, {}})});
+        out_.push(close_connection{from.connection, true});
+        return;
+    }
+    bool const stopping = state_ == node_state::stopping;
+    if (stopping || (table_.full() && !table_.is_alive(entry.id))) {
+        std::string reason =
+            stopping ? "the node is shutting down"
+                     : "peer table full (" + std::to_string(table_.max_peers()) + " peers)";
+        out_.log(severity::notice, "refused join from ", short_id(entry.id), " at ",
+                 from.remote_host, ": ", reason);
+        out_.push(reply_on{from.connection,
+                           make_outgoing(wire::refused_msg{
+                               stopping ? "shutting_down" : "table_full", std::move(reason)})});
+        out_.push(close_connection{from.connection, true});
+        return;
+    }
+    state_ = node_state::active;  // somebody joined us: this node is in a network again
+    apply(entry, now);
+    out_.push(reply_on{from.connection, make_outgoing(wire::welcome_msg{
+                                            self(), table_.all_entries(), welcome_history_()})});
+    out_.push(close_connection{from.connection, true});
+    // Introduce the newcomer to everyone else: one small entry each, never the whole table.
+    if (auto const* stored = table_.find(entry.id))
+        out_.push(broadcast{make_outgoing(wire::peers_msg{{*stored}, false}), entry.id});
+    remember_newcomer(entry.id, now);
+}
+
+void membership::on_hello(frame_source const& from, wire::hello_msg&& m, instant now) {
+    peer_entry const entry = with_seen_host(std::move(m.from), from.remote_host);
+    if (entry.id != from.peer) {
+        out_.log(severity::warning, "ignored a hello for ", short_id(entry.id),
+                 " on a connection of ", from.peer.empty() ? "nobody" : short_id(from.peer));
+        return;
+    }
+    apply(entry, now);
+}
+
+void membership::on_welcome(peer_entry const& contact, std::vector<peer_entry> const& peers,
+                            std::string_view contact_host, instant now) {
+    apply(with_seen_host(contact, contact_host), now);
+    for (auto const& entry : peers) apply(entry, now);
+}
+
+void membership::on_peers(frame_source const& from, wire::peers_msg&& m, instant now) {
+    for (auto const& entry : m.peers)
+        apply(entry.id == from.peer ? with_seen_host(entry, from.remote_host) : entry, now);
+    if (m.full) {
+        auto missing = table_.newer_than(m.peers);
+        if (!missing.empty())
+            out_.push(reply_on{from.connection,
+                               make_outgoing(wire::peers_msg{std::move(missing), false})});
+    }
+}
+
+void membership::on_digest(frame_source const& from, wire::digest_msg const& m, instant now) {
+    // While our table still changes, introductions are in flight and a mismatch says little;
+    // a full table now would cost O(n) per join in a wave of joins. Repair once it settles.
+    if (settling(now)) return;
+    if (m.hash != table_.digest())
+        out_.push(
+            reply_on{from.connection, make_outgoing(wire::peers_msg{table_.all_entries(), true})});
+}
+
+void membership::on_rename(frame_source const& from, wire::rename_msg const& m, instant now) {
+    // Only the node itself may rename itself: the connection must be its own.
+    if (from.peer != m.id) {
+        out_.log(severity::warning, "ignored rename of ", short_id(m.id), " sent by ",
+                 from.remote_host);
+        return;
+    }
+    if (auto const* known = table_.find(m.id)) {
+        peer_entry renamed = *known;
+        renamed.name = m.name;
+        renamed.inc = m.inc;
+        apply(renamed, now);
+    }
+}
+
+void membership::on_leave(frame_source const& from, wire::leave_msg const& m, instant now) {
+    if (from.peer != m.id) {
+        out_.log(severity::warning, "ignored leave of ", short_id(m.id), " sent by ",
+                 from.remote_host);
+        return;
+    }
+    if (auto const* known = table_.find(m.id)) {
+        peer_entry gone = *known;
+        gone.inc = m.inc;  // a late goodbye of an older incarnation must lose the merge
+        gone.state = peer_state::left;
+        apply(gone, now);
+    }
+}
+
+// ---------------------------------------------------------------- links, timers
+
+void membership::on_link_up(std::string const& peer, instant) {
+    auto it = links_.find(peer);
+    if (it == links_.end()) return;  // hung up meanwhile
+    it->second.connected = true;
+    it->second.down_since.reset();
+    // The first frame of every (re)connected link says who we are now: a peer that missed
+    // our introduction, or our rename while the link was down, learns it here.
+    out_.push(send_to_peer{peer, make_outgoing(wire::hello_msg{self()}), true});
+}
+
+void membership::on_link_down(std::string const& peer, instant now) {
+    auto it = links_.find(peer);
+    if (it == links_.end()) return;
+    it->second.connected = false;
+    if (!it->second.down_since) it->second.down_since = now.steady;
+}
+
+void membership::on_gossip_timer(instant now) {
+    if (state_ == node_state::stopping) return;
+    arm_gossip(now);
+    table_.expire_tombstones(steady_ms(now), tombstone_lifetime.count());
+    remove_unreachable_peers(now);
+    if (!settling(now)) send_digest();
+}
+
+void membership::send_digest() {
+    std::vector<std::string const*> connected;
+    for (auto const& [id, link] : links_)
+        if (link.connected) connected.push_back(&id);
+    if (connected.empty()) return;
+    auto const pick = std::uniform_int_distribution<std::size_t>(0, connected.size() - 1)(random_);
+    out_.push(send_to_peer{*connected[pick], make_outgoing(wire::digest_msg{
+                                                 table_.digest(), table_.alive_count() + 1})});
+}
+
+void membership::remove_unreachable_peers(instant now) {
+    std::vector<std::string> gone;
+    for (auto const& [id, link] : links_)
+        if (link.down_since && now.steady - *link.down_since > config_.peer_timeout)
+            gone.push_back(id);
+    for (auto const& id : gone) {
+        auto const* known = table_.find(id);
+        if (!known) continue;
+        // A tombstone at the peer's own incarnation: it spreads with anti-entropy, and a
+        // peer that is in fact alive refutes it (raises its incarnation) when it hears it.
+        peer_entry dead = *known;
+        dead.state = peer_state::left;
+        apply(dead, now, leave_reason::unreachable);
+    }
+}
+
+bool membership::settling(instant now) const {
+    return last_table_change_ && now.steady - *last_table_change_ < config_.gossip_interval;
+}
+
+// ---------------------------------------------------------------- local operations
+
+bool membership::rename(std::string name) {
+    std::string const old_name = self().name;
+    if (name == old_name) return false;
+    auto const& renamed = table_.rename_self(std::move(name));
+    out_.push(
+        broadcast{make_outgoing(wire::rename_msg{renamed.id, renamed.name, renamed.inc}), {}});
+    out_.push(emit_event{peer_renamed{view(renamed), old_name}});
+    out_.log(severity::info, "renamed to ", renamed.name);
+    return true;
+}
+
+std::size_t membership::leave() {
+    std::size_t const told = links_.size();
+    bool const was_connected = table_.alive_count() > 0;
+    if (was_connected)
+        out_.push(broadcast{make_outgoing(wire::leave_msg{self().id, self().inc}), {}});
+    for (auto const& [id, link] : links_) out_.push(hang_up{id, true});
+    links_.clear();
+    table_.clear();
+    // Rejoining later must outrank the tombstones the others now keep of us.
+    table_.bump_self();
+    if (state_ != node_state::stopping) state_ = node_state::left;
+    // Announced after the table is empty, so observers read the new peer count.
+    if (was_connected) out_.push(emit_event{peer_left{view(self()), leave_reason::left}});
+    out_.log(severity::notice, "left the network (told ", told, " peers)");
+    return told;
+}
+
+void membership::stop() {
+    state_ = node_state::stopping;
+    leave();
+}
+
+// ---------------------------------------------------------------- the table
+
+merge_outcome membership::apply(peer_entry const& received, instant now, leave_reason reason) {
+    if (received.id == self().id) {
+        // News about ourselves that outranks us (a late goodbye, a clock that went back):
+        // answer with a higher incarnation, or the others would keep a false picture.
+        if (state_ == node_state::active && table_.refute(received)) {
+            out_.log(severity::notice, "refuting a stale entry about this node (incarnation ",
+                     received.inc, ")");
+            out_.push(broadcast{make_outgoing(wire::peers_msg{{self()}, false}), {}});
+        }
+        return merge_outcome::ignored;
+    }
+    peer_entry entry = received;
+    // "Every interface" says nothing to us; keep the concrete address we already know.
+    if (auto const* known = table_.find(entry.id)) {
+        auto const parsed = parse_address(entry.addr);
+        if (parsed && is_unspecified_host(parsed->host)) entry.addr = known->addr;
+    }
+    auto const result = table_.merge(entry, steady_ms(now));
+    if (result.outcome != merge_outcome::ignored) last_table_change_ = now.steady;
+    switch (result.outcome) {
+        case merge_outcome::ignored:
+            break;
+        case merge_outcome::table_full:
+            out_.log(severity::warning, "peer table full; not adding ", short_id(entry.id));
+            break;
+        case merge_outcome::joined:
+            out_.log(severity::info, entry.name, " (", short_id(entry.id), ") joined from ",
+                     entry.addr);
+            open_link(entry);
+            introduce_to_recent_newcomers(entry, now);
+            out_.push(emit_event{peer_joined{view(entry)}});
+            break;
+        case merge_outcome::updated:
+            if (result.previous->addr != entry.addr && links_.contains(entry.id))
+                if (auto target = parse_address(entry.addr))
+                    out_.push(redirect_link{entry.id, std::move(*target)});
+            if (result.previous->name != entry.name)
+                out_.push(emit_event{peer_renamed{view(entry), result.previous->name}});
+            break;
+        case merge_outcome::left:
+            out_.log(severity::info, entry.name, " (", short_id(entry.id), ") left (",
+                     to_string(reason), ")");
+            close_link(entry.id, false);
+            out_.push(emit_event{peer_left{view(entry), reason}});
+            break;
+    }
+    return result.outcome;
+}
+
+void membership::open_link(peer_entry const& entry) {
+    if (state_ == node_state::stopping || links_.contains(entry.id)) return;
+    auto target = parse_address(entry.addr);
+    if (!target) return;  // decode() validated it; an own entry can't get here
+    links_.emplace(entry.id, link_state{});
+    out_.push(dial_peer{entry.id, std::move(*target)});
+}
+
+void membership::close_link(std::string const& id, bool flush) {
+    if (links_.erase(id) > 0) out_.push(hang_up{id, flush});
+}
+
+void membership::remember_newcomer(std::string const& id, instant now) {
+    if (recent_newcomers_.size() == max_recent_newcomers) recent_newcomers_.pop_front();
+    recent_newcomers_.push_back({id, now.steady});
+}
+
+void membership::introduce_to_recent_newcomers(peer_entry const& peer, instant now) {
+    // Our welcome to a recent newcomer listed the table as it was then; a peer we learn of
+    // now (its introduction was still on the way to us) may be unknown to it, and it to the
+    // peer. Introduce the two: two small frames instead of waiting for anti-entropy, whose
+    // full tables would make a wave of joins cost more than linear bytes.
+    auto const window = 2 * config_.gossip_interval;
+    while (!recent_newcomers_.empty() && now.steady - recent_newcomers_.front().second > window)
+        recent_newcomers_.pop_front();
+    bool const peer_linked = links_.contains(peer.id);
+    outgoing introduce_peer;  // built once, for every newcomer that gets it
+    for (auto const& [id, since] : recent_newcomers_) {
+        auto const* newcomer = table_.find(id);
+        if (id == peer.id || !links_.contains(id) || !newcomer) continue;
+        if (!introduce_peer) introduce_peer = make_outgoing(wire::peers_msg{{peer}, false});
+        out_.push(send_to_peer{id, introduce_peer});
+        if (peer_linked)
+            out_.push(send_to_peer{peer.id, make_outgoing(wire::peers_msg{{*newcomer}, false})});
+    }
+}
+
+// ---------------------------------------------------------------- views
+
+peer_view membership::view(peer_entry const& e) const {
+    peer_status status = peer_status::self;
+    if (e.id != self().id)
+        status = e.state == peer_state::left ? peer_status::left
+                 : link_connected(e.id)      ? peer_status::alive
+                                             : peer_status::connecting;
+    return {e.id, e.name, e.addr, e.inc, status};
+}
+
+std::vector<peer_view> membership::peers() const {
+    std::vector<peer_view> out;
+    out.reserve(table_.alive_count() + 1);
+    out.push_back(view(self()));
+    for (auto const& e : table_.alive_peers()) out.push_back(view(e));
+    return out;
+}
+
+bool membership::link_connected(std::string const& peer) const {
+    auto it = links_.find(peer);
+    return it != links_.end() && it->second.connected;
+}
+
+}  // namespace p2pchat::engine

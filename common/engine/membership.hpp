@@ -1,0 +1,131 @@
+#pragma once
+// The membership half of the engine: the peer table and everything that keeps it the same
+// on every node (join, welcome, introductions, anti-entropy, refutation, leaving, removing
+// peers that stay unreachable), plus the state of the outbound links it asked for. Pure;
+// owned by the node (engine/node.hpp), which routes membership frames here.
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <optional>
+#include <random>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/engine/effects.hpp"
+#include "common/peer_table.hpp"
+
+namespace p2pchat::engine {
+
+// The node's own state. One enum instead of flags: each input asks it once.
+enum class node_state {
+    active,    // in a network, or alone and open to joins
+    left,      // after leave(): listens only to someone joining it
+    stopping,  // shutting down: refuses joins, opens no links
+};
+std::string_view to_string(node_state s);
+
+// Where a frame came from, as the connection layer vouches for it (never as the frame says).
+struct frame_source {
+    connection_id connection = 0;
+    // The node at the other end: the peer an outbound link was opened to, or the id the first
+    // `hello`/`join` on an inbound connection carried. Empty for an anonymous connection (the
+    // seed's connect-send-close pattern).
+    std::string_view peer;
+    // The IP address the connection comes from; entries advertising 0.0.0.0 get it instead.
+    std::string_view remote_host;
+};
+
+struct membership_config {
+    std::size_t max_peers = 256;
+    milliseconds gossip_interval{2000};
+    milliseconds peer_timeout{30000};
+};
+
+class membership {
+  public:
+    // Tombstones are dropped after this long, and remembered for as long again (peer_table).
+    static constexpr milliseconds tombstone_lifetime{10 * 60 * 1000};
+    // Newcomers this node welcomed lately, see introduce_to_recent_newcomers().
+    static constexpr std::size_t max_recent_newcomers = 32;
+
+    using history_source = std::function<std::vector<wire::chat_msg>()>;
+
+    // `welcome_history` gives the chat history a welcome carries; `seed` drives the choice of
+    // anti-entropy partners.
+    membership(wire::peer_entry self, membership_config const& config, std::uint64_t seed,
+               effects& out, history_source welcome_history);
+
+    void start(instant now);
+
+    // ---- frames from peers
+    void on_join(frame_source const& from, wire::join_msg&& m, instant now);
+    void on_hello(frame_source const& from, wire::hello_msg&& m, instant now);
+    // The entries of a welcome, ours (after join()) or one arriving unasked.
+    void on_welcome(wire::peer_entry const& contact, std::vector<wire::peer_entry> const& peers,
+                    std::string_view contact_host, instant now);
+    void on_peers(frame_source const& from, wire::peers_msg&& m, instant now);
+    void on_digest(frame_source const& from, wire::digest_msg const& m, instant now);
+    void on_rename(frame_source const& from, wire::rename_msg const& m, instant now);
+    void on_leave(frame_source const& from, wire::leave_msg const& m, instant now);
+
+    // ---- links, timers
+    void on_link_up(std::string const& peer, instant now);
+    void on_link_down(std::string const& peer, instant now);
+    void on_gossip_timer(instant now);
+
+    // ---- local operations
+    // Raises the incarnation, tells every peer, and reports it. False if nothing changed.
+    bool rename(std::string name);
+    // Says goodbye to every peer and forgets them. Returns how many links were told.
+    std::size_t leave();
+    // leave(), then refuse everything: the node is shutting down.
+    void stop();
+    // A join through a contact succeeded: this node is in a network again.
+    void rejoin() { state_ = node_state::active; }
+
+    // ---- views
+    node_state state() const { return state_; }
+    peer_table const& table() const { return table_; }
+    wire::peer_entry const& self() const { return table_.self(); }
+    peer_view view(wire::peer_entry const& e) const;
+    // This node first, then every live peer in id order.
+    std::vector<peer_view> peers() const;
+    bool link_connected(std::string const& peer) const;
+    std::size_t links() const { return links_.size(); }
+
+  private:
+    struct link_state {
+        bool connected = false;
+        // Since when the peer has been unreachable: the link broke or a dial first failed.
+        std::optional<steady_time> down_since;
+    };
+
+    // Merges one entry and does what follows from it: links, events, introductions.
+    merge_outcome apply(wire::peer_entry const& received, instant now,
+                        leave_reason reason = leave_reason::left);
+    void open_link(wire::peer_entry const& entry);
+    void close_link(std::string const& id, bool flush);
+    void remember_newcomer(std::string const& id, instant now);
+    void introduce_to_recent_newcomers(wire::peer_entry const& peer, instant now);
+    // The table changed within the last gossip interval: anti-entropy waits for it to settle.
+    bool settling(instant now) const;
+    void remove_unreachable_peers(instant now);
+    void send_digest();
+    void arm_gossip(instant now);
+
+    membership_config config_;
+    effects& out_;
+    history_source welcome_history_;
+    peer_table table_;
+    node_state state_ = node_state::active;
+    std::map<std::string, link_state> links_;  // ordered: the same partner for the same seed
+    std::deque<std::pair<std::string, steady_time>> recent_newcomers_;
+    std::optional<steady_time> last_table_change_;
+    std::mt19937_64 random_;
+};
+
+}  // namespace p2pchat::engine

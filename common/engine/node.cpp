@@ -1,0 +1,104 @@
+#include "common/engine/node.hpp"
+
+#include "common/text.hpp"
+
+namespace p2pchat::engine {
+
+node::node(node_config const& config, instant now, message_store const& store)
+    : started_unix_ms_(now.unix_ms),
+      members_(wire::peer_entry{config.id, config.name, config.listen,
+                                static_cast<std::uint64_t>(now.unix_ms), wire::peer_state::alive},
+               membership_config{config.max_peers, config.gossip_interval, config.peer_timeout},
+               config.seed, out_, [this] { return chat_.welcome_history(); }),
+      chat_(config.id, now.unix_ms, store, out_) {}
+
+void node::start(instant now) { members_.start(now); }
+
+void node::on_frame(frame_source const& from, wire::message&& message, instant now) {
+    // A node that left the network (or is stopping) listens only to someone joining it.
+    if (members_.state() != node_state::active && !std::holds_alternative<wire::join_msg>(message))
+        return;
+    std::visit(
+        [&](auto&& m) {
+            using T = std::decay_t<decltype(m)>;
+            if constexpr (std::is_same_v<T, wire::join_msg>) {
+                members_.on_join(from, std::move(m), now);
+            } else if constexpr (std::is_same_v<T, wire::hello_msg>) {
+                members_.on_hello(from, std::move(m), now);
+            } else if constexpr (std::is_same_v<T, wire::welcome_msg>) {
+                // Welcomes are read by the joining side on its own connection; one arriving
+                // elsewhere is still useful news.
+                members_.on_welcome(m.from, m.peers, from.remote_host, now);
+                chat_.receive_history(std::move(m.history));
+            } else if constexpr (std::is_same_v<T, wire::refused_msg>) {
+                out_.log(severity::info, from.remote_host, " refused us: ", m.reason);
+            } else if constexpr (std::is_same_v<T, wire::peers_msg>) {
+                members_.on_peers(from, std::move(m), now);
+            } else if constexpr (std::is_same_v<T, wire::digest_msg>) {
+                members_.on_digest(from, m, now);
+            } else if constexpr (std::is_same_v<T, wire::chat_msg>) {
+                chat_.receive(std::move(m));
+            } else if constexpr (std::is_same_v<T, wire::rename_msg>) {
+                members_.on_rename(from, m, now);
+            } else if constexpr (std::is_same_v<T, wire::leave_msg>) {
+                members_.on_leave(from, m, now);
+            } else {
+                static_assert(std::is_same_v<T, wire::unknown_msg>);
+                out_.log(severity::debug, "ignored unknown message type '", m.type, "' from ",
+                         from.remote_host);
+            }
+        },
+        std::move(message));
+}
+
+void node::on_link_up(std::string const& peer, instant now) { members_.on_link_up(peer, now); }
+
+void node::on_link_down(std::string const& peer, instant now) { members_.on_link_down(peer, now); }
+
+void node::on_timer(timer_kind timer, instant now) {
+    switch (timer) {
+        case timer_kind::gossip:
+            members_.on_gossip_timer(now);
+            return;
+    }
+}
+
+op_result<send_receipt> node::send(std::string text, instant now) {
+    return chat_.send(std::move(text), members_.self().name, now);
+}
+
+op_result<std::string> node::rename(std::string name, instant) {
+    if (!is_valid_name(name))
+        return rpc::error{rpc::code::invalid_params,
+                          "a screen name is 1-64 bytes of UTF-8 without control characters"};
+    members_.rename(name);
+    return name;
+}
+
+op_result<std::size_t> node::joined(wire::welcome_msg&& welcome, std::string_view contact,
+                                    std::string_view contact_host, instant now) {
+    if (welcome.from.id == members_.self().id)
+        return rpc::error{rpc::code::invalid_params, std::string(contact) + " is this node itself"};
+    if (members_.state() != node_state::stopping) members_.rejoin();
+    members_.on_welcome(welcome.from, welcome.peers, contact_host, now);
+    chat_.receive_history(std::move(welcome.history));
+    out_.log(severity::notice, "joined the network through ", contact, "; ",
+             members_.table().alive_count(), " peers");
+    return members_.table().alive_count();
+}
+
+std::size_t node::leave(instant) { return members_.leave(); }
+
+void node::stop(instant) { members_.stop(); }
+
+node_summary node::summary() const {
+    return {members_.self(),
+            members_.state(),
+            members_.table().alive_count(),
+            members_.table().max_peers(),
+            chat_.messages_sent(),
+            chat_.messages_received(),
+            started_unix_ms_};
+}
+
+}  // namespace p2pchat::engine
