@@ -13,8 +13,9 @@
 
 #include "common/address.hpp"
 #include "common/rpc/rpc.hpp"
-#include "daemon/chat_node.hpp"
+#include "daemon/control_json.hpp"
 #include "daemon/log.hpp"
+#include "daemon/node.hpp"
 
 namespace p2pchat::daemon {
 
@@ -62,7 +63,7 @@ bool read_string(json::object const& params, std::string_view key, std::string& 
 // One connected client. Lives as long as its reader coroutine (which holds a shared_ptr).
 class control_server::client : public std::enable_shared_from_this<client> {
   public:
-    client(socket_type socket, chat_node& node)
+    client(socket_type socket, node& node)
         : socket_(std::move(socket)),
           wakeup_(socket_.get_executor()),
           drained_(socket_.get_executor()),
@@ -250,19 +251,22 @@ class control_server::client : public std::enable_shared_from_this<client> {
             if (!read_string(p, "text", text))
                 co_return reply(invalid_params("send needs a \"text\" string"));
             auto r = node_.send(std::move(text));
-            if (!r.value) co_return reply(r.error);
-            co_return reply(json::object{
-                {"id", r.value->id}, {"seq", r.value->seq}, {"lamport", r.value->lamport}});
+            if (!r) co_return reply(r.error());
+            co_return reply(json::object{{"id", r->id}, {"seq", r->seq}, {"lamport", r->lamport}});
         }
-        if (c.method == "status") co_return reply(node_.status());
-        if (c.method == "peers") co_return reply(json::object{{"peers", node_.peers()}});
+        if (c.method == "status") co_return reply(to_json(node_.status()));
+        if (c.method == "peers") {
+            json::array peers;
+            for (auto const& peer : node_.peers()) peers.emplace_back(to_json(peer));
+            co_return reply(json::object{{"peers", std::move(peers)}});
+        }
         if (c.method == "rename") {
             std::string name;
             if (!read_string(p, "name", name))
                 co_return reply(invalid_params("rename needs a \"name\" string"));
             auto r = node_.rename(std::move(name));
-            if (!r.value) co_return reply(r.error);
-            co_return reply(json::object{{"name", *r.value}});
+            if (!r) co_return reply(r.error());
+            co_return reply(json::object{{"name", *r}});
         }
         if (c.method == "join") {
             std::string text;
@@ -272,8 +276,8 @@ class control_server::client : public std::enable_shared_from_this<client> {
             if (!contact || contact->port == 0)
                 co_return reply(invalid_params("not HOST[:PORT]: '" + text + "'"));
             auto r = co_await node_.join(*contact);
-            if (!r.value) co_return reply(r.error);
-            co_return reply(json::object{{"peers", *r.value}});
+            if (!r) co_return reply(r.error());
+            co_return reply(json::object{{"peers", *r}});
         }
         if (c.method == "leave") co_return reply(json::object{{"peers", node_.leave()}});
         if (c.method == "history") {
@@ -339,7 +343,7 @@ class control_server::client : public std::enable_shared_from_this<client> {
     socket_type socket_;
     asio::steady_timer wakeup_;   // wakes the writer: lines were queued
     asio::steady_timer drained_;  // wakes the reader: the writer made room
-    chat_node& node_;
+    node& node_;
     std::deque<line_ptr> out_;
     std::size_t out_bytes_ = 0;
     bool closing_ = false;
@@ -349,7 +353,7 @@ class control_server::client : public std::enable_shared_from_this<client> {
     bool subscribed_ = false;
 };
 
-control_server::control_server(asio::any_io_executor executor, chat_node& node, std::string path)
+control_server::control_server(asio::any_io_executor executor, node& node, std::string path)
     : node_(node), path_(std::move(path)), acceptor_(executor) {
     // Is a daemon already answering here? Then refuse to start rather than steal its socket.
     boost::system::error_code ec;
@@ -370,7 +374,7 @@ control_server::control_server(asio::any_io_executor executor, chat_node& node, 
     node_.set_socket_path(path_);
 }
 
-control_server::control_server(asio::any_io_executor executor, chat_node& node, int inherited_fd)
+control_server::control_server(asio::any_io_executor executor, node& node, int inherited_fd)
     : node_(node), acceptor_(executor), owns_file_(false) {
     boost::system::error_code ec;
     acceptor_.assign(local_protocol(), inherited_fd, ec);

@@ -1,6 +1,6 @@
 #pragma once
 // The control socket: JSON-RPC 2.0 over NDJSON on a Unix stream socket (docs/CONTROL.md).
-// An adaptor with no chat logic: it parses requests, calls the chat_node facade, and writes
+// An adaptor with no chat logic: it parses requests, calls the node facade, and writes
 // replies and subscribed events. Each client has one reader and one writer coroutine and a
 // bounded outgoing queue; a subscriber that cannot keep up is told and dropped, so no client
 // can stall the node or the others.
@@ -12,7 +12,7 @@
 
 namespace p2pchat::daemon {
 
-class chat_node;
+class node;
 
 class control_server {
   public:
@@ -20,10 +20,10 @@ class control_server {
 
     // Binds the socket (mode 0660). Throws std::runtime_error when another daemon answers
     // on it or it cannot be created; a stale socket file is replaced.
-    control_server(asio::any_io_executor executor, chat_node& node, std::string path);
+    control_server(asio::any_io_executor executor, node& node, std::string path);
     // Serves a listening socket the service manager passed in (socket activation); the
     // file belongs to the manager and is left in place on stop.
-    control_server(asio::any_io_executor executor, chat_node& node, int inherited_fd);
+    control_server(asio::any_io_executor executor, node& node, int inherited_fd);
     ~control_server();
 
     void start();
@@ -36,7 +36,7 @@ class control_server {
 
     awaitable<void> accept_loop();
 
-    chat_node& node_;
+    node& node_;
     std::string path_;
     asio::local::stream_protocol::acceptor acceptor_;
     std::size_t clients_ = 0;

@@ -5,12 +5,10 @@
 #include <stdexcept>
 
 #include "common/address.hpp"
-#include "daemon/chat_node.hpp"
 #include "daemon/log.hpp"
+#include "daemon/node.hpp"
 
 namespace p2pchat::daemon {
-
-namespace json = boost::json;
 
 namespace {
 
@@ -44,11 +42,6 @@ int set_error(sd_bus_error* error, rpc::error const& e) {
 
 dbus_adaptor& self_of(void* p) { return *static_cast<dbus_adaptor*>(p); }
 
-std::string str(json::object const& o, std::string_view key) {
-    auto const* v = o.if_contains(key);
-    return v && v->is_string() ? std::string(v->get_string()) : std::string();
-}
-
 }  // namespace
 
 // clang-format off
@@ -71,7 +64,7 @@ sd_bus_vtable const dbus_adaptor::vtable[] = {
     SD_BUS_VTABLE_END};
 // clang-format on
 
-dbus_adaptor::dbus_adaptor(asio::any_io_executor executor, chat_node& node, bus_kind kind)
+dbus_adaptor::dbus_adaptor(asio::any_io_executor executor, node& node, bus_kind kind)
     : executor_(executor), node_(node), bus_fd_(executor), timeout_(executor) {
     int r = kind == bus_kind::system ? sd_bus_open_system(&bus_) : sd_bus_open_user(&bus_);
     if (r < 0)
@@ -141,15 +134,15 @@ int dbus_adaptor::method_send(sd_bus_message* m, void* self, sd_bus_error* error
     char const* text = nullptr;
     if (int r = sd_bus_message_read(m, "s", &text); r < 0) return r;
     auto sent = self_of(self).node_.send(text);
-    if (!sent.value) return set_error(error, sent.error);
-    return sd_bus_reply_method_return(m, "s", sent.value->id.c_str());
+    if (!sent) return set_error(error, sent.error());
+    return sd_bus_reply_method_return(m, "s", sent->id.c_str());
 }
 
 int dbus_adaptor::method_rename(sd_bus_message* m, void* self, sd_bus_error* error) {
     char const* name = nullptr;
     if (int r = sd_bus_message_read(m, "s", &name); r < 0) return r;
     auto renamed = self_of(self).node_.rename(name);
-    if (!renamed.value) return set_error(error, renamed.error);
+    if (!renamed) return set_error(error, renamed.error());
     return sd_bus_reply_method_return(m, "");
 }
 
@@ -169,11 +162,11 @@ int dbus_adaptor::method_join(sd_bus_message* m, void* self, sd_bus_error* error
 awaitable<void> dbus_adaptor::finish_join(sd_bus_message* call, std::string address_text) {
     auto const contact = *parse_address(address_text);  // validated by method_join
     auto const result = co_await node_.join(contact);
-    if (result.value) {
-        sd_bus_reply_method_return(call, "u", static_cast<std::uint32_t>(*result.value));
+    if (result) {
+        sd_bus_reply_method_return(call, "u", static_cast<std::uint32_t>(*result));
     } else {
         sd_bus_error error = SD_BUS_ERROR_NULL;
-        set_error(&error, result.error);
+        set_error(&error, result.error());
         sd_bus_reply_method_error(call, &error);
         sd_bus_error_free(&error);
     }
@@ -190,11 +183,11 @@ int dbus_adaptor::method_peers(sd_bus_message* m, void* self, sd_bus_error*) {
     sd_bus_message* reply = nullptr;
     int r = sd_bus_message_new_method_return(m, &reply);
     if (r >= 0) r = sd_bus_message_open_container(reply, 'a', "(ssss)");
-    for (auto const& v : self_of(self).node_.peers()) {
+    for (auto const& peer : self_of(self).node_.peers()) {
         if (r < 0) break;
-        auto const& p = v.as_object();
-        r = sd_bus_message_append(reply, "(ssss)", str(p, "id").c_str(), str(p, "name").c_str(),
-                                  str(p, "address").c_str(), str(p, "state").c_str());
+        r = sd_bus_message_append(reply, "(ssss)", peer.id.c_str(), peer.name.c_str(),
+                                  peer.address.c_str(),
+                                  std::string(engine::to_string(peer.status)).c_str());
     }
     if (r >= 0) r = sd_bus_message_close_container(reply);
     if (r >= 0) r = sd_bus_send(nullptr, reply, nullptr);
@@ -205,39 +198,42 @@ int dbus_adaptor::method_peers(sd_bus_message* m, void* self, sd_bus_error*) {
 int dbus_adaptor::get_property(sd_bus*, char const*, char const*, char const* property,
                                sd_bus_message* reply, void* self, sd_bus_error*) {
     auto const status = self_of(self).node_.status();
+    auto const& me = status.node.self;
     std::string_view const p = property;
     if (p == "PeerCount")
-        return sd_bus_message_append(
-            reply, "u", static_cast<std::uint32_t>(status.at("peers").to_number<std::uint64_t>()));
-    std::string const key = p == "NodeId" ? "id" : p == "Name" ? "name" : "listen";
-    return sd_bus_message_append(reply, "s", str(status, key).c_str());
+        return sd_bus_message_append(reply, "u", static_cast<std::uint32_t>(status.node.peers));
+    std::string const& value = p == "NodeId" ? me.id : p == "Name" ? me.name : me.addr;
+    return sd_bus_message_append(reply, "s", value.c_str());
 }
 
 void dbus_adaptor::on_event(event const& e) {
-    auto const& b = e.body;
-    auto const type = str(b, "type");
-    if (type == "message") {
-        sd_bus_emit_signal(bus_, dbus_path, dbus_interface, "MessageReceived", "ssssxb",
-                           str(b, "id").c_str(), str(b, "from").c_str(), str(b, "name").c_str(),
-                           str(b, "text").c_str(), b.at("sent_ms").to_number<std::int64_t>(),
-                           static_cast<int>(b.at("self").as_bool()));
-    } else {
-        auto const& peer = b.at("peer").as_object();
-        if (type == "peer_joined")
-            sd_bus_emit_signal(bus_, dbus_path, dbus_interface, "PeerJoined", "sss",
-                               str(peer, "id").c_str(), str(peer, "name").c_str(),
-                               str(peer, "address").c_str());
-        else if (type == "peer_left")
-            sd_bus_emit_signal(bus_, dbus_path, dbus_interface, "PeerLeft", "sss",
-                               str(peer, "id").c_str(), str(peer, "name").c_str(),
-                               str(b, "reason").c_str());
-        else if (type == "peer_renamed")
-            sd_bus_emit_signal(bus_, dbus_path, dbus_interface, "PeerRenamed", "sss",
-                               str(peer, "id").c_str(), str(b, "old_name").c_str(),
-                               str(peer, "name").c_str());
-        sd_bus_emit_properties_changed(bus_, dbus_path, dbus_interface, "PeerCount", "Name",
-                                       nullptr);
-    }
+    std::visit(
+        [&](auto const& ev) {
+            using T = std::decay_t<decltype(ev)>;
+            if constexpr (std::is_same_v<T, engine::message_arrived>) {
+                auto const& chat = ev.chat;
+                std::string const id = chat.origin + ":" + std::to_string(chat.seq);
+                sd_bus_emit_signal(bus_, dbus_path, dbus_interface, "MessageReceived", "ssssxb",
+                                   id.c_str(), chat.origin.c_str(), chat.name.c_str(),
+                                   chat.text.c_str(), chat.time_ms, static_cast<int>(ev.self));
+                return;
+            } else if constexpr (std::is_same_v<T, engine::peer_joined>) {
+                sd_bus_emit_signal(bus_, dbus_path, dbus_interface, "PeerJoined", "sss",
+                                   ev.peer.id.c_str(), ev.peer.name.c_str(),
+                                   ev.peer.address.c_str());
+            } else if constexpr (std::is_same_v<T, engine::peer_left>) {
+                sd_bus_emit_signal(bus_, dbus_path, dbus_interface, "PeerLeft", "sss",
+                                   ev.peer.id.c_str(), ev.peer.name.c_str(),
+                                   std::string(engine::to_string(ev.reason)).c_str());
+            } else {
+                static_assert(std::is_same_v<T, engine::peer_renamed>);
+                sd_bus_emit_signal(bus_, dbus_path, dbus_interface, "PeerRenamed", "sss",
+                                   ev.peer.id.c_str(), ev.old_name.c_str(), ev.peer.name.c_str());
+            }
+            sd_bus_emit_properties_changed(bus_, dbus_path, dbus_interface, "PeerCount", "Name",
+                                           nullptr);
+        },
+        e.what);
     // Signals wait in sd-bus's write queue: wake the loop so it waits for POLLOUT and flushes.
     timeout_.cancel();
 }

@@ -1,7 +1,7 @@
 #pragma once
 // The D-Bus front end (sd-bus): service, object and interface net.p2pchat.P2PChat1, with
 // methods mirroring the control API, properties, and signals fed by the node's event stream.
-// No chat logic here: every call goes to the chat_node facade.
+// No chat logic here: every call goes to the node facade.
 //
 // It runs on the daemon's io_context: the bus fd and sd-bus's absolute timeout
 // (sd_bus_get_events/sd_bus_get_timeout) are awaited by Asio, then sd_bus_process() runs until
@@ -17,7 +17,7 @@
 
 namespace p2pchat::daemon {
 
-class chat_node;
+class node;
 
 inline constexpr char const* dbus_service = "net.p2pchat.P2PChat1";
 inline constexpr char const* dbus_path = "/net/p2pchat/P2PChat1";
@@ -26,7 +26,7 @@ inline constexpr char const* dbus_interface = "net.p2pchat.P2PChat1";
 class dbus_adaptor {
   public:
     // Connects and takes the service name. Throws std::runtime_error (start-up failure).
-    dbus_adaptor(asio::any_io_executor executor, chat_node& node, bus_kind kind);
+    dbus_adaptor(asio::any_io_executor executor, node& node, bus_kind kind);
     ~dbus_adaptor();
     dbus_adaptor(dbus_adaptor const&) = delete;
     dbus_adaptor& operator=(dbus_adaptor const&) = delete;
@@ -50,7 +50,7 @@ class dbus_adaptor {
     void on_event(event const& e);
 
     asio::any_io_executor executor_;
-    chat_node& node_;
+    node& node_;
     sd_bus* bus_ = nullptr;
     sd_bus_slot* slot_ = nullptr;
     asio::posix::stream_descriptor bus_fd_;

@@ -4,6 +4,8 @@
 #include <boost/json/serialize.hpp>
 #include <chrono>
 
+#include "daemon/control_json.hpp"
+
 namespace p2pchat::daemon {
 
 std::int64_t unix_time_ms() {
@@ -37,18 +39,17 @@ boost::json::object logged_event::body() const {
     return std::move(v.as_object().at("params").as_object());
 }
 
-void event_log::append(boost::json::object body) {
-    event e;
-    e.seq = next_seq_++;
-    body["seq"] = e.seq;
+void event_log::append(engine::node_event what) {
+    std::uint64_t const seq = next_seq_++;
+    auto body = to_json(what);
+    body["seq"] = seq;
     body["time_ms"] = unix_time_ms();
     // The notification rpc::make_notification("event", body) would build, framed by hand so
     // the body is serialized in place rather than copied into a wrapper object first.
     std::string line = R"({"jsonrpc":"2.0","method":"event","params":)";
     line += boost::json::serialize(body);
     line += "}\n";
-    e.line = std::make_shared<std::string const>(std::move(line));
-    e.body = std::move(body);
+    event const e{seq, what, std::make_shared<std::string const>(std::move(line))};
     bytes_ += e.line->size();
     events_.push_back({e.seq, e.line});
     while (events_.size() > capacity_ || (bytes_ > max_bytes_ && events_.size() > 1)) {

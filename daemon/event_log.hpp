@@ -1,8 +1,9 @@
 #pragma once
 // The node's event stream: every chat message and peer change, numbered from 1. `tail`,
-// `history`, D-Bus signals and storage all read this one stream. Each new event is handed to
-// the sinks with its JSON body, then kept only as its serialized notification line (shared
-// by every subscriber), the newest ones up to a count and a byte budget.
+// `history`, D-Bus signals and the service status all read this one stream. Each new event is
+// handed to the sinks as the engine's typed event, then kept only as its serialized JSON-RPC
+// notification line (shared by every subscriber), the newest ones up to a count and a byte
+// budget: the control socket's replay buffer.
 #include <boost/json/object.hpp>
 #include <cstddef>
 #include <cstdint>
@@ -13,12 +14,14 @@
 #include <string>
 #include <vector>
 
+#include "common/engine/events.hpp"
+
 namespace p2pchat::daemon {
 
-// A new event, as sinks see it.
+// A new event, as sinks see it (only during the call).
 struct event {
     std::uint64_t seq = 0;
-    boost::json::object body;                 // seq, type, time_ms and the type's fields
+    engine::node_event const& what;
     std::shared_ptr<std::string const> line;  // JSON-RPC "event" notification + '\n'
 };
 
@@ -53,8 +56,9 @@ class event_log {
     // reached first: subscribers read from here, so this is also how far one may lag.
     explicit event_log(std::size_t capacity = 1'000'000, std::size_t max_bytes = 64 * 1024 * 1024);
 
-    // Stamps seq and time_ms on body, stores it and delivers it to every subscriber.
-    void append(boost::json::object body);
+    // Numbers the event, stores its notification line (with seq and time_ms stamped on the
+    // body) and delivers it to every observer and subscriber.
+    void append(engine::node_event what);
 
     std::uint64_t last_seq() const { return next_seq_ - 1; }
     // The oldest seq still held (last_seq() + 1 when empty).

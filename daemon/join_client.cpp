@@ -10,12 +10,16 @@ namespace p2pchat::daemon {
 
 namespace {
 
-using answer = outcome<join_answer>;
+using answer = rpc::result<join_answer>;
+
+answer fail(rpc::code code, std::string message, boost::json::value data = nullptr) {
+    return rpc::error{code, std::move(message), std::move(data)};
+}
 
 awaitable<answer> exchange(asio::any_io_executor executor, address contact, frame_ptr join_frame) {
     std::string const where = to_string(contact);
     auto unreachable = [&](std::string why) {
-        return answer::fail(rpc::code::peer_unreachable, std::move(why));
+        return fail(rpc::code::peer_unreachable, std::move(why));
     };
     tcp::resolver resolver(executor);
     auto const service = std::to_string(contact.port);
@@ -38,12 +42,11 @@ awaitable<answer> exchange(asio::any_io_executor executor, address contact, fram
                 co_return unreachable(
                     where + " answered with a malformed frame: " + message.error().message());
             if (auto* refused = std::get_if<wire::refused_msg>(&*message))
-                co_return answer::fail(rpc::code::join_refused,
-                                       where + " refused the join: " + refused->reason,
-                                       boost::json::object{{"code", refused->code}});
+                co_return fail(rpc::code::join_refused,
+                               where + " refused the join: " + refused->reason,
+                               boost::json::object{{"code", refused->code}});
             if (auto* welcome = std::get_if<wire::welcome_msg>(&*message))
-                co_return answer{join_answer{std::move(*welcome), endpoint.address(), bytes_read},
-                                 {}};
+                co_return join_answer{std::move(*welcome), endpoint.address(), bytes_read};
             // Anything else before the answer is ignored, as unknown types are.
         }
         if (decoder.error() != wire::frame_error::none)
@@ -64,13 +67,13 @@ awaitable<void> sleep_for(asio::any_io_executor executor, std::chrono::steady_cl
 
 }  // namespace
 
-awaitable<outcome<join_answer>> request_join(asio::any_io_executor executor, address contact,
-                                             frame_ptr join_frame,
-                                             std::chrono::steady_clock::duration timeout) {
+awaitable<rpc::result<join_answer>> request_join(asio::any_io_executor executor, address contact,
+                                                 frame_ptr join_frame,
+                                                 std::chrono::steady_clock::duration timeout) {
     auto result = co_await (exchange(executor, contact, std::move(join_frame)) ||
                             sleep_for(executor, timeout));
     if (result.index() == 1)
-        co_return answer::fail(
+        co_return fail(
             rpc::code::timed_out,
             "no answer from " + to_string(contact) + " within " +
                 std::to_string(std::chrono::duration_cast<std::chrono::seconds>(timeout).count()) +

@@ -5,9 +5,9 @@
 #include <chrono>
 
 #include "common/address.hpp"
+#include "common/rpc/rpc.hpp"
 #include "common/wire/messages.hpp"
 #include "daemon/asio.hpp"
-#include "daemon/outcome.hpp"
 #include "daemon/peer_connection.hpp"
 
 namespace p2pchat::daemon {
@@ -18,8 +18,8 @@ struct join_answer {
     std::size_t bytes_read = 0;  // what the exchange read, for the node's traffic counters
 };
 
-awaitable<outcome<join_answer>> request_join(asio::any_io_executor executor, address contact,
-                                             frame_ptr join_frame,
-                                             std::chrono::steady_clock::duration timeout);
+awaitable<rpc::result<join_answer>> request_join(asio::any_io_executor executor, address contact,
+                                                 frame_ptr join_frame,
+                                                 std::chrono::steady_clock::duration timeout);
 
 }  // namespace p2pchat::daemon

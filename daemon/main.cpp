@@ -6,17 +6,17 @@
 #include <optional>
 
 #include "common/rpc/rpc.hpp"
-#include "daemon/chat_node.hpp"
 #include "daemon/control_server.hpp"
 #include "daemon/dbus_adaptor.hpp"
 #include "daemon/log.hpp"
+#include "daemon/node.hpp"
 #include "daemon/service_notifier.hpp"
 
 namespace {
 
 using namespace p2pchat::daemon;
 
-awaitable<void> stop_on_signal(asio::signal_set& signals, chat_node& node, control_server& control,
+awaitable<void> stop_on_signal(asio::signal_set& signals, node& node, control_server& control,
                                service_notifier& notifier, std::optional<dbus_adaptor>& dbus) {
     auto [ec, signal] = co_await signals.async_wait(use_nothrow);
     if (ec) co_return;
@@ -43,7 +43,7 @@ int run(int argc, char const* const argv[]) {
 
     auto identity = load_or_create_identity(opts.state_dir);
     asio::io_context io(1);
-    chat_node node(io.get_executor(), opts, std::move(identity));
+    node node(io.get_executor(), opts, std::move(identity));
     int const activated = inherited_control_socket();
     auto control = activated >= 0 ? control_server(io.get_executor(), node, activated)
                                   : control_server(io.get_executor(), node, opts.socket_path);
@@ -59,11 +59,9 @@ int run(int argc, char const* const argv[]) {
     asio::co_spawn(io, stop_on_signal(signals, node, control, notifier, dbus),
                    log_exception{"signal handler"});
     notifier.ready();
-    auto const status = node.status();
-    log(log_level::notice, "p2pchatd ", P2PCHAT_VERSION,
-        " ready: ", status.at("name").as_string().c_str(), " (",
-        status.at("short_id").as_string().c_str(), ") listening on ",
-        status.at("listen").as_string().c_str(), ", control socket ", node.socket_path());
+    auto const& me = node.status().node.self;
+    log(log_level::notice, "p2pchatd ", P2PCHAT_VERSION, " ready: ", me.name, " (",
+        me.id.substr(0, 8), ") listening on ", me.addr, ", control socket ", node.socket_path());
     io.run();
     log(log_level::notice, "stopped");
     return 0;

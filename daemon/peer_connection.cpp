@@ -28,13 +28,18 @@ frame_ptr make_frame(wire::message const& m) {
     return std::make_shared<std::string const>(wire::encode_frame(wire::encode(m)));
 }
 
+namespace {
+std::uint64_t last_connection_id = 0;  // io thread only
+}  // namespace
+
 peer_connection::peer_connection(frame_handler& handler, std::size_t queue_limit)
-    : handler_(handler), queue_limit_(queue_limit) {}
+    : handler_(handler), queue_limit_(queue_limit), id_(++last_connection_id) {}
 
 awaitable<boost::system::error_code> peer_connection::run(tcp::socket socket) {
     boost::system::error_code ignored;
     auto const endpoint = socket.remote_endpoint(ignored);
     remote_address_ = endpoint.address();
+    remote_host_ = remote_address_.to_string();
     socket.set_option(tcp::no_delay(true), ignored);
     socket_ = std::make_unique<tcp::socket>(std::move(socket));
     wakeup_ = std::make_unique<asio::steady_timer>(socket_->get_executor());
@@ -105,6 +110,13 @@ std::string peer_connection::describe() const {
     return out;
 }
 
+void peer_connection::learn_peer_id(wire::message const& message) {
+    if (auto const* hello = std::get_if<wire::hello_msg>(&message))
+        peer_id_ = hello->from.id;
+    else if (auto const* join = std::get_if<wire::join_msg>(&message))
+        peer_id_ = join->from.id;
+}
+
 void peer_connection::wake_writer() {
     if (wakeup_) wakeup_->cancel();
 }
@@ -139,6 +151,7 @@ awaitable<void> peer_connection::read_frames() {
                 last_error_ = message.error();
                 co_return;
             }
+            if (peer_id_.empty()) learn_peer_id(*message);
             // Once we only say goodbye, nothing more this peer sends is acted on (a burst of
             // joins must not build a welcome each). Returning here would cancel the writer.
             if (!closing_) handler_.on_frame(std::move(*message), *this);

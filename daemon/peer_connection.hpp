@@ -96,15 +96,21 @@ class peer_connection {
 
     bool is_open() const { return socket_ && socket_->is_open(); }
 
-    // The node at the other end, once it said hello/join (or the link's target). Empty for an
+    // Unique among the daemon's connections: the engine names a connection by it.
+    std::uint64_t id() const { return id_; }
+    // The node at the other end, as this connection layer vouches for it: the peer an
+    // outbound link was opened to, or the id of the first `hello` or `join` an inbound
+    // connection carried. Set once, never by what a later frame claims. Empty for an
     // anonymous connection (the seed's send-one-frame-and-close pattern).
     std::string const& peer_id() const { return peer_id_; }
     void set_peer_id(std::string id) { peer_id_ = std::move(id); }
     asio::ip::address const& remote_address() const { return remote_address_; }
+    std::string const& remote_host() const { return remote_host_; }
     std::string describe() const;
 
   private:
     awaitable<void> read_frames();
+    void learn_peer_id(wire::message const& message);
     awaitable<void> write_frames();
     void wake_writer();
 
@@ -118,8 +124,10 @@ class peer_connection {
     std::size_t queued_bytes_ = 0;
     bool closing_ = false;
     wire::frame_decoder decoder_;
+    std::uint64_t id_;
     std::string peer_id_;
     asio::ip::address remote_address_;
+    std::string remote_host_;
     boost::system::error_code last_error_;
 };
 

@@ -16,12 +16,12 @@ constexpr auto connect_timeout = 5s;
 
 }  // namespace
 
-peer_link::peer_link(asio::any_io_executor executor, frame_handler& handler, std::string peer_id,
-                     address target, std::function<frame_ptr()> greeting)
+peer_link::peer_link(asio::any_io_executor executor, frame_handler& handler,
+                     link_observer& observer, std::string peer_id, address target)
     : executor_(executor),
       peer_id_(std::move(peer_id)),
       target_(std::move(target)),
-      greeting_(std::move(greeting)),
+      observer_(observer),
       connection_(handler),
       backoff_timer_(executor) {
     connection_.set_peer_id(peer_id_);
@@ -79,18 +79,17 @@ awaitable<void> peer_link::run([[maybe_unused]] std::shared_ptr<peer_link> self)
         dialing_ = nullptr;
         if (stopped_) break;
         if (ec) {
-            if (!down_since_) down_since_ = std::chrono::steady_clock::now();
+            observer_.on_link_down(peer_id_);
             log(log_level::debug, "link to ", peer_id_.substr(0, 8), " at ", to_string(target_),
                 ": ", ec.message(), "; retrying in ", backoff.count(), " ms");
         } else {
             connected_ = true;
-            down_since_.reset();
             backoff = first_backoff;
-            connection_.send_first(greeting_());
+            observer_.on_link_up(peer_id_);  // queues the greeting first
             auto const why = co_await connection_.run(std::move(socket));
             connected_ = false;
-            down_since_ = std::chrono::steady_clock::now();
-            if (flush_then_stop_) break;
+            if (flush_then_stop_ || stopped_) break;
+            observer_.on_link_down(peer_id_);
             if (!stopped_)
                 log(log_level::debug, "link to ", peer_id_.substr(0, 8),
                     " closed: ", why.message());

@@ -2,12 +2,12 @@
 
 #include <systemd/sd-daemon.h>
 
-#include "daemon/chat_node.hpp"
 #include "daemon/log.hpp"
+#include "daemon/node.hpp"
 
 namespace p2pchat::daemon {
 
-service_notifier::service_notifier(asio::any_io_executor executor, chat_node& node)
+service_notifier::service_notifier(asio::any_io_executor executor, node& node)
     : executor_(executor), node_(node) {}
 
 void service_notifier::ready() {
@@ -15,7 +15,7 @@ void service_notifier::ready() {
     sd_notify(0, "READY=1");
     // Peer changes move the status line; chat messages do not.
     subscription_ = node_.events().observe([this](event const& e) {
-        if (e.body.at("type").as_string() != "message") update_status();
+        if (!std::holds_alternative<engine::message_arrived>(e.what)) update_status();
     });
     std::uint64_t usec = 0;
     if (sd_watchdog_enabled(0, &usec) > 0 && usec > 0)
@@ -30,10 +30,9 @@ void service_notifier::stopping() {
 
 void service_notifier::update_status() {
     auto const s = node_.status();
-    std::string status = "STATUS=" + std::string(s.at("name").as_string()) + " (" +
-                         std::string(s.at("short_id").as_string()) + ") on " +
-                         std::string(s.at("listen").as_string()) + ": " +
-                         std::to_string(s.at("peers").to_number<std::uint64_t>()) + " peers";
+    auto const& me = s.node.self;
+    std::string status = "STATUS=" + me.name + " (" + me.id.substr(0, 8) + ") on " + me.addr +
+                         ": " + std::to_string(s.node.peers) + " peers";
     if (status == last_status_) return;
     last_status_ = status;
     sd_notify(0, status.c_str());

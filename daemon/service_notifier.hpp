@@ -10,11 +10,11 @@
 
 namespace p2pchat::daemon {
 
-class chat_node;
+class node;
 
 class service_notifier {
   public:
-    service_notifier(asio::any_io_executor executor, chat_node& node);
+    service_notifier(asio::any_io_executor executor, node& node);
 
     void ready();
     void stopping();
@@ -24,7 +24,7 @@ class service_notifier {
     awaitable<void> watchdog_loop(std::chrono::microseconds interval);
 
     asio::any_io_executor executor_;
-    chat_node& node_;
+    node& node_;
     event_log::subscription subscription_;
     std::string last_status_;
     bool stopping_ = false;

@@ -13,8 +13,7 @@ chat_room::chat_room(std::string self_id, std::int64_t started_unix_ms, message_
       out_(out),
       next_seq_(static_cast<std::uint64_t>(started_unix_ms) * 1000 + 1) {}
 
-boost::system::result<send_receipt, rpc::error> chat_room::send(std::string text, std::string name,
-                                                                instant now) {
+rpc::result<send_receipt> chat_room::send(std::string text, std::string name, instant now) {
     if (text.empty()) return rpc::error{rpc::code::invalid_params, "message is empty"};
     if (text.size() > max_text_bytes)
         return rpc::error{rpc::code::text_too_long, "message is " + std::to_string(text.size()) +

@@ -2,7 +2,6 @@
 // The chat half of the engine: message ids (origin + per-origin seq), the Lamport clock,
 // duplicate suppression, and the history a welcome hands to a newcomer. Pure; owned by the
 // node (engine/node.hpp), which routes chat frames and local sends here.
-#include <boost/system/result.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -34,8 +33,7 @@ class chat_room {
               effects& out);
 
     // A message typed on this node: checked, numbered, shown, stored and broadcast.
-    boost::system::result<send_receipt, rpc::error> send(std::string text, std::string name,
-                                                         instant now);
+    rpc::result<send_receipt> send(std::string text, std::string name, instant now);
     // A message from a peer: shown unless seen before.
     void receive(wire::chat_msg&& chat);
     // The history a welcome carried (our own messages among them, from before a restart).

@@ -63,11 +63,11 @@ void node::on_timer(timer_kind timer, instant now) {
     }
 }
 
-op_result<send_receipt> node::send(std::string text, instant now) {
+rpc::result<send_receipt> node::send(std::string text, instant now) {
     return chat_.send(std::move(text), members_.self().name, now);
 }
 
-op_result<std::string> node::rename(std::string name, instant) {
+rpc::result<std::string> node::rename(std::string name, instant) {
     if (!is_valid_name(name))
         return rpc::error{rpc::code::invalid_params,
                           "a screen name is 1-64 bytes of UTF-8 without control characters"};
@@ -75,8 +75,8 @@ op_result<std::string> node::rename(std::string name, instant) {
     return name;
 }
 
-op_result<std::size_t> node::joined(wire::welcome_msg&& welcome, std::string_view contact,
-                                    std::string_view contact_host, instant now) {
+rpc::result<std::size_t> node::joined(wire::welcome_msg&& welcome, std::string_view contact,
+                                      std::string_view contact_host, instant now) {
     if (welcome.from.id == members_.self().id)
         return rpc::error{rpc::code::invalid_params, std::string(contact) + " is this node itself"};
     if (members_.state() != node_state::stopping) members_.rejoin();

@@ -8,7 +8,6 @@
 //
 // No sockets, no clocks, no global randomness: the same inputs give the same effects.
 // Not thread-safe: one owner calls it.
-#include <boost/system/result.hpp>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -65,15 +64,15 @@ class node {
     void on_timer(timer_kind timer, instant now);
 
     // ---- the user's operations
-    op_result<send_receipt> send(std::string text, instant now);
-    op_result<std::string> rename(std::string name, instant now);
+    rpc::result<send_receipt> send(std::string text, instant now);
+    rpc::result<std::string> rename(std::string name, instant now);
     // Joining is a request the runtime carries to a contact on a connection of its own: it
     // sends join_request() and hands the welcome to joined() (a refusal or silence never
     // reaches the engine). `contact` names the contact in messages; `contact_host` is the IP
     // it was reached at.
     wire::join_msg join_request() const { return {members_.self()}; }
-    op_result<std::size_t> joined(wire::welcome_msg&& welcome, std::string_view contact,
-                                  std::string_view contact_host, instant now);
+    rpc::result<std::size_t> joined(wire::welcome_msg&& welcome, std::string_view contact,
+                                    std::string_view contact_host, instant now);
     std::size_t leave(instant now);
     // Says goodbye to everyone and refuses everything from now on.
     void stop(instant now);

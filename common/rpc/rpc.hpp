@@ -5,6 +5,7 @@
 #include <boost/assert/source_location.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
+#include <boost/system/result.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -37,7 +38,12 @@ struct error {
     boost::json::value data = nullptr;
 };
 
-// For boost::system::result<T, error>: value() on a failed result is a programmer error.
+// The result of an operation a user asked for: a value, or an error meant for that user
+// (mapped to JSON-RPC and D-Bus errors by the front ends, to exit statuses by p2pchatctl).
+template <class T>
+using result = boost::system::result<T, error>;
+
+// value() on a failed result is a programmer error.
 [[noreturn]] void throw_exception_from_error(error const& e, boost::source_location const& loc);
 
 // A well-formed call. id is absent for a notification (which gets no reply).

@@ -1,0 +1,22 @@
+#pragma once
+// The control API's JSON (docs/CONTROL.md) for the node's typed values: made here, at the
+// edge that speaks JSON, and nowhere else in the daemon.
+#include <boost/json/object.hpp>
+#include <string>
+#include <string_view>
+
+#include "common/engine/events.hpp"
+#include "daemon/node_status.hpp"
+
+namespace p2pchat::daemon {
+
+inline std::string short_id(std::string_view id) { return std::string(id.substr(0, 8)); }
+
+boost::json::object to_json(engine::peer_view const& peer);
+boost::json::object to_json(node_status const& status);
+// An event's body as subscribers receive it, without the seq and time_ms the log stamps.
+boost::json::object to_json(engine::node_event const& event);
+// The body's "type": message, peer_joined, peer_left or peer_renamed.
+std::string_view event_type(engine::node_event const& event);
+
+}  // namespace p2pchat::daemon

@@ -1,0 +1,99 @@
+#pragma once
+// The daemon's node: the one facade the front ends (control socket, D-Bus, service notifier)
+// talk to, and the small runtime around the protocol engine (common/engine/node.hpp). It
+// feeds the engine what the connection layer reads, what the links report, the timers that
+// fire and the user's operations, each with the time, and carries out the effects the engine
+// answers with: frames on links and connections, dialling and hanging up, timers, events into
+// the event log, messages into the store, log lines. It holds no protocol rules of its own.
+//
+// Lives on the io thread; no locks. Owned by main(); the coroutines it starts end when
+// shutdown() has run.
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "common/engine/node.hpp"
+#include "daemon/event_log.hpp"
+#include "daemon/identity.hpp"
+#include "daemon/node_status.hpp"
+#include "daemon/options.hpp"
+#include "daemon/peer_link.hpp"
+#include "daemon/peer_listener.hpp"
+
+namespace p2pchat::daemon {
+
+using engine::op_result;
+
+class node final : public frame_handler, public link_observer {
+  public:
+    node(asio::any_io_executor executor, options const& opts, node_identity identity);
+
+    // Starts listening, the engine's timers and the start-up joins.
+    void start();
+    // Tells every peer goodbye and waits (bounded) until the goodbyes were written; then
+    // nothing of the node runs any more.
+    awaitable<void> shutdown();
+
+    // ---- operations for front ends
+    rpc::result<engine::send_receipt> send(std::string text);
+    rpc::result<std::string> rename(std::string name);
+    awaitable<rpc::result<std::size_t>> join(address contact);
+    std::size_t leave();
+    node_status status() const;
+    std::vector<engine::peer_view> peers() const { return engine_.peers(); }
+    event_log& events() { return events_; }
+    std::string const& socket_path() const { return socket_path_; }
+    void set_socket_path(std::string path) { socket_path_ = std::move(path); }
+
+    // ---- frame_handler (connections)
+    void on_frame(wire::message&& message, peer_connection& from) override;
+    void on_malformed(peer_connection& from, std::string_view reason) override;
+    void on_dropped_frames(std::size_t count) override { traffic_.dropped_frames += count; }
+    void on_written(std::size_t bytes, std::size_t frames) override {
+        traffic_.bytes_sent += bytes;
+        traffic_.frames_sent += frames;
+    }
+    void on_read(std::size_t bytes) override { traffic_.bytes_received += bytes; }
+
+    // ---- link_observer (outbound links)
+    void on_link_up(std::string const& peer) override;
+    void on_link_down(std::string const& peer) override;
+
+  private:
+    static engine::instant now();
+    // Carries out what the engine asked for, until it asks for nothing more.
+    void run_effects();
+    void execute(engine::effect& effect);
+    void send_to(std::string const& peer, frame_ptr frame, bool first);
+    void dial(std::string const& peer, address const& target);
+    void hang_up(std::string const& peer, bool flush);
+    void arm(engine::timer_kind timer, engine::steady_time at);
+
+    awaitable<void> timer_loop(engine::timer_kind timer);
+    awaitable<void> startup_joins();
+
+    asio::any_io_executor executor_;
+    options options_;
+    node_identity identity_;
+    std::string socket_path_;
+    std::int64_t started_ms_;
+    peer_listener listener_;  // before engine_: the node advertises its bound address
+    engine::memory_store store_;
+    engine::node engine_;
+    event_log events_;
+    traffic_counters traffic_;
+    std::unordered_map<std::string, std::shared_ptr<peer_link>> links_;
+    std::vector<std::shared_ptr<peer_link>> departing_;  // saying goodbye after leave()
+    asio::steady_timer gossip_timer_;
+    asio::steady_timer join_retry_;
+    std::vector<engine::effect> effects_;  // reused between inputs
+    bool running_effects_ = false;
+    // The connection whose frame the engine is handling: where reply_on effects go.
+    peer_connection* current_ = nullptr;
+    bool stopping_ = false;
+};
+
+}  // namespace p2pchat::daemon
