@@ -25,6 +25,8 @@ class decode_category_impl final : public boost::system::error_category {
                 return "a required field is missing";
             case decode_errc::bad_field:
                 return "a field has a bad type or value";
+            case decode_errc::unsupported_version:
+                return "protocol version 0 does not exist";
         }
         return "unknown wire error";
     }
@@ -224,9 +226,12 @@ std::vector<peer_entry> read_entries(json::array const* a, field_reader& r) {
 
 result<message> decode_object(json::object const& o) {
     field_reader r(o);
-    (void)r.uint("v");
+    auto const version = r.uint("v");
     auto const type = r.string("type");
     if (r.error()) return decode_errc::not_an_object;
+    // Version 1 is the first. A newer version is read for the fields this one knows: every
+    // change to the protocol so far keeps that working (docs/PROTOCOL.md, "Versions").
+    if (version < 1) return decode_errc::unsupported_version;
 
     message m = unknown_msg{type};
     if (type == "join") {

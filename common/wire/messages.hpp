@@ -46,7 +46,7 @@ struct welcome_msg {
     std::vector<chat_msg> history;
 };
 struct refused_msg {
-    std::string code;  // "table_full", "version"
+    std::string code;  // "table_full", "shutting_down"
     std::string reason;
 };
 struct hello_msg {
@@ -81,6 +81,7 @@ enum class decode_errc {
     not_an_object,
     missing_field,
     bad_field,
+    unsupported_version,  // "v" below 1: no version of the protocol
 };
 boost::system::error_category const& decode_category();
 inline boost::system::error_code make_error_code(decode_errc e) {

@@ -212,6 +212,7 @@ TEST(WireCodec, VersionAndTypeAreRequiredAndTyped) {
     expect_error(R"({"v":1})", decode_errc::not_an_object);
     expect_error(R"({"v":"1","type":"ping"})", decode_errc::not_an_object);
     expect_error(R"({"v":-1,"type":"ping"})", decode_errc::not_an_object);
+    expect_error(R"({"v":0,"type":"ping"})", decode_errc::unsupported_version);
     expect_error(R"({"v":1.5,"type":"ping"})", decode_errc::not_an_object);
     expect_error(R"({"v":null,"type":"ping"})", decode_errc::not_an_object);
     expect_error(R"({"v":1,"type":7})", decode_errc::not_an_object);
