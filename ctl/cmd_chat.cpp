@@ -77,16 +77,16 @@ class chat_room {
         editor_.set_prompt(terminal_safe(name) + "> ");
     }
 
-    result<ok_t> out(std::string_view text) {
+    result<void> out(std::string_view text) {
         switch (write_all(STDOUT_FILENO, text)) {
             case write_status::ok:
-                return ok;
+                return {};
             case write_status::closed:
                 return failure{0, ""};
             case write_status::failed:
                 return failure{rpc::exit_status::io_error, "cannot write to standard output"};
         }
-        return ok;
+        return {};
     }
 
     // Prints a whole line above the prompt and redraws what the user was typing. clear is

@@ -82,13 +82,13 @@ class event_printer {
   public:
     explicit event_printer(tail_options const& o) : opts_(o), style_{colour_wanted()} {}
 
-    result<ok_t> print_event(json::value const& v) {
-        if (!v.is_object()) return ok;
+    result<void> print_event(json::value const& v) {
+        if (!v.is_object()) return {};
         json::object const& ev = v.as_object();
-        if (opts_.since_ms && int_field(ev, "time_ms") < *opts_.since_ms) return ok;
+        if (opts_.since_ms && int_field(ev, "time_ms") < *opts_.since_ms) return {};
         if (opts_.json) return print(json::serialize(ev) + "\n");
         if (auto line = human_event(ev, style_)) return print(*line + "\n");
-        return ok;
+        return {};
     }
 
   private:

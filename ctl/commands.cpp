@@ -102,16 +102,16 @@ result<rpc_client> connect(context const& ctx) {
     return rpc_client::connect(ctx.socket_path, rpc::exit_status::unavailable);
 }
 
-result<ok_t> print(std::string_view text) {
+result<void> print(std::string_view text) {
     switch (write_all(STDOUT_FILENO, text)) {
         case write_status::ok:
-            return ok;
+            return {};
         case write_status::closed:
             return failure{rpc::exit_status::ok, ""};
         case write_status::failed:
             return failure{rpc::exit_status::io_error, "cannot write to standard output"};
     }
-    return ok;
+    return {};
 }
 
 int report(failure const& f) {

@@ -48,6 +48,6 @@ result<rpc_client> connect(context const& ctx);
 
 // Writes text to stdout; a closed pipe or a write error becomes a failure (status 0 and no
 // message for EPIPE, so `| head` ends quietly; 74 otherwise).
-result<ok_t> print(std::string_view text);
+result<void> print(std::string_view text);
 
 }  // namespace p2pchat::ctl

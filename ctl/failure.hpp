@@ -1,9 +1,10 @@
 #pragma once
 // Expected failures of a p2pchatctl command as values: the exit status and the one line the
 // user sees on stderr. Commands return them up to main(), which prints and exits.
+#include <boost/system/result.hpp>
+#include <boost/throw_exception.hpp>
+#include <stdexcept>
 #include <string>
-#include <utility>
-#include <variant>
 
 namespace p2pchat::ctl {
 
@@ -12,25 +13,16 @@ struct failure {
     std::string message;  // printed as "p2pchatctl: <message>"; empty for a quiet exit
 };
 
-// A value or a failure. Small on purpose: std::expected is C++23 and this is all ctl needs.
+// A value or a failure; result<void> for operations that return nothing on success
+// (`return {};`). Callers test it and take error(); value() on a failure throws (a bug).
 template <class T>
-class result {
-  public:
-    result(T value) : v_(std::move(value)) {}
-    result(failure f) : v_(std::move(f)) {}
+using result = boost::system::result<T, failure>;
 
-    explicit operator bool() const { return v_.index() == 0; }
-    T& operator*() { return std::get<0>(v_); }
-    T* operator->() { return &std::get<0>(v_); }
-    failure& error() { return std::get<1>(v_); }
-
-  private:
-    std::variant<T, failure> v_;
-};
-
-// For operations that return nothing on success.
-struct ok_t {};
-inline constexpr ok_t ok{};
+// What result<T>::value() throws on a failure (found by argument-dependent lookup).
+[[noreturn]] inline void throw_exception_from_error(failure const& f,
+                                                    boost::source_location const& loc) {
+    boost::throw_exception(std::runtime_error(f.message), loc);
+}
 
 // Prints "p2pchatctl: <message>" on stderr (when there is a message) and returns the status.
 int report(failure const& f);

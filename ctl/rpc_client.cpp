@@ -108,7 +108,7 @@ short rpc_client::poll_events() const {
     return eof_ ? 0 : (POLLIN | (wants_write() ? POLLOUT : 0));
 }
 
-result<ok_t> rpc_client::on_writable() {
+result<void> rpc_client::on_writable() {
     while (out_offset_ < out_.size()) {
         ssize_t n = ::send(fd_, out_.data() + out_offset_, out_.size() - out_offset_, MSG_NOSIGNAL);
         if (n >= 0) {
@@ -116,15 +116,15 @@ result<ok_t> rpc_client::on_writable() {
             continue;
         }
         if (errno == EINTR) continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK) return ok;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) return {};
         return connection_lost();
     }
     out_.clear();
     out_offset_ = 0;
-    return ok;
+    return {};
 }
 
-result<ok_t> rpc_client::on_readable() {
+result<void> rpc_client::on_readable() {
     // Drop consumed lines once per read, not once per line: thousands of small replies
     // arrive per read when send pipelines.
     in_.erase(0, in_pos_);
@@ -140,23 +140,23 @@ result<ok_t> rpc_client::on_readable() {
         if (n > 0) continue;
         if (n == 0) {
             eof_ = true;
-            return ok;
+            return {};
         }
         if (errno == EINTR) continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK) return ok;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) return {};
         eof_ = true;  // ECONNRESET and friends: whatever was read still counts
-        return ok;
+        return {};
     }
-    return ok;
+    return {};
 }
 
-result<ok_t> rpc_client::flush() {
+result<void> rpc_client::flush() {
     while (wants_write()) {
         pollfd p{fd_, POLLOUT, 0};
         if (::poll(&p, 1, -1) < 0 && errno != EINTR) return connection_lost();
         if (auto r = on_writable(); !r) return r.error();
     }
-    return ok;
+    return {};
 }
 
 result<std::optional<message>> rpc_client::parse_next_line() {

@@ -70,9 +70,9 @@ class rpc_client {
     int fd() const { return fd_; }
     bool wants_write() const { return !out_.empty(); }
     short poll_events() const;
-    result<ok_t> on_writable();  // writes what the socket takes without blocking
-    result<ok_t> on_readable();  // reads what is there; replies then come from next_message()
-    result<ok_t> flush();        // blocks until every queued request is written
+    result<void> on_writable();  // writes what the socket takes without blocking
+    result<void> on_readable();  // reads what is there; replies then come from next_message()
+    result<void> flush();        // blocks until every queued request is written
 
     static constexpr int default_timeout_ms = 60'000;  // join alone may take 10 s
 

@@ -5,17 +5,19 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
-#include <boost/asio/write.hpp>
+#include <boost/intrusive/list.hpp>
 #include <boost/json/serialize.hpp>
 #include <cstdlib>
-#include <deque>
 #include <memory>
+#include <vector>
 
 #include "common/address.hpp"
 #include "common/rpc/rpc.hpp"
+#include "daemon/accept_loop.hpp"
 #include "daemon/control_json.hpp"
 #include "daemon/log.hpp"
 #include "daemon/node.hpp"
+#include "daemon/outbox.hpp"
 
 namespace p2pchat::daemon {
 
@@ -27,8 +29,11 @@ namespace {
 constexpr std::size_t max_queued_bytes = 4 * 1024 * 1024;
 constexpr std::size_t max_history = 10000;
 constexpr std::size_t read_chunk_bytes = 64 * 1024;
+// Lines gathered into one write.
+constexpr std::size_t max_lines_per_write = 256;
 
-using line_ptr = std::shared_ptr<std::string const>;
+using line_ptr = shared_buffer;
+namespace bi = boost::intrusive;
 
 line_ptr to_line(json::object const& o) {
     return std::make_shared<std::string const>(json::serialize(o) + "\n");
@@ -60,14 +65,15 @@ bool read_string(json::object const& params, std::string_view key, std::string& 
 
 }  // namespace
 
-// One connected client. Lives as long as its reader coroutine (which holds a shared_ptr).
+// One connected client. Lives as long as its coroutines (each holds a shared_ptr); holds the
+// shared state, so it never outlives the list it is linked in.
 class control_server::client : public std::enable_shared_from_this<client> {
   public:
-    client(socket_type socket, node& node)
+    client(socket_type socket, std::shared_ptr<shared_state> server)
         : socket_(std::move(socket)),
-          wakeup_(socket_.get_executor()),
           drained_(socket_.get_executor()),
-          node_(node) {}
+          grace_(socket_.get_executor()),
+          server_(std::move(server)) {}
 
     awaitable<void> run(bool over_limit) {
         auto self = shared_from_this();
@@ -83,6 +89,22 @@ class control_server::client : public std::enable_shared_from_this<client> {
         socket_.close(ignored);
     }
 
+    shared_state& server() { return *server_; }
+
+    // Ends the session now (the server stops): no call reaches the node after this, nothing
+    // more is read or written, and every coroutine of this client ends at its next turn.
+    void close() {
+        stopped_ = true;
+        closing_ = true;
+        subscribed_ = false;
+        subscription_ = {};
+        boost::system::error_code ignored;
+        socket_.close(ignored);
+        out_.wake();
+        drained_.cancel();
+        grace_.cancel();
+    }
+
   private:
     awaitable<void> read_lines() {
         std::string buffer;
@@ -90,10 +112,11 @@ class control_server::client : public std::enable_shared_from_this<client> {
         for (;;) {
             // Backpressure: a client that sends requests without reading replies stops being
             // read until it catches up, so its replies never pile up without bound.
-            while (out_bytes_ > max_queued_bytes && socket_.is_open()) {
+            while (out_.bytes() > max_queued_bytes && socket_.is_open()) {
                 drained_.expires_at(asio::steady_timer::time_point::max());
                 co_await drained_.async_wait(use_nothrow);
             }
+            if (stopped_) co_return;
             // Every complete line already read is answered before reading again. A pipelining
             // client (`send` from a pipe) then has a whole read's worth of requests handled in
             // one turn, and what they queue leaves in one write per link and one reply write,
@@ -105,7 +128,6 @@ class control_server::client : public std::enable_shared_from_this<client> {
                 queue(to_line(rpc::make_error(
                     nullptr, {rpc::code::invalid_request, "request line too long (limit 1 MiB)"})));
                 closing_ = true;
-                wakeup_.cancel();
                 // Let the writer send the error; it ends the session when done.
                 asio::steady_timer hold(socket_.get_executor(), std::chrono::seconds(1));
                 co_await hold.async_wait(use_nothrow);
@@ -131,36 +153,26 @@ class control_server::client : public std::enable_shared_from_this<client> {
         }
     }
 
-    awaitable<void> write_lines() {
-        std::vector<line_ptr> batch;
-        std::vector<asio::const_buffer> buffers;
-        while (socket_.is_open()) {
-            if (out_.empty() && subscribed_) pull_events();
-            if (out_.empty()) {
-                if (closing_) co_return;
-                wakeup_.expires_at(asio::steady_timer::time_point::max());
-                co_await wakeup_.async_wait(use_nothrow);
-                continue;
-            }
-            while (!out_.empty() && batch.size() < 256) {
-                out_bytes_ -= out_.front()->size();
-                buffers.emplace_back(asio::buffer(*out_.front()));
-                batch.push_back(std::move(out_.front()));
-                out_.pop_front();
-            }
-            auto [ec, n] = co_await asio::async_write(socket_, buffers, use_nothrow);
-            batch.clear();
-            buffers.clear();
-            drained_.cancel();
-            if (ec) co_return;
+    // How the writer drains this client's outbox: subscribed events are pulled from the
+    // shared log whenever what was queued has been sent; each write makes room for the reader.
+    struct writer_hooks {
+        client& c;
+
+        void refill(outbox&) {
+            if (c.subscribed_) c.pull_events();
         }
+        bool finish() const { return c.closing_; }
+        void written(boost::system::error_code, std::size_t, std::size_t) { c.drained_.cancel(); }
+    };
+
+    awaitable<void> write_lines() {
+        writer_hooks hooks{*this};
+        co_await out_.write_to(socket_, max_lines_per_write, hooks);
     }
 
-    void queue(line_ptr line) {
-        out_bytes_ += line->size();
-        out_.push_back(std::move(line));
-        wakeup_.cancel();
-    }
+    void queue(line_ptr line) { out_.push_back(std::move(line)); }
+
+    daemon::node& node();
 
     // Subscribers read the shared event log through a cursor: nothing is copied per client,
     // and the writer pulls the next events whenever it has sent what was queued.
@@ -168,18 +180,17 @@ class control_server::client : public std::enable_shared_from_this<client> {
         if (closing_) return;
         // Checked here too: a client that stopped reading leaves its writer blocked and
         // would never get to pull_events() to find out.
-        if (cursor_ + 1 < node_.events().first_seq()) {
+        if (cursor_ + 1 < node().events().first_seq()) {
             drop_slow_subscriber();
             return;
         }
-        wakeup_.cancel();
+        out_.wake();
     }
 
     // Too far behind: say so (best effort), drop what waits, and hang up.
     void drop_slow_subscriber() {
         log(log_level::warning, "control client too slow for events; dropping it");
         out_.clear();
-        out_bytes_ = 0;
         subscribed_ = false;
         queue(to_line(rpc::make_notification(
             "error", json::object{{"code", static_cast<int>(rpc::code::subscriber_too_slow)},
@@ -195,6 +206,7 @@ class control_server::client : public std::enable_shared_from_this<client> {
         // budget the remaining calls are answered with an error instead of growing it.
         std::string batch_line;
         for (auto& entry : parsed.entries) {
+            if (stopped_) co_return;
             std::optional<json::object> reply;
             if (auto* bad = std::get_if<rpc::bad_call>(&entry)) {
                 if (!bad->notification) reply = rpc::make_error(bad->id, bad->err);
@@ -225,11 +237,11 @@ class control_server::client : public std::enable_shared_from_this<client> {
     }
 
     static awaitable<void> hang_up_soon(std::shared_ptr<client> self) {
-        asio::steady_timer grace(self->socket_.get_executor(), std::chrono::seconds(1));
-        co_await grace.async_wait(use_nothrow);
+        self->grace_.expires_after(std::chrono::seconds(1));
+        co_await self->grace_.async_wait(use_nothrow);
         boost::system::error_code ignored;
         self->socket_.close(ignored);
-        self->wakeup_.cancel();
+        self->out_.wake();
     }
 
     static awaitable<void> answer_join(std::shared_ptr<client> self, rpc::call c) {
@@ -250,21 +262,21 @@ class control_server::client : public std::enable_shared_from_this<client> {
             std::string text;
             if (!read_string(p, "text", text))
                 co_return reply(invalid_params("send needs a \"text\" string"));
-            auto r = node_.send(std::move(text));
+            auto r = node().send(std::move(text));
             if (!r) co_return reply(r.error());
             co_return reply(json::object{{"id", r->id}, {"seq", r->seq}, {"lamport", r->lamport}});
         }
-        if (c.method == "status") co_return reply(to_json(node_.status()));
+        if (c.method == "status") co_return reply(to_json(node().status()));
         if (c.method == "peers") {
             json::array peers;
-            for (auto const& peer : node_.peers()) peers.emplace_back(to_json(peer));
+            for (auto const& peer : node().peers()) peers.emplace_back(to_json(peer));
             co_return reply(json::object{{"peers", std::move(peers)}});
         }
         if (c.method == "rename") {
             std::string name;
             if (!read_string(p, "name", name))
                 co_return reply(invalid_params("rename needs a \"name\" string"));
-            auto r = node_.rename(std::move(name));
+            auto r = node().rename(std::move(name));
             if (!r) co_return reply(r.error());
             co_return reply(json::object{{"name", *r}});
         }
@@ -275,18 +287,18 @@ class control_server::client : public std::enable_shared_from_this<client> {
             auto contact = parse_address(text);
             if (!contact || contact->port == 0)
                 co_return reply(invalid_params("not HOST[:PORT]: '" + text + "'"));
-            auto r = co_await node_.join(*contact);
+            auto r = co_await node().join(*contact);
             if (!r) co_return reply(r.error());
             co_return reply(json::object{{"peers", *r}});
         }
-        if (c.method == "leave") co_return reply(json::object{{"peers", node_.leave()}});
+        if (c.method == "leave") co_return reply(json::object{{"peers", node().leave()}});
         if (c.method == "history") {
             std::uint64_t limit = 100, since = 0;
             if (!read_count(p, "limit", limit) || !read_count(p, "since", since))
                 co_return reply(invalid_params("limit and since must be non-negative integers"));
             limit = std::min<std::uint64_t>(limit, max_history);
-            auto const events = p.contains("since") ? node_.events().after(since, limit)
-                                                    : node_.events().newest(limit);
+            auto const events = p.contains("since") ? node().events().after(since, limit)
+                                                    : node().events().newest(limit);
             // A byte budget keeps one reply within a client's queue: `since` pages forward
             // from the oldest, the default keeps the newest.
             bool const from_oldest = p.contains("since");
@@ -307,7 +319,7 @@ class control_server::client : public std::enable_shared_from_this<client> {
             std::uint64_t backlog = 0, since = 0;
             if (!read_count(p, "backlog", backlog) || !read_count(p, "since", since))
                 co_return reply(invalid_params("backlog and since must be non-negative integers"));
-            auto& log = node_.events();
+            auto& log = node().events();
             // Replay streams from a cursor into the shared log as the writer drains, so a
             // long backlog neither piles up here nor counts against the live-event limit.
             std::uint64_t const last = log.last_seq();
@@ -316,7 +328,7 @@ class control_server::client : public std::enable_shared_from_this<client> {
                           : last - std::min<std::uint64_t>({backlog, max_history, last});
             cursor_ = std::max(cursor_, log.first_seq() - 1);  // older events are gone
             subscribed_ = true;
-            wakeup_.cancel();
+            out_.wake();
             std::weak_ptr<client> weak = shared_from_this();
             subscription_ = log.subscribe([weak](event const&) {
                 if (auto self = weak.lock()) self->event_appended();
@@ -329,7 +341,7 @@ class control_server::client : public std::enable_shared_from_this<client> {
     // Queues the next events after the cursor. If the log has already discarded the next one,
     // this client fell a whole log (64 MiB of events) behind: it is dropped, nobody waits for it.
     void pull_events() {
-        auto const next = node_.events().after(cursor_, 256);
+        auto const next = node().events().after(cursor_, 256);
         if (!next.empty() && next.front()->seq != cursor_ + 1) {
             drop_slow_subscriber();
             return;
@@ -341,20 +353,43 @@ class control_server::client : public std::enable_shared_from_this<client> {
     }
 
     socket_type socket_;
-    asio::steady_timer wakeup_;   // wakes the writer: lines were queued
     asio::steady_timer drained_;  // wakes the reader: the writer made room
-    node& node_;
-    std::deque<line_ptr> out_;
-    std::size_t out_bytes_ = 0;
-    bool closing_ = false;
+    asio::steady_timer grace_;    // how long a dropped subscriber gets for its goodbye
+    std::shared_ptr<shared_state> server_;
+    // In server_->live; declared after server_ so that it unlinks before server_ lets go.
+    bi::list_member_hook<bi::link_mode<bi::auto_unlink>> link_;
+    friend struct control_server::shared_state;
+    outbox out_;
+    bool closing_ = false;  // say what is queued, then end
+    bool stopped_ = false;  // close(): the server stops
     event_log::subscription subscription_;
     // Subscribed clients: the seq of the last event queued to this client.
     std::uint64_t cursor_ = 0;
     bool subscribed_ = false;
 };
 
+// What the accept loop and every session share; it outlives the control_server while any of
+// them still runs, so none of them refers to the control_server itself.
+struct control_server::shared_state : std::enable_shared_from_this<shared_state> {
+    shared_state(asio::any_io_executor executor, daemon::node& n) : acceptor(executor), node(n) {}
+
+    void accepted(socket_type socket);
+    static awaitable<void> serve(std::shared_ptr<client> c, bool over_limit);
+
+    local_protocol::acceptor acceptor;
+    daemon::node& node;
+    std::size_t clients = 0;
+    // Every client object still alive (not owned: a client unlinks itself when destroyed).
+    bi::list<client, bi::member_hook<client, decltype(client::link_), &client::link_>,
+             bi::constant_time_size<false>>
+        live;
+};
+
+daemon::node& control_server::client::node() { return server_->node; }
+
 control_server::control_server(asio::any_io_executor executor, node& node, std::string path)
-    : node_(node), path_(std::move(path)), acceptor_(executor) {
+    : shared_(std::make_shared<shared_state>(executor, node)), path_(std::move(path)) {
+    auto& acceptor = shared_->acceptor;
     // Is a daemon already answering here? Then refuse to start rather than steal its socket.
     boost::system::error_code ec;
     {
@@ -366,23 +401,24 @@ control_server::control_server(asio::any_io_executor executor, node& node, std::
         ec != boost::system::errc::no_such_file_or_directory)
         throw std::runtime_error("cannot use control socket " + path_ + ": " + ec.message());
     ::unlink(path_.c_str());  // stale file from a crashed daemon
-    acceptor_.open(local_protocol(), ec);
-    if (!ec) acceptor_.bind(local_protocol::endpoint(path_), ec);
-    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    acceptor.open(local_protocol(), ec);
+    if (!ec) acceptor.bind(local_protocol::endpoint(path_), ec);
+    if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
     if (ec) throw std::runtime_error("cannot create control socket " + path_ + ": " + ec.message());
     ::chmod(path_.c_str(), 0660);
-    node_.set_socket_path(path_);
+    node.set_socket_path(path_);
 }
 
 control_server::control_server(asio::any_io_executor executor, node& node, int inherited_fd)
-    : node_(node), acceptor_(executor), owns_file_(false) {
+    : shared_(std::make_shared<shared_state>(executor, node)), owns_file_(false) {
+    auto& acceptor = shared_->acceptor;
     boost::system::error_code ec;
-    acceptor_.assign(local_protocol(), inherited_fd, ec);
+    acceptor.assign(local_protocol(), inherited_fd, ec);
     if (ec)
         throw std::runtime_error("cannot use the control socket passed by systemd: " +
                                  ec.message());
-    path_ = acceptor_.local_endpoint(ec).path();
-    node_.set_socket_path(path_);
+    path_ = acceptor.local_endpoint(ec).path();
+    node.set_socket_path(path_);
 }
 
 int inherited_control_socket() {
@@ -405,45 +441,47 @@ int inherited_control_socket() {
 
 control_server::~control_server() { stop(); }
 
+std::size_t control_server::clients() const { return shared_->clients; }
+
 void control_server::start() {
-    asio::co_spawn(acceptor_.get_executor(), accept_loop(), log_exception{"control socket"});
+    asio::co_spawn(shared_->acceptor.get_executor(),
+                   accept_loop(shared_, "control socket accept failed: "),
+                   log_exception{"control socket"});
 }
 
-void control_server::stop() {
-    if (!acceptor_.is_open()) return;
+void control_server::stop_accepting() {
+    if (!shared_->acceptor.is_open()) return;
     boost::system::error_code ignored;
-    acceptor_.close(ignored);
+    shared_->acceptor.close(ignored);
     if (owns_file_) ::unlink(path_.c_str());
 }
 
-awaitable<void> control_server::accept_loop() {
-    asio::steady_timer backoff(acceptor_.get_executor());
-    while (acceptor_.is_open()) {
-        auto [ec, socket] = co_await acceptor_.async_accept(use_nothrow);
-        if (ec == asio::error::operation_aborted) co_return;
-        if (ec) {
-            log(log_level::warning, "control socket accept failed: ", ec.message());
-            backoff.expires_after(std::chrono::milliseconds(100));
-            co_await backoff.async_wait(use_nothrow);
-            continue;
-        }
-        if (log_enabled(log_level::debug)) {
-            ucred cred{};
-            socklen_t len = sizeof cred;
-            if (::getsockopt(socket.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
-                log(log_level::debug, "control client pid ", cred.pid, " uid ", cred.uid);
-        }
-        bool const over_limit = clients_ >= max_clients;
-        auto c = std::make_shared<client>(std::move(socket), node_);
-        ++clients_;
-        asio::co_spawn(
-            acceptor_.get_executor(),
-            [](std::shared_ptr<client> c, control_server* server, bool over) -> awaitable<void> {
-                co_await c->run(over);
-                --server->clients_;
-            }(std::move(c), this, over_limit),
-            log_exception{"control client"});
+void control_server::stop() {
+    stop_accepting();
+    std::vector<std::shared_ptr<client>> sessions;
+    for (auto& c : shared_->live)
+        if (auto alive = c.weak_from_this().lock()) sessions.push_back(std::move(alive));
+    for (auto& c : sessions) c->close();
+}
+
+void control_server::shared_state::accepted(socket_type socket) {
+    if (log_enabled(log_level::debug)) {
+        ucred cred{};
+        socklen_t len = sizeof cred;
+        if (::getsockopt(socket.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
+            log(log_level::debug, "control client pid ", cred.pid, " uid ", cred.uid);
     }
+    bool const over_limit = clients >= max_clients;
+    auto c = std::make_shared<client>(std::move(socket), shared_from_this());
+    live.push_back(*c);
+    ++clients;
+    asio::co_spawn(acceptor.get_executor(), serve(std::move(c), over_limit),
+                   log_exception{"control client"});
+}
+
+awaitable<void> control_server::shared_state::serve(std::shared_ptr<client> c, bool over_limit) {
+    co_await c->run(over_limit);
+    --c->server().clients;
 }
 
 }  // namespace p2pchat::daemon

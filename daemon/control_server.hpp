@@ -4,8 +4,14 @@
 // replies and subscribed events. Each client has one reader and one writer coroutine and a
 // bounded outgoing queue; a subscriber that cannot keep up is told and dropped, so no client
 // can stall the node or the others.
+//
+// Lifetime: the accept loop and the sessions share a state of their own, never this object;
+// stop() (also run by the destructor) ends all of them. After stop() no session calls the
+// node again, except that a `join` already waiting on the node gets its answer (and drops
+// it). The node must outlive this object or its stop().
 #include <boost/asio/local/stream_protocol.hpp>
 #include <cstddef>
+#include <memory>
 #include <string>
 
 #include "daemon/asio.hpp"
@@ -27,19 +33,20 @@ class control_server {
     ~control_server();
 
     void start();
+    // Closes the listening socket (removing its file unless systemd passed it in); the
+    // connected clients go on.
+    void stop_accepting();
+    // stop_accepting(), and ends every client's session now.
     void stop();
-    std::size_t clients() const { return clients_; }
+    std::size_t clients() const;
 
   private:
     using socket_type = asio::local::stream_protocol::socket;
     class client;
+    struct shared_state;
 
-    awaitable<void> accept_loop();
-
-    node& node_;
+    std::shared_ptr<shared_state> shared_;
     std::string path_;
-    asio::local::stream_protocol::acceptor acceptor_;
-    std::size_t clients_ = 0;
     bool owns_file_ = true;
 };
 

@@ -1,14 +1,18 @@
 #include "daemon/dbus_adaptor.hpp"
 
 #include <poll.h>
+#include <systemd/sd-bus.h>
 
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <stdexcept>
 
 #include "common/address.hpp"
+#include "daemon/event_log.hpp"
 #include "daemon/log.hpp"
 #include "daemon/node.hpp"
 
 namespace p2pchat::daemon {
+
 
 namespace {
 
@@ -40,12 +44,43 @@ int set_error(sd_bus_error* error, rpc::error const& e) {
     return sd_bus_error_set(error, dbus_error_name(e.error_code), e.message.c_str());
 }
 
-dbus_adaptor& self_of(void* p) { return *static_cast<dbus_adaptor*>(p); }
-
 }  // namespace
 
+// The bus and everything the processing loop and pending replies use.
+struct dbus_adaptor::connection : std::enable_shared_from_this<connection> {
+    connection(asio::any_io_executor executor, node& node, bus_kind kind);
+    ~connection();
+    connection(connection const&) = delete;
+    connection& operator=(connection const&) = delete;
+
+    static int method_send(sd_bus_message* m, void* self, sd_bus_error* error);
+    static int method_rename(sd_bus_message* m, void* self, sd_bus_error* error);
+    static int method_join(sd_bus_message* m, void* self, sd_bus_error* error);
+    static int method_leave(sd_bus_message* m, void* self, sd_bus_error* error);
+    static int method_peers(sd_bus_message* m, void* self, sd_bus_error* error);
+    static int get_property(sd_bus* bus, char const* path, char const* interface,
+                            char const* property, sd_bus_message* reply, void* self,
+                            sd_bus_error* error);
+    static sd_bus_vtable const vtable[];
+    static connection& self_of(void* p) { return *static_cast<connection*>(p); }
+
+    static awaitable<void> process_loop(std::shared_ptr<connection> self);
+    static awaitable<void> finish_join(std::shared_ptr<connection> self, sd_bus_message* call,
+                                       std::string address_text);
+    void on_event(event const& e);
+
+    asio::any_io_executor executor_;
+    node& node_;
+    sd_bus* bus_ = nullptr;
+    sd_bus_slot* slot_ = nullptr;
+    asio::posix::stream_descriptor bus_fd_;
+    asio::steady_timer timeout_;
+    event_log::subscription subscription_;
+    bool stopped_ = false;
+};
+
 // clang-format off
-sd_bus_vtable const dbus_adaptor::vtable[] = {
+sd_bus_vtable const dbus_adaptor::connection::vtable[] = {
     SD_BUS_VTABLE_START(0),
     SD_BUS_METHOD_WITH_NAMES("Send", "s", SD_BUS_PARAM(text), "s", SD_BUS_PARAM(id), method_send, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD_WITH_NAMES("Rename", "s", SD_BUS_PARAM(name), "", , method_rename, SD_BUS_VTABLE_UNPRIVILEGED),
@@ -65,6 +100,26 @@ sd_bus_vtable const dbus_adaptor::vtable[] = {
 // clang-format on
 
 dbus_adaptor::dbus_adaptor(asio::any_io_executor executor, node& node, bus_kind kind)
+    : bus_(std::make_shared<connection>(executor, node, kind)) {}
+
+dbus_adaptor::~dbus_adaptor() { stop(); }
+
+void dbus_adaptor::start() {
+    std::weak_ptr<connection> weak = bus_;
+    bus_->subscription_ = bus_->node_.events().observe([weak](event const& e) {
+        if (auto bus = weak.lock()) bus->on_event(e);
+    });
+    asio::co_spawn(bus_->executor_, connection::process_loop(bus_), log_exception{"D-Bus"});
+}
+
+void dbus_adaptor::stop() {
+    bus_->stopped_ = true;
+    bus_->subscription_ = {};
+    bus_->bus_fd_.cancel();
+    bus_->timeout_.cancel();
+}
+
+dbus_adaptor::connection::connection(asio::any_io_executor executor, node& node, bus_kind kind)
     : executor_(executor), node_(node), bus_fd_(executor), timeout_(executor) {
     int r = kind == bus_kind::system ? sd_bus_open_system(&bus_) : sd_bus_open_user(&bus_);
     if (r < 0)
@@ -82,55 +137,45 @@ dbus_adaptor::dbus_adaptor(asio::any_io_executor executor, node& node, bus_kind 
     bus_fd_.assign(sd_bus_get_fd(bus_));
 }
 
-dbus_adaptor::~dbus_adaptor() {
-    stop();
+dbus_adaptor::connection::~connection() {
     // The fd belongs to sd-bus; Asio only watched it.
-    boost::system::error_code ignored;
     if (bus_fd_.is_open()) (void)bus_fd_.release();
     sd_bus_slot_unref(slot_);
     sd_bus_flush_close_unref(bus_);
 }
 
-void dbus_adaptor::start() {
-    subscription_ = node_.events().observe([this](event const& e) { on_event(e); });
-    asio::co_spawn(executor_, process_loop(), log_exception{"D-Bus"});
-}
-
-void dbus_adaptor::stop() {
-    stopped_ = true;
-    subscription_ = {};
-    bus_fd_.cancel();
-    timeout_.cancel();
-}
-
-awaitable<void> dbus_adaptor::process_loop() {
-    while (!stopped_) {
+awaitable<void> dbus_adaptor::connection::process_loop(std::shared_ptr<connection> self) {
+    // Holding `self` keeps the bus open while this waits; stop() wakes it to end.
+    sd_bus* const bus = self->bus_;
+    auto& fd = self->bus_fd_;
+    auto& timeout = self->timeout_;
+    while (!self->stopped_) {
         int r;
-        while ((r = sd_bus_process(bus_, nullptr)) > 0) {
+        while ((r = sd_bus_process(bus, nullptr)) > 0) {
         }
         if (r < 0) {
             log(log_level::error, "D-Bus connection lost: ", std::strerror(-r));
             co_return;
         }
-        int const events = sd_bus_get_events(bus_);
+        int const events = sd_bus_get_events(bus);
         std::uint64_t usec = UINT64_MAX;
-        sd_bus_get_timeout(bus_, &usec);
+        sd_bus_get_timeout(bus, &usec);
         // sd-bus gives an absolute CLOCK_MONOTONIC time, which is what steady_clock is on Linux.
         if (usec == UINT64_MAX)
-            timeout_.expires_at(asio::steady_timer::time_point::max());
+            timeout.expires_at(asio::steady_timer::time_point::max());
         else
-            timeout_.expires_at(asio::steady_timer::time_point(std::chrono::microseconds(usec)));
-        auto readable = bus_fd_.async_wait(asio::posix::descriptor_base::wait_read, use_nothrow);
+            timeout.expires_at(asio::steady_timer::time_point(std::chrono::microseconds(usec)));
+        auto readable = fd.async_wait(asio::posix::descriptor_base::wait_read, use_nothrow);
         if (events & POLLOUT)
             co_await (std::move(readable) ||
-                      bus_fd_.async_wait(asio::posix::descriptor_base::wait_write, use_nothrow) ||
-                      timeout_.async_wait(use_nothrow));
+                      fd.async_wait(asio::posix::descriptor_base::wait_write, use_nothrow) ||
+                      timeout.async_wait(use_nothrow));
         else
-            co_await (std::move(readable) || timeout_.async_wait(use_nothrow));
+            co_await (std::move(readable) || timeout.async_wait(use_nothrow));
     }
 }
 
-int dbus_adaptor::method_send(sd_bus_message* m, void* self, sd_bus_error* error) {
+int dbus_adaptor::connection::method_send(sd_bus_message* m, void* self, sd_bus_error* error) {
     char const* text = nullptr;
     if (int r = sd_bus_message_read(m, "s", &text); r < 0) return r;
     auto sent = self_of(self).node_.send(text);
@@ -138,7 +183,7 @@ int dbus_adaptor::method_send(sd_bus_message* m, void* self, sd_bus_error* error
     return sd_bus_reply_method_return(m, "s", sent->id.c_str());
 }
 
-int dbus_adaptor::method_rename(sd_bus_message* m, void* self, sd_bus_error* error) {
+int dbus_adaptor::connection::method_rename(sd_bus_message* m, void* self, sd_bus_error* error) {
     char const* name = nullptr;
     if (int r = sd_bus_message_read(m, "s", &name); r < 0) return r;
     auto renamed = self_of(self).node_.rename(name);
@@ -146,22 +191,24 @@ int dbus_adaptor::method_rename(sd_bus_message* m, void* self, sd_bus_error* err
     return sd_bus_reply_method_return(m, "");
 }
 
-int dbus_adaptor::method_join(sd_bus_message* m, void* self, sd_bus_error* error) {
+int dbus_adaptor::connection::method_join(sd_bus_message* m, void* self, sd_bus_error* error) {
     char const* text = nullptr;
     if (int r = sd_bus_message_read(m, "s", &text); r < 0) return r;
     auto contact = parse_address(text);
     if (!contact || contact->port == 0)
         return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "not HOST[:PORT]: '%s'", text);
     // Joining waits on the network: reply later, from a coroutine, holding a ref to the call.
-    auto& adaptor = self_of(self);
-    asio::co_spawn(adaptor.executor_, adaptor.finish_join(sd_bus_message_ref(m), text),
+    auto& c = self_of(self);
+    asio::co_spawn(c.executor_, finish_join(c.shared_from_this(), sd_bus_message_ref(m), text),
                    log_exception{"D-Bus join"});
     return 1;
 }
 
-awaitable<void> dbus_adaptor::finish_join(sd_bus_message* call, std::string address_text) {
+awaitable<void> dbus_adaptor::connection::finish_join(std::shared_ptr<connection> self,
+                                                      sd_bus_message* call,
+                                                      std::string address_text) {
     auto const contact = *parse_address(address_text);  // validated by method_join
-    auto const result = co_await node_.join(contact);
+    auto const result = co_await self->node_.join(contact);
     if (result) {
         sd_bus_reply_method_return(call, "u", static_cast<std::uint32_t>(*result));
     } else {
@@ -171,15 +218,15 @@ awaitable<void> dbus_adaptor::finish_join(sd_bus_message* call, std::string addr
         sd_bus_error_free(&error);
     }
     sd_bus_message_unref(call);
-    timeout_.cancel();  // the reply waits in sd-bus's queue: let the loop flush it
+    self->timeout_.cancel();  // the reply waits in sd-bus's queue: let the loop flush it
 }
 
-int dbus_adaptor::method_leave(sd_bus_message* m, void* self, sd_bus_error*) {
+int dbus_adaptor::connection::method_leave(sd_bus_message* m, void* self, sd_bus_error*) {
     auto const told = self_of(self).node_.leave();
     return sd_bus_reply_method_return(m, "u", static_cast<std::uint32_t>(told));
 }
 
-int dbus_adaptor::method_peers(sd_bus_message* m, void* self, sd_bus_error*) {
+int dbus_adaptor::connection::method_peers(sd_bus_message* m, void* self, sd_bus_error*) {
     sd_bus_message* reply = nullptr;
     int r = sd_bus_message_new_method_return(m, &reply);
     if (r >= 0) r = sd_bus_message_open_container(reply, 'a', "(ssss)");
@@ -195,8 +242,8 @@ int dbus_adaptor::method_peers(sd_bus_message* m, void* self, sd_bus_error*) {
     return r;
 }
 
-int dbus_adaptor::get_property(sd_bus*, char const*, char const*, char const* property,
-                               sd_bus_message* reply, void* self, sd_bus_error*) {
+int dbus_adaptor::connection::get_property(sd_bus*, char const*, char const*, char const* property,
+                                           sd_bus_message* reply, void* self, sd_bus_error*) {
     auto const status = self_of(self).node_.status();
     auto const& me = status.node.self;
     std::string_view const p = property;
@@ -206,7 +253,7 @@ int dbus_adaptor::get_property(sd_bus*, char const*, char const*, char const* pr
     return sd_bus_message_append(reply, "s", value.c_str());
 }
 
-void dbus_adaptor::on_event(event const& e) {
+void dbus_adaptor::connection::on_event(event const& e) {
     std::visit(
         [&](auto const& ev) {
             using T = std::decay_t<decltype(ev)>;

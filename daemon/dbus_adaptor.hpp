@@ -35,28 +35,8 @@ class dbus_adaptor {
     void stop();
 
   private:
-    static int method_send(sd_bus_message* m, void* self, sd_bus_error* error);
-    static int method_rename(sd_bus_message* m, void* self, sd_bus_error* error);
-    static int method_join(sd_bus_message* m, void* self, sd_bus_error* error);
-    static int method_leave(sd_bus_message* m, void* self, sd_bus_error* error);
-    static int method_peers(sd_bus_message* m, void* self, sd_bus_error* error);
-    static int get_property(sd_bus* bus, char const* path, char const* interface,
-                            char const* property, sd_bus_message* reply, void* self,
-                            sd_bus_error* error);
-    static sd_bus_vtable const vtable[];
-
-    awaitable<void> process_loop();
-    awaitable<void> finish_join(sd_bus_message* call, std::string address);
-    void on_event(event const& e);
-
-    asio::any_io_executor executor_;
-    node& node_;
-    sd_bus* bus_ = nullptr;
-    sd_bus_slot* slot_ = nullptr;
-    asio::posix::stream_descriptor bus_fd_;
-    asio::steady_timer timeout_;
-    event_log::subscription subscription_;
-    bool stopped_ = false;
+    struct connection;
+    std::shared_ptr<connection> bus_;
 };
 
 }  // namespace p2pchat::daemon

@@ -1,10 +1,11 @@
 #include "daemon/join_client.hpp"
 
-#include <array>
-#include <boost/asio/connect.hpp>
 #include <boost/asio/write.hpp>
+#include <optional>
 
 #include "common/wire/frame_decoder.hpp"
+#include "daemon/dial.hpp"
+#include "daemon/frame_reader.hpp"
 
 namespace p2pchat::daemon {
 
@@ -16,48 +17,65 @@ answer fail(rpc::code code, std::string message, boost::json::value data = nullp
     return rpc::error{code, std::move(message), std::move(data)};
 }
 
+// Reads the contact's frames until its answer: the first `welcome` or `refused`.
+struct answer_sink {
+    std::string const& where;
+    asio::ip::address contact;
+    std::size_t bytes_read = 0;
+    std::optional<answer> result;
+
+    void on_read(std::size_t bytes) { bytes_read += bytes; }
+    bool on_frame(wire::message&& message) {
+        if (auto* refused = std::get_if<wire::refused_msg>(&message)) {
+            result = fail(rpc::code::join_refused, where + " refused the join: " + refused->reason,
+                          boost::json::object{{"code", refused->code}});
+            return false;
+        }
+        if (auto* welcome = std::get_if<wire::welcome_msg>(&message)) {
+            result = join_answer{std::move(*welcome), contact, bytes_read};
+            return false;
+        }
+        return true;  // anything else before the answer is ignored, as unknown types are
+    }
+    void on_malformed(bad_input what, std::string_view why) {
+        switch (what) {
+            case bad_input::framing:
+                result = fail(rpc::code::peer_unreachable, where + " sent an invalid frame");
+                break;
+            case bad_input::message:
+                result = fail(rpc::code::peer_unreachable,
+                              where + " answered with a malformed frame: " + std::string(why));
+                break;
+        }
+    }
+};
+
 awaitable<answer> exchange(asio::any_io_executor executor, address contact, frame_ptr join_frame) {
     std::string const where = to_string(contact);
     auto unreachable = [&](std::string why) {
         return fail(rpc::code::peer_unreachable, std::move(why));
     };
-    tcp::resolver resolver(executor);
-    auto const service = std::to_string(contact.port);
-    auto [rec, endpoints] = co_await resolver.async_resolve(contact.host, service, use_nothrow);
-    if (rec) co_return unreachable("cannot resolve " + where + ": " + rec.message());
     tcp::socket socket(executor);
-    auto [cec, endpoint] = co_await asio::async_connect(socket, endpoints, use_nothrow);
-    if (cec) co_return unreachable("cannot reach " + where + ": " + cec.message());
+    // No connect timeout of its own: request_join bounds the whole exchange.
+    auto const dialed = co_await dial(socket, contact);
+    if (!dialed) {
+        auto const e = dialed.error();
+        switch (e.stage) {
+            case dial_error::resolve:
+                co_return unreachable("cannot resolve " + where + ": " + e.code.message());
+            case dial_error::connect:
+                co_return unreachable("cannot reach " + where + ": " + e.code.message());
+        }
+    }
     auto [wec, written] =
         co_await asio::async_write(socket, asio::buffer(*join_frame), use_nothrow);
     if (wec) co_return unreachable("cannot reach " + where + ": " + wec.message());
 
     wire::frame_decoder decoder;
-    std::array<char, 64 * 1024> buffer;
-    std::size_t bytes_read = 0;
-    for (;;) {
-        while (auto frame = decoder.next()) {
-            auto message = wire::decode(*frame);
-            if (!message)
-                co_return unreachable(
-                    where + " answered with a malformed frame: " + message.error().message());
-            if (auto* refused = std::get_if<wire::refused_msg>(&*message))
-                co_return fail(rpc::code::join_refused,
-                               where + " refused the join: " + refused->reason,
-                               boost::json::object{{"code", refused->code}});
-            if (auto* welcome = std::get_if<wire::welcome_msg>(&*message))
-                co_return join_answer{std::move(*welcome), endpoint.address(), bytes_read};
-            // Anything else before the answer is ignored, as unknown types are.
-        }
-        if (decoder.error() != wire::frame_error::none)
-            co_return unreachable(where + " sent an invalid frame");
-        auto [ec, n] = co_await socket.async_read_some(asio::buffer(buffer), use_nothrow);
-        if (ec)
-            co_return unreachable(where +
-                                  " closed the connection before welcoming us: " + ec.message());
-        bytes_read += n;
-        decoder.feed({buffer.data(), n});
-    }
+    answer_sink sink{where, dialed->address(), 0, std::nullopt};
+    auto const ec = co_await read_frames(socket, decoder, sink);
+    if (sink.result) co_return std::move(*sink.result);
+    co_return unreachable(where + " closed the connection before welcoming us: " + ec.message());
 }
 
 awaitable<void> sleep_for(asio::any_io_executor executor, std::chrono::steady_clock::duration d) {

@@ -26,9 +26,10 @@ awaitable<void> stop_on_signal(asio::signal_set& signals, node& node, control_se
         if (!e) std::_Exit(1);
     });
     notifier.stopping();
-    control.stop();
+    control.stop_accepting();  // followers still see the goodbye below
     if (dbus) dbus->stop();
     co_await node.shutdown();
+    control.stop();
     signals.get_executor().target<asio::io_context::executor_type>()->context().stop();
 }
 

@@ -1,63 +1,28 @@
 #pragma once
-// One TCP connection to another node, carrying frames both ways: a reader coroutine that
-// decodes frames and hands them to the frame_handler, and a writer coroutine that drains a
-// bounded queue of shared, immutable frames (a broadcast serializes once; every connection
-// holds the same buffer). The queue outlives the socket, so an outbound link can reconnect
-// and keep what was waiting. Owned by shared_ptr: the coroutine running it holds one.
+// One TCP connection to another node, carrying frames both ways: a reader (read_frames())
+// that hands decoded frames to the frame_handler, and a writer that drains a bounded outbox
+// of shared, immutable frames (a broadcast serializes once; every connection holds the same
+// buffer). The queue outlives the socket, so an outbound link can reconnect and keep what
+// was waiting.
+//
+// Lifetime: owned by whoever awaits run() (a peer_link, or the listener's session). The
+// writer is a child of run(): run() returns only after the writer has ended, so nothing
+// either coroutine uses outlives the connection while run() is awaited.
 #include <cstddef>
 #include <memory>
 #include <string>
-#include <vector>
 
 #include "common/wire/frame_decoder.hpp"
 #include "common/wire/messages.hpp"
 #include "daemon/asio.hpp"
+#include "daemon/outbox.hpp"
 
 namespace p2pchat::daemon {
 
-using frame_ptr = std::shared_ptr<std::string const>;
+using frame_ptr = shared_buffer;
 frame_ptr make_frame(wire::message const& m);
 
 class peer_connection;
-
-// A FIFO of frames with the few deque operations the writer needs. A std::deque allocates
-// about 600 bytes as soon as it exists; a node keeps two connections per peer, mostly idle,
-// so that alone was over 1 KiB per peer (bench B5). This holds nothing until used and gives
-// its storage back when drained after a burst.
-class frame_queue {
-  public:
-    bool empty() const { return head_ == items_.size(); }
-    std::size_t size() const { return items_.size() - head_; }
-    frame_ptr& front() { return items_[head_]; }
-    void push_back(frame_ptr f) { items_.push_back(std::move(f)); }
-    void push_front(frame_ptr f) {
-        if (head_ > 0)
-            items_[--head_] = std::move(f);
-        else
-            items_.insert(items_.begin(), std::move(f));
-    }
-    void pop_front() {
-        items_[head_++].reset();
-        if (head_ == items_.size()) {
-            head_ = 0;
-            if (items_.capacity() > 64)
-                std::vector<frame_ptr>().swap(items_);
-            else
-                items_.clear();
-        } else if (head_ >= 1024 && head_ * 2 >= items_.size()) {
-            items_.erase(items_.begin(), items_.begin() + static_cast<std::ptrdiff_t>(head_));
-            head_ = 0;
-        }
-    }
-    void clear() {
-        std::vector<frame_ptr>().swap(items_);
-        head_ = 0;
-    }
-
-  private:
-    std::vector<frame_ptr> items_;  // items_[head_..] are queued, oldest first
-    std::size_t head_ = 0;
-};
 
 // Receives what connections read. Implemented by the node; called on the io thread.
 class frame_handler {
@@ -109,19 +74,17 @@ class peer_connection {
     std::string describe() const;
 
   private:
-    awaitable<void> read_frames();
+    struct reader_sink;
+    struct writer_hooks;
+    // `done` and `running` live in run()'s frame: the writer clears `running` and cancels
+    // `done` as its last act, and run() waits for that.
+    awaitable<void> write_frames(asio::steady_timer& done, bool& running);
     void learn_peer_id(wire::message const& message);
-    awaitable<void> write_frames();
-    void wake_writer();
 
     frame_handler& handler_;
     std::size_t queue_limit_;
     std::unique_ptr<tcp::socket> socket_;
-    std::unique_ptr<asio::steady_timer> wakeup_;
-    std::unique_ptr<asio::steady_timer> writer_done_;  // wakes run() when the writer ended
-    bool writer_running_ = false;
-    frame_queue queue_;
-    std::size_t queued_bytes_ = 0;
+    outbox outbox_;
     bool closing_ = false;
     wire::frame_decoder decoder_;
     std::uint64_t id_;

@@ -1,8 +1,8 @@
 #include "daemon/peer_link.hpp"
 
 #include <algorithm>
-#include <boost/asio/connect.hpp>
 
+#include "daemon/dial.hpp"
 #include "daemon/log.hpp"
 
 namespace p2pchat::daemon {
@@ -58,25 +58,14 @@ void peer_link::retarget(address target) {
     backoff_timer_.cancel();
 }
 
-awaitable<boost::system::error_code> peer_link::dial(tcp::socket& socket) {
-    tcp::resolver resolver(executor_);
-    auto const service = std::to_string(target_.port);
-    auto [rec, endpoints] = co_await resolver.async_resolve(target_.host, service, use_nothrow);
-    if (rec) co_return rec;
-    asio::steady_timer timeout(executor_, connect_timeout);
-    auto result = co_await (asio::async_connect(socket, endpoints, use_nothrow) ||
-                            timeout.async_wait(use_nothrow));
-    if (result.index() == 1) co_return asio::error::timed_out;
-    co_return std::get<0>(std::get<0>(result));
-}
-
 awaitable<void> peer_link::run([[maybe_unused]] std::shared_ptr<peer_link> self) {
     auto backoff = std::chrono::milliseconds(first_backoff);
     while (!stopped_) {
         tcp::socket socket(executor_);
         dialing_ = &socket;
-        auto const ec = co_await dial(socket);
+        auto const dialed = co_await dial(socket, target_, connect_timeout);
         dialing_ = nullptr;
+        auto const ec = dialed ? boost::system::error_code{} : dialed.error().code;
         if (stopped_) break;
         if (ec) {
             observer_.on_link_down(peer_id_);

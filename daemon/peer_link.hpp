@@ -46,7 +46,6 @@ class peer_link : public std::enable_shared_from_this<peer_link> {
 
   private:
     awaitable<void> run(std::shared_ptr<peer_link> self);
-    awaitable<boost::system::error_code> dial(tcp::socket& socket);
 
     asio::any_io_executor executor_;
     std::string peer_id_;

@@ -1,7 +1,9 @@
 #include "daemon/peer_listener.hpp"
 
+#include <boost/intrusive/list.hpp>
 #include <stdexcept>
 
+#include "daemon/accept_loop.hpp"
 #include "daemon/log.hpp"
 
 namespace p2pchat::daemon {
@@ -21,66 +23,86 @@ tcp::endpoint resolve_listen(asio::any_io_executor executor, address const& list
     return results.begin()->endpoint();
 }
 
+namespace bi = boost::intrusive;
+
+// One accepted connection, in its serving coroutine's frame.
+struct inbound_session : bi::list_base_hook<bi::link_mode<bi::auto_unlink>> {
+    explicit inbound_session(frame_handler& handler) : connection(handler) {}
+    peer_connection connection;
+};
+
 }  // namespace
+
+// What the accept loop and the served connections share.
+struct peer_listener::shared_state : std::enable_shared_from_this<shared_state> {
+    shared_state(asio::any_io_executor executor, frame_handler& h, std::size_t max)
+        : acceptor(executor), handler(h), max_connections(max) {}
+
+    void accepted(tcp::socket socket);
+    static awaitable<void> serve(std::shared_ptr<shared_state> self, tcp::socket socket);
+
+    tcp::acceptor acceptor;
+    frame_handler& handler;
+    std::size_t max_connections;
+    std::size_t connections = 0;
+    std::size_t refused = 0;
+    bi::list<inbound_session, bi::constant_time_size<false>> live;  // not owned
+};
 
 peer_listener::peer_listener(asio::any_io_executor executor, frame_handler& handler,
                              address const& listen, std::size_t max_connections)
-    : handler_(handler), acceptor_(executor), max_connections_(max_connections) {
+    : shared_(std::make_shared<shared_state>(executor, handler, max_connections)) {
     auto const endpoint = resolve_listen(executor, listen);
+    auto& acceptor = shared_->acceptor;
     boost::system::error_code ec;
-    acceptor_.open(endpoint.protocol(), ec);
-    if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
-    if (!ec) acceptor_.bind(endpoint, ec);
-    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    acceptor.open(endpoint.protocol(), ec);
+    if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec) acceptor.bind(endpoint, ec);
+    if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
     if (ec) throw std::runtime_error("cannot listen on " + to_string(listen) + ": " + ec.message());
 }
 
+peer_listener::~peer_listener() { stop(); }
+
 void peer_listener::start() {
-    asio::co_spawn(acceptor_.get_executor(), accept_loop(), log_exception{"peer listener"});
+    asio::co_spawn(shared_->acceptor.get_executor(), accept_loop(shared_, "accept failed: "),
+                   log_exception{"peer listener"});
 }
 
 void peer_listener::stop() {
     boost::system::error_code ignored;
-    acceptor_.close(ignored);
+    shared_->acceptor.close(ignored);
+    for (auto& session : shared_->live) session.connection.close();
 }
 
 address peer_listener::local_address() const {
     boost::system::error_code ec;
-    auto const endpoint = acceptor_.local_endpoint(ec);
+    auto const endpoint = shared_->acceptor.local_endpoint(ec);
     return {endpoint.address().to_string(), endpoint.port()};
 }
 
-awaitable<void> peer_listener::accept_loop() {
-    asio::steady_timer backoff(acceptor_.get_executor());
-    while (acceptor_.is_open()) {
-        auto [ec, socket] = co_await acceptor_.async_accept(use_nothrow);
-        if (ec == asio::error::operation_aborted) co_return;
-        if (ec) {
-            // EMFILE and friends: wait instead of spinning; the daemon keeps serving.
-            log(log_level::warning, "accept failed: ", ec.message());
-            backoff.expires_after(std::chrono::milliseconds(100));
-            co_await backoff.async_wait(use_nothrow);
-            continue;
-        }
-        if (connections_ >= max_connections_) {
-            // Logged on the first refusal and every 1000th, not once per connection.
-            if (refused_++ % 1000 == 0)
-                log(log_level::warning, "too many peer connections (", max_connections_,
-                    "); refusing new ones");
-            continue;  // the socket closes as it goes out of scope
-        }
-        asio::co_spawn(acceptor_.get_executor(), serve(std::move(socket)),
-                       log_exception{"peer connection"});
+void peer_listener::shared_state::accepted(tcp::socket socket) {
+    if (connections >= max_connections) {
+        // Logged on the first refusal and every 1000th, not once per connection.
+        if (refused++ % 1000 == 0)
+            log(log_level::warning, "too many peer connections (", max_connections,
+                "); refusing new ones");
+        return;  // the socket closes as it goes out of scope
     }
+    asio::co_spawn(acceptor.get_executor(), serve(shared_from_this(), std::move(socket)),
+                   log_exception{"peer connection"});
 }
 
-awaitable<void> peer_listener::serve(tcp::socket socket) {
-    ++connections_;
-    peer_connection connection(handler_);
-    auto const why = co_await connection.run(std::move(socket));
-    --connections_;
+awaitable<void> peer_listener::shared_state::serve(std::shared_ptr<shared_state> self,
+                                                   tcp::socket socket) {
+    ++self->connections;
+    inbound_session session(self->handler);
+    self->live.push_back(session);
+    auto const why = co_await session.connection.run(std::move(socket));
+    --self->connections;
     if (why != asio::error::eof && why != asio::error::operation_aborted)
-        log(log_level::debug, "connection from ", connection.describe(), " ended: ", why.message());
+        log(log_level::debug, "connection from ", session.connection.describe(),
+            " ended: ", why.message());
 }
 
 }  // namespace p2pchat::daemon

@@ -2,7 +2,13 @@
 // The TCP listener for other nodes: accepts connections and serves each with its own
 // peer_connection until it closes. Binding happens in the constructor so a port in use is
 // a start-up error, not a log line.
+//
+// Lifetime: the accept loop and the served connections share a state of their own, never
+// this object; stop() (also run by the destructor) ends all of them. The frame_handler must
+// outlive the served connections: once stop() has run, none calls it again after its
+// current read.
 #include <cstddef>
+#include <memory>
 
 #include "common/address.hpp"
 #include "daemon/peer_connection.hpp"
@@ -16,21 +22,19 @@ class peer_listener {
     // flood of connections cannot take the descriptors the node needs for its own links.
     peer_listener(asio::any_io_executor executor, frame_handler& handler, address const& listen,
                   std::size_t max_connections);
+    ~peer_listener();
+    peer_listener(peer_listener const&) = delete;
+    peer_listener& operator=(peer_listener const&) = delete;
 
     void start();
+    // Closes the listening socket and every connection it accepted.
     void stop();
     // The bound address (the real port when asked for port 0).
     address local_address() const;
 
   private:
-    awaitable<void> accept_loop();
-    awaitable<void> serve(tcp::socket socket);
-
-    frame_handler& handler_;
-    tcp::acceptor acceptor_;
-    std::size_t max_connections_;
-    std::size_t connections_ = 0;
-    std::size_t refused_ = 0;
+    struct shared_state;
+    std::shared_ptr<shared_state> shared_;
 };
 
 }  // namespace p2pchat::daemon

@@ -10,6 +10,10 @@ namespace p2pchat::daemon {
 service_notifier::service_notifier(asio::any_io_executor executor, node& node)
     : executor_(executor), node_(node) {}
 
+service_notifier::~service_notifier() {
+    if (watchdog_) watchdog_->stop();
+}
+
 void service_notifier::ready() {
     update_status();
     sd_notify(0, "READY=1");
@@ -18,13 +22,15 @@ void service_notifier::ready() {
         if (!std::holds_alternative<engine::message_arrived>(e.what)) update_status();
     });
     std::uint64_t usec = 0;
-    if (sd_watchdog_enabled(0, &usec) > 0 && usec > 0)
-        asio::co_spawn(executor_, watchdog_loop(std::chrono::microseconds(usec / 2)),
+    if (sd_watchdog_enabled(0, &usec) > 0 && usec > 0 && !watchdog_) {
+        watchdog_ = std::make_shared<watchdog>(executor_);
+        asio::co_spawn(executor_, watchdog_loop(watchdog_, std::chrono::microseconds(usec / 2)),
                        log_exception{"watchdog"});
+    }
 }
 
 void service_notifier::stopping() {
-    stopping_ = true;
+    if (watchdog_) watchdog_->stop();
     sd_notify(0, "STOPPING=1\nSTATUS=Leaving the network");
 }
 
@@ -38,13 +44,13 @@ void service_notifier::update_status() {
     sd_notify(0, status.c_str());
 }
 
-awaitable<void> service_notifier::watchdog_loop(std::chrono::microseconds interval) {
-    asio::steady_timer timer(executor_);
-    while (!stopping_) {
+awaitable<void> service_notifier::watchdog_loop(std::shared_ptr<watchdog> w,
+                                                std::chrono::microseconds interval) {
+    while (!w->stopped) {
         // The ping proves the io thread still turns: it is sent from the io thread itself.
         sd_notify(0, "WATCHDOG=1");
-        timer.expires_after(interval);
-        co_await timer.async_wait(use_nothrow);
+        w->timer.expires_after(interval);
+        co_await w->timer.async_wait(use_nothrow);
     }
 }
 

@@ -6,9 +6,10 @@
 
 #include <boost/json/serialize.hpp>
 
-#include "tests/integration/harness.hpp"
+#include "tests/support/daemon.hpp"
+#include "tests/support/sockets.hpp"
 
-namespace p2pchat::integration {
+namespace p2pchat::test {
 namespace {
 
 namespace json = boost::json;
@@ -248,4 +249,4 @@ TEST(NoDaemon, StatusExitsThreeOthersSixtyNine) {
 }
 
 }  // namespace
-}  // namespace p2pchat::integration
+}  // namespace p2pchat::test

@@ -7,9 +7,10 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
-#include "tests/integration/harness.hpp"
+#include "tests/support/daemon.hpp"
+#include "tests/support/sockets.hpp"
 
-namespace p2pchat::integration {
+namespace p2pchat::test {
 namespace {
 
 namespace json = boost::json;
@@ -131,4 +132,4 @@ TEST(ControlApi, SubscriberThatStopsReadingIsDroppedOthersGetEverything) {
 }
 
 }  // namespace
-}  // namespace p2pchat::integration
+}  // namespace p2pchat::test

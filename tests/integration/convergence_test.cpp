@@ -7,9 +7,9 @@
 #include <memory>
 #include <random>
 
-#include "tests/integration/harness.hpp"
+#include "tests/support/daemon.hpp"
 
-namespace p2pchat::integration {
+namespace p2pchat::test {
 namespace {
 
 std::string summary(std::vector<std::unique_ptr<node>> const& nodes) {
@@ -103,4 +103,4 @@ TEST(Convergence, SixteenNodesConvergeAndAllReceiveOneMessage) {
 }
 
 }  // namespace
-}  // namespace p2pchat::integration
+}  // namespace p2pchat::test

@@ -3,9 +3,10 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
-#include "tests/integration/harness.hpp"
+#include "tests/support/daemon.hpp"
+#include "tests/support/sockets.hpp"
 
-namespace p2pchat::integration {
+namespace p2pchat::test {
 namespace {
 
 TEST(Robustness, RestartedNodeIsHeardAgain) {
@@ -79,9 +80,9 @@ TEST(Robustness, JoinWelcomesDespiteBigHistory) {
 }
 
 }  // namespace
-}  // namespace p2pchat::integration
+}  // namespace p2pchat::test
 
-namespace p2pchat::integration {
+namespace p2pchat::test {
 namespace {
 
 TEST(Robustness, CrashedPeerIsRemovedAsUnreachable) {
@@ -133,4 +134,4 @@ TEST(Robustness, FloodOfPeerConnectionsIsCappedAndTheNodeServes) {
 }
 
 }  // namespace
-}  // namespace p2pchat::integration
+}  // namespace p2pchat::test

@@ -6,9 +6,10 @@
 #include <boost/json/serialize.hpp>
 #include <chrono>
 
-#include "tests/integration/harness.hpp"
+#include "tests/support/daemon.hpp"
+#include "tests/support/sockets.hpp"
 
-namespace p2pchat::integration {
+namespace p2pchat::test {
 namespace {
 
 namespace json = boost::json;
@@ -64,4 +65,4 @@ TEST(SeedPattern, UnknownTypeIsIgnoredAndTheConnectionKeptNewerVersionRead) {
 }
 
 }  // namespace
-}  // namespace p2pchat::integration
+}  // namespace p2pchat::test

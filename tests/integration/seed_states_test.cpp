@@ -8,9 +8,9 @@
 #include <csignal>
 #include <memory>
 
-#include "tests/integration/harness.hpp"
+#include "tests/support/daemon.hpp"
 
-namespace p2pchat::integration {
+namespace p2pchat::test {
 namespace {
 
 namespace json = boost::json;
@@ -204,4 +204,4 @@ TEST_F(three_nodes, SigtermExitsZeroAndOthersSeeItLeave) {
 }
 
 }  // namespace
-}  // namespace p2pchat::integration
+}  // namespace p2pchat::test

@@ -3,9 +3,9 @@
 
 #include <boost/json/serialize.hpp>
 
-#include "tests/integration/harness.hpp"
+#include "tests/support/daemon.hpp"
 
-namespace p2pchat::integration {
+namespace p2pchat::test {
 namespace {
 
 // `subscribers` counts control clients following the event stream (CONTROL.md: `subscribe`):
@@ -31,4 +31,4 @@ TEST(Status, SubscribersCountsTailClients) {
 }
 
 }  // namespace
-}  // namespace p2pchat::integration
+}  // namespace p2pchat::test

@@ -6,9 +6,9 @@
 
 #include <algorithm>
 
-#include "tests/integration/harness.hpp"
+#include "tests/support/daemon.hpp"
 
-namespace p2pchat::integration {
+namespace p2pchat::test {
 namespace {
 
 TEST(Streaming, TwoThousandLinesArriveInOrderOnce) {
@@ -72,4 +72,4 @@ TEST(Streaming, TailIntoHeadExitsCleanly) {
 }
 
 }  // namespace
-}  // namespace p2pchat::integration
+}  // namespace p2pchat::test

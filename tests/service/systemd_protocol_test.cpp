@@ -1,207 +1,47 @@
 // The daemon's side of the systemd protocols, without systemd: a fake NOTIFY_SOCKET that
 // records what p2pchatd reports (READY=1, STATUS=, WATCHDOG=1, STOPPING=1), and socket
 // activation with a listening socket passed as fd 3 (LISTEN_FDS/LISTEN_PID/LISTEN_FDNAMES).
-// Children are spawned here with fork/execve so that LISTEN_PID and WATCHDOG_PID can be set
-// to the child's own pid between the two. Every wait polls against a deadline; every child is
-// killed when its owner goes out of scope.
-#include <fcntl.h>
+// Children get LISTEN_PID and WATCHDOG_PID set to their own pid (spawn_options::pid_vars).
+// Every wait polls against a deadline; every child is killed when its owner goes out of scope.
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
-#include <chrono>
-#include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <functional>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
+#include "tests/support/process.hpp"
+
+namespace p2pchat::test {
 namespace {
 
-using namespace std::chrono_literals;
-using steady = std::chrono::steady_clock;
 namespace fs = std::filesystem;
 
-extern "C" char** environ;
-
-class temp_dir {
-  public:
-    temp_dir() {
-        std::string pattern = "/tmp/p2psvc.XXXXXX";
-        if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
-        path_ = pattern;
-    }
-    ~temp_dir() {
-        std::error_code ignored;
-        fs::remove_all(path_, ignored);
-    }
-    temp_dir(temp_dir const&) = delete;
-    temp_dir& operator=(temp_dir const&) = delete;
-    fs::path const& path() const { return path_; }
-
-  private:
-    fs::path path_;
-};
-
-// Writes the decimal digits of n after prefix into buf; async-signal-safe (used after fork).
-void format_pid(char* buf, char const* prefix, long n) {
-    std::size_t i = 0;
-    for (; prefix[i]; ++i) buf[i] = prefix[i];
-    char digits[24];
-    int d = 0;
-    do {
-        digits[d++] = static_cast<char>('0' + n % 10);
-        n /= 10;
-    } while (n > 0);
-    while (d > 0) buf[i++] = digits[--d];
-    buf[i] = '\0';
+// What a service manager controls is never inherited from the test's own environment.
+spawn_options manager_env(std::vector<std::string> env = {}) {
+    return {.env = std::move(env),
+            .unset = {"LISTEN_", "NOTIFY_SOCKET=", "WATCHDOG_", "P2PCHAT_SOCKET="}};
 }
-
-// A child process; the destructor kills (SIGKILL) and reaps it.
-class child {
-  public:
-    struct spec {
-        std::vector<std::string> argv{};
-        std::vector<std::string> env{};  // added to (and overriding) the test's environment
-        std::string log_path{};          // stdout and stderr; empty: a pipe (see out_fd)
-        int listen_fd = -1;              // passed as fd 3 with LISTEN_FDS=1, LISTEN_PID=<child>
-        bool watchdog_pid = false;       // WATCHDOG_PID=<child>
-    };
-
-    explicit child(spec s) {
-        std::vector<std::string> env_strings;
-        for (char** e = environ; *e; ++e) {
-            std::string_view const v = *e;
-            bool overridden = v.starts_with("LISTEN_") || v.starts_with("NOTIFY_SOCKET=") ||
-                              v.starts_with("WATCHDOG_") || v.starts_with("P2PCHAT_SOCKET=");
-            for (auto const& o : s.env)
-                if (v.substr(0, v.find('=') + 1) == o.substr(0, o.find('=') + 1)) overridden = true;
-            if (!overridden) env_strings.emplace_back(v);
-        }
-        for (auto const& o : s.env) env_strings.push_back(o);
-        std::vector<char*> envp;
-        for (auto& e : env_strings) envp.push_back(e.data());
-        char listen_pid[48] = "";
-        char watchdog_pid[48] = "";
-        if (s.listen_fd >= 0) envp.push_back(listen_pid);
-        if (s.watchdog_pid) envp.push_back(watchdog_pid);
-        envp.push_back(nullptr);
-        std::vector<char*> argv;
-        for (auto& a : s.argv) argv.push_back(a.data());
-        argv.push_back(nullptr);
-
-        int pipe_fds[2] = {-1, -1};
-        int log_fd = -1;
-        if (s.log_path.empty()) {
-            if (::pipe2(pipe_fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
-        } else {
-            log_fd = ::open(s.log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-            if (log_fd < 0) throw std::runtime_error("cannot open " + s.log_path);
-        }
-        pid_ = ::fork();
-        if (pid_ < 0) throw std::runtime_error("fork failed");
-        if (pid_ == 0) {
-            long const self = static_cast<long>(::getpid());
-            format_pid(listen_pid, "LISTEN_PID=", self);
-            format_pid(watchdog_pid, "WATCHDOG_PID=", self);
-            int const out = log_fd >= 0 ? log_fd : pipe_fds[1];
-            int const null_in = ::open("/dev/null", O_RDONLY);
-            ::dup2(null_in, 0);
-            ::dup2(out, 1);
-            ::dup2(out, 2);
-            if (s.listen_fd >= 0) {
-                if (s.listen_fd == 3)
-                    ::fcntl(3, F_SETFD, 0);
-                else
-                    ::dup2(s.listen_fd, 3);  // dup2 clears FD_CLOEXEC on the copy
-            }
-            ::execve(argv[0], argv.data(), envp.data());
-            ::_exit(127);
-        }
-        if (log_fd >= 0) ::close(log_fd);
-        if (pipe_fds[1] >= 0) ::close(pipe_fds[1]);
-        out_ = pipe_fds[0];
-    }
-    ~child() {
-        if (pid_ > 0 && !status_) {
-            ::kill(pid_, SIGKILL);
-            ::waitpid(pid_, nullptr, 0);
-        }
-        if (out_ >= 0) ::close(out_);
-    }
-    child(child const&) = delete;
-    child& operator=(child const&) = delete;
-
-    pid_t pid() const { return pid_; }
-    int out_fd() const { return out_; }
-    void signal(int sig) {
-        if (!status_) ::kill(pid_, sig);
-    }
-    // The exit status (128 + signal when killed), or nullopt if still running at the deadline.
-    std::optional<int> wait_for(std::chrono::milliseconds timeout) {
-        auto const deadline = steady::now() + timeout;
-        while (!status_) {
-            int st = 0;
-            pid_t const r = ::waitpid(pid_, &st, WNOHANG);
-            if (r == pid_)
-                status_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-            else if (steady::now() >= deadline)
-                break;
-            else
-                std::this_thread::sleep_for(10ms);
-        }
-        return status_;
-    }
-
-  private:
-    pid_t pid_ = -1;
-    int out_ = -1;
-    std::optional<int> status_;
-};
 
 struct run_result {
     int status = -1;
-    std::string out;
+    std::string out;  // stdout and stderr
 };
 
 // Runs p2pchatctl to completion (at most 15 s), collecting stdout and stderr.
 run_result run_ctl(std::vector<std::string> args) {
     args.insert(args.begin(), P2PCHATCTL_PATH);
-    child c({.argv = args, .env = {"NO_COLOR=1"}});
-    run_result r;
-    auto const deadline = steady::now() + 15s;
-    char buf[4096];
-    for (;;) {
-        pollfd p{c.out_fd(), POLLIN, 0};
-        auto const left =
-            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - steady::now());
-        if (left <= 0ms || ::poll(&p, 1, static_cast<int>(left.count())) <= 0) break;
-        ssize_t const n = ::read(c.out_fd(), buf, sizeof buf);
-        if (n <= 0) break;
-        r.out.append(buf, static_cast<std::size_t>(n));
-    }
-    r.status = c.wait_for(std::chrono::duration_cast<std::chrono::milliseconds>(
-                              std::max(deadline - steady::now(), steady::duration(100ms))))
-                   .value_or(-1);
-    return r;
-}
-
-bool wait_until(std::function<bool()> const& condition, std::chrono::milliseconds timeout) {
-    auto const deadline = steady::now() + timeout;
-    while (!condition()) {
-        if (steady::now() >= deadline) return false;
-        std::this_thread::sleep_for(20ms);
-    }
-    return true;
+    child_process c(args, stdio_spec{-1, -2, -3}, manager_env({"NO_COLOR=1"}));
+    auto r = c.communicate({}, 15s);
+    return {r.timed_out ? -1 : r.status, r.out};
 }
 
 int bound_socket(int type, fs::path const& path) {
@@ -297,10 +137,10 @@ TEST(notify_socket, ready_only_when_the_control_socket_answers_then_status_watch
     auto const notify_path = dir.path() / "notify";
     auto const control = dir.path() / "alice.sock";
     notify_recorder recorder(notify_path);
-    child daemon({.argv = daemon_argv(dir, "alice", control),
-                  .env = {"NOTIFY_SOCKET=" + notify_path.string(), "WATCHDOG_USEC=200000"},
-                  .log_path = (dir.path() / "alice.log").string(),
-                  .watchdog_pid = true});
+    auto options = manager_env({"NOTIFY_SOCKET=" + notify_path.string(), "WATCHDOG_USEC=200000"});
+    options.pid_vars = {"WATCHDOG_PID"};
+    auto daemon =
+        spawn_logged(daemon_argv(dir, "alice", control), dir.path() / "alice.log", options);
 
     // Nothing but STATUS= may come before READY=1, and when READY=1 comes the control API
     // must already answer.
@@ -325,8 +165,8 @@ TEST(notify_socket, ready_only_when_the_control_socket_answers_then_status_watch
 
     // A peer joining moves the STATUS= line.
     auto const bob_socket = dir.path() / "bob.sock";
-    child bob({.argv = daemon_argv(dir, "bob", bob_socket),
-               .log_path = (dir.path() / "bob.log").string()});
+    auto bob =
+        spawn_logged(daemon_argv(dir, "bob", bob_socket), dir.path() / "bob.log", manager_env());
     ASSERT_TRUE(wait_until(
         [&] {
             return run_ctl({"--socket", bob_socket.string(), "status"}).status == 0;
@@ -356,10 +196,10 @@ TEST(notify_socket, no_watchdog_pings_for_another_pid) {
     auto const notify_path = dir.path() / "notify";
     auto const control = dir.path() / "carol.sock";
     notify_recorder recorder(notify_path);
-    child daemon({.argv = daemon_argv(dir, "carol", control),
-                  .env = {"NOTIFY_SOCKET=" + notify_path.string(), "WATCHDOG_USEC=200000",
-                          "WATCHDOG_PID=" + std::to_string(::getpid())},
-                  .log_path = (dir.path() / "carol.log").string()});
+    auto daemon =
+        spawn_logged(daemon_argv(dir, "carol", control), dir.path() / "carol.log",
+                     manager_env({"NOTIFY_SOCKET=" + notify_path.string(), "WATCHDOG_USEC=200000",
+                                  "WATCHDOG_PID=" + std::to_string(::getpid())}));
     ASSERT_TRUE(recorder.wait_for_line("READY=1", 10s)) << recorder.all();
     // Let several watchdog periods pass, measured by control round trips, not a sleep.
     auto const until = steady::now() + 500ms;
@@ -379,10 +219,10 @@ TEST(socket_activation, control_api_works_through_the_inherited_socket) {
     ASSERT_EQ(::listen(listener, 16), 0);
     {
         auto argv = daemon_argv(dir, "dave", unused);
-        child daemon({.argv = argv,
-                      .env = {"LISTEN_FDS=1", "LISTEN_FDNAMES=control"},
-                      .log_path = (dir.path() / "dave.log").string(),
-                      .listen_fd = listener});
+        auto options = manager_env({"LISTEN_FDS=1", "LISTEN_FDNAMES=control"});
+        options.fd3 = listener;
+        options.pid_vars = {"LISTEN_PID"};
+        auto daemon = spawn_logged(argv, dir.path() / "dave.log", options);
         // Connections made before the daemon accepts wait in the backlog: status either
         // answers or the poll goes on.
         ASSERT_TRUE(wait_until(
@@ -408,3 +248,4 @@ TEST(socket_activation, control_api_works_through_the_inherited_socket) {
 }
 
 }  // namespace
+}  // namespace p2pchat::test

@@ -1,15 +1,16 @@
 #pragma once
-// Integration-test harness: real p2pchatd processes on loopback addresses, driven through
-// real p2pchatctl processes, as a user would. Everything here is single-threaded and owned by
-// the test that creates it: every child process is killed (SIGKILL) and every temporary file
-// removed when its owner goes out of scope, also when an assertion fails half-way.
+// Real p2pchatd processes on loopback addresses, driven through real p2pchatctl processes,
+// as a user would (the daemon launcher of every test that starts daemons). Everything here
+// is single-threaded and owned by the test that creates it: every daemon is killed (SIGKILL)
+// and every temporary file removed when its owner goes out of scope, also when an assertion
+// fails half-way.
 //
 // No fixed sleeps anywhere: callers wait for a condition with wait_until() and a deadline.
 #include <sys/types.h>
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
-#include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <optional>
@@ -17,90 +18,9 @@
 #include <string_view>
 #include <vector>
 
-namespace p2pchat::integration {
+#include "tests/support/process.hpp"
 
-using namespace std::chrono_literals;
-using steady = std::chrono::steady_clock;
-using std::chrono::milliseconds;
-
-// How long a single p2pchatctl invocation may take before the harness kills it.
-inline constexpr milliseconds ctl_timeout = 15s;
-
-// A temporary directory under /tmp (short, so Unix socket paths stay under 108 bytes),
-// removed with its contents on destruction.
-class temp_dir {
-  public:
-    temp_dir();
-    ~temp_dir();
-    temp_dir(temp_dir const&) = delete;
-    temp_dir& operator=(temp_dir const&) = delete;
-    std::filesystem::path const& path() const { return path_; }
-
-  private:
-    std::filesystem::path path_;
-};
-
-// What a finished process left behind. `status` is the exit code, or 128 + signal number
-// when it was killed by a signal (as a shell reports it).
-struct process_result {
-    int status = -1;
-    bool timed_out = false;
-    std::string out;
-    std::string err;
-};
-
-// Standard streams of a spawned child. Each is either inherited from a file descriptor the
-// caller passes, or (fd < 0) a new pipe whose other end the child_process keeps.
-struct stdio_spec {
-    int in = -2;   // -2: new pipe; -1: /dev/null; >= 0: this fd
-    int out = -2;  // -2: new pipe; >= 0: this fd
-    int err = -2;  // -2: new pipe; >= 0: this fd
-};
-
-// One running child. The destructor kills it (SIGKILL) and reaps it if it is still running;
-// PR_SET_PDEATHSIG kills it too if the test process dies without unwinding (a ctest timeout).
-// Pipes are close-on-exec in the parent, so no child inherits another's pipe ends.
-class child_process {
-  public:
-    child_process(std::vector<std::string> const& argv, stdio_spec io = {});
-    ~child_process();
-    child_process(child_process&& other) noexcept;
-    child_process& operator=(child_process&&) = delete;
-    child_process(child_process const&) = delete;
-
-    pid_t pid() const { return pid_; }
-    int stdin_fd() const { return in_; }
-    int stdout_fd() const { return out_; }
-    int stderr_fd() const { return err_; }
-    void close_stdin();
-
-    // Non-blocking: the exit status if the child has ended (see process_result::status).
-    std::optional<int> try_wait();
-    // Waits until the child ends or the timeout passes; nullopt on timeout.
-    std::optional<int> wait_for(milliseconds timeout);
-    // Sends a signal (no-op once reaped).
-    void signal(int sig);
-    // SIGKILL and reap; returns the status.
-    int kill_and_reap();
-    bool running() { return !try_wait().has_value(); }
-
-    // Writes all of `input` to stdin, reads stdout and stderr until both reach EOF and the
-    // process ends, or the deadline passes (then SIGKILL, timed_out = true).
-    process_result communicate(std::string_view input, milliseconds timeout);
-
-  private:
-    pid_t pid_ = -1;
-    std::optional<int> status_;
-    int in_ = -1, out_ = -1, err_ = -1;
-};
-
-// Runs a program to completion with a timeout (killed when it passes).
-process_result run_process(std::vector<std::string> const& argv, std::string_view input = {},
-                           milliseconds timeout = ctl_timeout);
-
-// Polls `pred` (every 20 ms at first, backing off to 100 ms) until it returns true or the
-// timeout passes. Returns the last value of pred.
-bool wait_until(std::function<bool()> const& pred, milliseconds timeout);
+namespace p2pchat::test {
 
 // Parses one JSON object; nullopt when the text is not exactly one object.
 std::optional<boost::json::object> parse_object(std::string_view text);
@@ -160,6 +80,7 @@ class node {
     struct options {
         std::string host = "127.0.0.1";
         std::string name;                // --name (default: "n-" + host)
+        bool default_name = false;       // no --name: the daemon's own default (login name)
         std::vector<std::string> join;   // --join, repeatable
         int max_peers = 0;               // --max-peers when > 0
         int gossip_interval_ms = 200;    // --gossip-interval
@@ -171,6 +92,7 @@ class node {
 
         // Fluent setters: node a(on("127.0.0.2").named("bob").joining(b.listen()));
         options& named(std::string n) { return name = std::move(n), *this; }
+        options& unnamed() { return default_name = true, *this; }
         options& joining(std::string address) { return join.push_back(std::move(address)), *this; }
         options& max(int n) { return max_peers = n, *this; }
         options& socket(std::string path) { return socket_path = std::move(path), *this; }
@@ -232,27 +154,10 @@ inline node::options on(std::string host) {
 // argv for p2pchatctl with --socket.
 std::vector<std::string> ctl_argv(std::string const& socket_path, std::vector<std::string> args);
 
-// Raw clients for the bad-input tests.
-// Connects over TCP; -1 on failure.
-int tcp_connect(std::string const& host, std::uint16_t port);
-// Connects to a Unix stream socket; -1 on failure.
-int unix_connect(std::string const& path);
-// Writes everything or fails (false), within the deadline.
-bool write_all(int fd, std::string_view data, milliseconds timeout);
-// True if the peer closes the connection (EOF or reset) within the timeout; whatever it sent
-// before closing is appended to *received when given.
-bool wait_closed(int fd, milliseconds timeout, std::string* received = nullptr);
-// Reads one '\n'-terminated line (without the '\n') within the timeout; `buffer` keeps what
-// was read beyond it.
-std::optional<std::string> read_line(int fd, std::string& buffer, milliseconds timeout);
-// A 4-byte big-endian length followed by the payload (the peer-protocol frame).
-std::string frame(std::string_view payload);
-std::string frame_header(std::uint32_t length);
-
 // Counts how many of `events` are `message` events with this text.
 std::size_t count_messages(std::vector<boost::json::object> const& events, std::string_view text);
 
 // Text describing the daemons' logs, for assertion messages.
 std::string logs_of(std::vector<node const*> const& nodes);
 
-}  // namespace p2pchat::integration
+}  // namespace p2pchat::test
