@@ -236,6 +236,38 @@ TEST_F(room_fixture, WelcomeHistoryKeepsWithinItsByteBudget) {
     EXPECT_EQ(h.back().seq, 20u);
 }
 
+// Whatever the last fifty messages hold, a welcome carrying them fits in one frame: the
+// newcomer's decoder closes the connection on a frame above the limit and the join fails.
+TEST_F(room_fixture, WelcomeWithTheHistoryFitsInAFrame) {
+    std::string const awkward[] = {
+        std::string(max_text_bytes, 'x'),
+        std::string(max_text_bytes, '\x01'),  // valid UTF-8; JSON writes \u0001 (6 bytes)
+        std::string(max_text_bytes, '"'),     // JSON writes \" (2 bytes)
+    };
+    for (auto const& text : awkward) {
+        memory_store s(1000);
+        effects fx;
+        chat_room r(self_id, started_ms, s, fx);
+        for (std::uint64_t i = 1; i <= 60; ++i) {
+            r.receive(chat(bob, i, i, text));
+            for (auto& e : fx.take())
+                if (auto* st = std::get_if<store_message>(&e)) s.append(st->chat);
+        }
+        std::vector<wire::peer_entry> peers;  // a full table of long names, too
+        for (int i = 0; i < 256; ++i)
+            peers.push_back({std::string(64, 'b'),
+                             std::string(64, '"'),
+                             "[2001:db8::1234:5678]:65535",
+                             1'764'000'000'000'000,
+                             {}});
+        wire::welcome_msg const w{peers.front(), peers, r.welcome_history()};
+        EXPECT_FALSE(w.history.empty());
+        EXPECT_LE(wire::encode(w).size(), wire::default_frame_limit)
+            << "history of " << w.history.size() << " messages of byte "
+            << static_cast<int>(text[0]);
+    }
+}
+
 // ---------------------------------------------------------------- properties
 
 // Any sequence of deliveries, live or in welcome histories, with duplicates and in any order,

@@ -28,6 +28,38 @@ TEST(MessageStore, ApproxSizeCountsTextNameAndRoomForTheRest) {
     EXPECT_EQ(approx_size(m), 100 + 5 + 200u);
 }
 
+// The byte budget of a welcome's history is in frame bytes: text and name count as JSON
+// writes them, so the budget holds whatever characters they contain.
+TEST(MessageStore, ApproxSizeCountsTheBytesJsonWrites) {
+    auto with_text = [](std::string text) {
+        auto m = message(1);
+        m.text = std::move(text);
+        return m;
+    };
+    auto const plain = with_text("x");
+    for (std::string const& text :
+         {std::string("plain"), std::string("\x01\x02\x1f"), std::string("tab\tnew\nline\r"),
+          std::string("\b\f"), std::string("\"quoted\" \\ back"),
+          std::string("h\xc3\xa9llo \xf0\x9f\x91\x8b"), std::string("\x7f/")}) {
+        auto const m = with_text(text);
+        EXPECT_EQ(approx_size(m) - approx_size(plain),
+                  wire::encode(m).size() - wire::encode(plain).size())
+            << text;
+    }
+    auto named = message(1);
+    named.name = "\"q\"";
+    EXPECT_EQ(approx_size(named) - approx_size(message(1)),
+              wire::encode(named).size() - wire::encode(message(1)).size());
+    // Room for the rest: ids, numbers and keys of a message with the largest numbers.
+    auto big = message(1);
+    big.seq = big.lamport = UINT64_MAX;
+    big.time_ms = INT64_MAX;
+    wire::welcome_msg without{{std::string(64, 'b'), "bob", "127.0.0.1:7447", 1, {}}, {}, {}};
+    wire::welcome_msg with = without;
+    with.history.push_back(big);
+    EXPECT_LE(wire::encode(with).size() - wire::encode(without).size(), approx_size(big));
+}
+
 TEST(MessageStore, EmptyStoreHasNothing) {
     memory_store s(10);
     EXPECT_EQ(s.size(), 0u);
