@@ -75,6 +75,7 @@ bool peer_table::refute(peer_entry const& claim) {
 
 void peer_table::clear() {
     others_.clear();
+    expired_.clear();
     alive_ = 0;
 }
 

@@ -45,7 +45,8 @@ class peer_table {
     // backwards): raise the incarnation above it. True if the self entry changed.
     bool refute(wire::peer_entry const& claim);
 
-    // Forgets every other peer (after this node left the network).
+    // Forgets every other peer, and the tombstones it expired (this node left the network,
+    // or is about to take it afresh from a welcome).
     void clear();
 
     wire::peer_entry const* find(std::string const& id) const;

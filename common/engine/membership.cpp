@@ -242,6 +242,18 @@ std::size_t membership::leave() {
     return told;
 }
 
+void membership::rejoin() {
+    bool const was_left = state_ == node_state::left;  // leave() did both already
+    state_ = node_state::active;
+    if (was_left || table_.alive_count() > 0) return;  // in a network: the welcome is news
+    // Cut off for longer than the peer timeout, this node removed every peer as unreachable
+    // and every peer removed it, each with a tombstone at the other's own incarnation, and no
+    // link is left on either side. Its tombstones (or the memory of expired ones) would make
+    // it ignore every member the welcome lists, and theirs would make them ignore its hellos.
+    table_.clear();
+    table_.bump_self();
+}
+
 void membership::stop() {
     state_ = node_state::stopping;
     leave();

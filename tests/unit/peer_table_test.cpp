@@ -267,6 +267,15 @@ TEST(PeerTable, ClearForgetsEveryoneButSelf) {
     EXPECT_EQ(t.merge(entry('a', 1), 0).outcome, merge_outcome::joined);
 }
 
+TEST(PeerTable, ClearForgetsExpiredTombstonesToo) {
+    peer_table t = table_of('s');
+    t.merge(tombstone('a', 3), 0);
+    t.expire_tombstones(ten_minutes_ms, ten_minutes_ms);
+    ASSERT_EQ(t.merge(entry('a', 3), ten_minutes_ms).outcome, merge_outcome::ignored);
+    t.clear();
+    EXPECT_EQ(t.merge(entry('a', 3), ten_minutes_ms).outcome, merge_outcome::joined);
+}
+
 TEST(PeerTable, ListingsAreOrderedAndComplete) {
     peer_table t = table_of('m');
     for (char c : {'z', 'b', 'x', 'a'}) t.merge(entry(c, 1), 0);

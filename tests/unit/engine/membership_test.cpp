@@ -589,6 +589,42 @@ TEST(Membership, StoppingLeavesAndOpensNoLinks) {
     EXPECT_TRUE(only<dial_peer>(n.take()).empty());
 }
 
+TEST(Membership, RejoiningWhileAloneStartsAfresh) {
+    node_under_test n;
+    n.know('b', 4, 0);
+    n.m.on_link_down(id('b'), t(0));
+    n.m.on_gossip_timer(t(30001));  // b removed as unreachable: a tombstone at b's own inc
+    ASSERT_EQ(n.m.table().alive_count(), 0u);
+    n.take();
+    n.m.rejoin();
+    EXPECT_EQ(n.m.table().find(id('b')), nullptr);
+    EXPECT_EQ(n.m.self().inc, 101u);  // outranks whatever the others hold of it
+    EXPECT_TRUE(n.take().empty());
+    // So the welcome's b@4 is b again.
+    n.m.on_welcome(entry('b', 4), {}, "127.0.0.1", t(30002));
+    EXPECT_TRUE(n.m.table().is_alive(id('b')));
+}
+
+TEST(Membership, RejoiningWhileInANetworkKeepsTheTable) {
+    node_under_test n;
+    n.know('b');
+    n.m.on_leave(from('b'), {id('b'), 1}, t(0));
+    n.know('c');
+    n.m.rejoin();
+    EXPECT_EQ(n.m.self().inc, 100u);
+    EXPECT_EQ(*n.m.table().find(id('b')), tombstone('b', 1));
+    EXPECT_TRUE(n.m.table().is_alive(id('c')));
+}
+
+TEST(Membership, RejoiningAfterLeavingDoesNotRaiseTheIncarnationTwice) {
+    node_under_test n;
+    n.know('b');
+    n.m.leave();
+    n.m.rejoin();
+    EXPECT_EQ(n.m.state(), node_state::active);
+    EXPECT_EQ(n.m.self().inc, 101u);
+}
+
 // ---------------------------------------------------------------- refutation
 
 TEST(Membership, AStaleTombstoneAboutItselfIsRefuted) {

@@ -473,6 +473,47 @@ TEST_F(node_test, ARestartWithAClockBehindIsRefutedUpToANewIncarnation) {
     EXPECT_TRUE(net.converged());
 }
 
+// Cut off from everyone for longer than the peer timeout, a node removes every peer as
+// unreachable and every peer removes it, each with a tombstone at the other's current
+// incarnation: no links are left on either side, so nothing heals by itself. Joining through
+// a member again must bring it back.
+TEST_F(node_test, ANodeCutOffFromEveryoneCanJoinAgain) {
+    mesh("abc");
+    net.block('a', 'b');
+    net.block('a', 'c');
+    net.settle(35s);
+    ASSERT_TRUE(net.at('a').alive_peers().empty());
+    ASSERT_EQ(net.at('b').alive_peers(), ids("c"));
+    net.unblock('a', 'b');
+    net.unblock('a', 'c');
+    net.join('a', 'b');
+    net.run();
+    ASSERT_TRUE(net.at('a').join->joined && *net.at('a').join->joined);
+    EXPECT_EQ(**net.at('a').join->joined, 2u);
+    net.settle(10s);
+    EXPECT_TRUE(net.converged());
+    for (char k : {'a', 'b', 'c'}) EXPECT_EQ(net.engine(k).summary().peers, 2u) << k;
+}
+
+// The same after the tombstones expired: what every side remembers of them still must not
+// hide the node, nor the network from it.
+TEST_F(node_test, ANodeCutOffLongEnoughForTombstonesToExpireCanJoinAgain) {
+    mesh("abc");
+    net.block('a', 'b');
+    net.block('a', 'c');
+    net.settle(35s);
+    net.settle(membership::tombstone_lifetime + 5s);
+    ASSERT_EQ(entry_at('b', 'a'), nullptr);  // expired, and remembered as expired
+    net.unblock('a', 'b');
+    net.unblock('a', 'c');
+    net.join('a', 'b');
+    net.run();
+    EXPECT_EQ(**net.at('a').join->joined, 2u);
+    net.settle(10s);
+    EXPECT_TRUE(net.converged());
+    for (char k : {'a', 'b', 'c'}) EXPECT_EQ(net.engine(k).summary().peers, 2u) << k;
+}
+
 // ---------------------------------------------------------------- unreachable, anti-entropy
 
 TEST_F(node_test, ACrashedPeerIsRemovedAfterThePeerTimeout) {
