@@ -596,7 +596,7 @@ TEST(Membership, RejoiningWhileAloneStartsAfresh) {
     n.m.on_gossip_timer(t(30001));  // b removed as unreachable: a tombstone at b's own inc
     ASSERT_EQ(n.m.table().alive_count(), 0u);
     n.take();
-    n.m.rejoin();
+    n.m.rejoin(entry('d', 1));
     EXPECT_EQ(n.m.table().find(id('b')), nullptr);
     EXPECT_EQ(n.m.self().inc, 101u);  // outranks whatever the others hold of it
     EXPECT_TRUE(n.take().empty());
@@ -610,17 +610,39 @@ TEST(Membership, RejoiningWhileInANetworkKeepsTheTable) {
     n.know('b');
     n.m.on_leave(from('b'), {id('b'), 1}, t(0));
     n.know('c');
-    n.m.rejoin();
+    n.m.rejoin(entry('c', 1));
     EXPECT_EQ(n.m.self().inc, 100u);
+    ASSERT_NE(n.m.table().find(id('b')), nullptr);
     EXPECT_EQ(*n.m.table().find(id('b')), tombstone('b', 1));
     EXPECT_TRUE(n.m.table().is_alive(id('c')));
+}
+
+TEST(Membership, RejoiningForgetsATombstoneOfTheContactThatAnswered) {
+    node_under_test n;
+    n.know('b', 4);
+    n.know('c', 2);
+    n.m.on_link_down(id('c'), t(0));
+    n.m.on_gossip_timer(t(30001));  // c removed as unreachable at its own incarnation
+    ASSERT_EQ(*n.m.table().find(id('c')), tombstone('c', 2));
+    n.take();
+    n.m.rejoin(entry('c', 2));  // and then c answered our join at that incarnation
+    EXPECT_EQ(n.m.table().find(id('c')), nullptr);
+    EXPECT_EQ(n.m.self().inc, 100u);
+    n.m.on_welcome(entry('c', 2), {}, "127.0.0.1", t(30002));
+    EXPECT_TRUE(n.m.table().is_alive(id('c')));
+    EXPECT_EQ(only<dial_peer>(n.take()).at(0).peer, id('c'));
+    // A tombstone newer than what the contact says is news for the contact to refute: kept.
+    n.m.on_peers(from('b'), {{tombstone('c', 3)}, false}, t(30003));
+    n.take();
+    n.m.rejoin(entry('c', 2));
+    EXPECT_EQ(*n.m.table().find(id('c')), tombstone('c', 3));
 }
 
 TEST(Membership, RejoiningAfterLeavingDoesNotRaiseTheIncarnationTwice) {
     node_under_test n;
     n.know('b');
     n.m.leave();
-    n.m.rejoin();
+    n.m.rejoin(entry('b', 4));
     EXPECT_EQ(n.m.state(), node_state::active);
     EXPECT_EQ(n.m.self().inc, 101u);
 }
