@@ -75,7 +75,16 @@ bool peer_table::refute(peer_entry const& claim) {
 
 void peer_table::clear() {
     others_.clear();
+    expired_.clear();
     alive_ = 0;
+}
+
+bool peer_table::forget_tombstone(std::string const& id) {
+    bool const expired = expired_.erase(id) > 0;
+    auto it = others_.find(id);
+    if (it == others_.end() || it->second.entry.state != peer_state::left) return expired;
+    others_.erase(it);
+    return true;
 }
 
 peer_entry const* peer_table::find(std::string const& id) const {

@@ -45,7 +45,11 @@ class peer_table {
     // backwards): raise the incarnation above it. True if the self entry changed.
     bool refute(wire::peer_entry const& claim);
 
-    // Forgets every other peer (after this node left the network).
+    // Forgets a tombstone of `id` (kept or expired). A live entry stays. True if one was
+    // dropped.
+    bool forget_tombstone(std::string const& id);
+    // Forgets every other peer, and the tombstones it expired (this node left the network,
+    // or is about to take it afresh from a welcome).
     void clear();
 
     wire::peer_entry const* find(std::string const& id) const;

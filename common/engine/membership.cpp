@@ -242,6 +242,29 @@ std::size_t membership::leave() {
     return told;
 }
 
+void membership::rejoin(peer_entry const& contact) {
+    bool const was_left = state_ == node_state::left;  // leave() cleared and bumped already
+    state_ = node_state::active;
+    if (!was_left && table_.alive_count() == 0) {
+        // Cut off for longer than the peer timeout, this node removed every peer as
+        // unreachable and every peer removed it, each with a tombstone at the other's own
+        // incarnation, and no link is left on either side. Its tombstones (or the memory of
+        // expired ones) would make it ignore every member the welcome lists, and theirs would
+        // make them ignore its hellos.
+        table_.clear();
+        table_.bump_self();
+        return;
+    }
+    // After a split longer than the peer timeout, each side removed the other and no link
+    // crosses it. The contact just answered at the incarnation it states, so a tombstone of
+    // it at that incarnation is a stale verdict (a node that leaves raises its incarnation
+    // before it speaks again). Forget it: the welcome then links us to the contact, and
+    // anti-entropy and refutation across that link bring the two sides together.
+    if (auto const* known = table_.find(contact.id);
+        contact.id != self().id && (!known || known->inc <= contact.inc))
+        table_.forget_tombstone(contact.id);
+}
+
 void membership::stop() {
     state_ = node_state::stopping;
     leave();

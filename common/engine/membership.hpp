@@ -84,8 +84,12 @@ class membership {
     std::size_t leave();
     // leave(), then refuse everything: the node is shutting down.
     void stop();
-    // A join through a contact succeeded: this node is in a network again.
-    void rejoin() { state_ = node_state::active; }
+    // A join through `contact` succeeded (call before on_welcome()): this node is in a network
+    // again. A node that joins while alone (new, after leave(), or cut off until it removed
+    // every peer as unreachable) forgets what it knew of others and starts a new incarnation,
+    // so that neither its old tombstones of the members nor theirs of it hide anyone. A node
+    // in a network forgets a tombstone of the contact, which just answered it.
+    void rejoin(wire::peer_entry const& contact);
 
     // ---- views
     node_state state() const { return state_; }

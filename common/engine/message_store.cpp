@@ -1,9 +1,31 @@
 #include "common/engine/message_store.hpp"
 
+#include <string_view>
+
 namespace p2pchat::engine {
 
+namespace {
+
+// Bytes a string takes in JSON: a control character is written as \u00XX (six bytes), or as
+// a two-byte escape, and so are the quote and the backslash. A text of 64 KiB of control
+// characters takes 384 KiB in a frame.
+std::size_t json_size(std::string_view s) {
+    std::size_t n = s.size();
+    for (unsigned char c : s) {
+        if (c == '"' || c == '\\' || c == '\b' || c == '\f' || c == '\n' || c == '\r' || c == '\t')
+            n += 1;
+        else if (c < 0x20)
+            n += 5;
+    }
+    return n;
+}
+
+}  // namespace
+
 std::size_t approx_size(wire::chat_msg const& chat) {
-    return chat.text.size() + chat.name.size() + 200;  // 200: ids and JSON around them
+    // What the message adds to a welcome frame, escapes included: the history's byte budget
+    // must keep the frame under the frame limit whatever the texts hold.
+    return json_size(chat.text) + json_size(chat.name) + 200;  // 200: ids and JSON around them
 }
 
 void memory_store::append(wire::chat_msg chat) {

@@ -24,7 +24,8 @@ class message_store {
                                                std::size_t max_bytes) const = 0;
 };
 
-// What one message costs in a frame: its text and name, and room for ids and JSON around them.
+// What one message costs in a frame: its text and name as JSON writes them (escapes counted),
+// and room for ids and JSON around them.
 std::size_t approx_size(wire::chat_msg const& chat);
 
 class memory_store final : public message_store {

@@ -79,7 +79,7 @@ rpc::result<std::size_t> node::joined(wire::welcome_msg&& welcome, std::string_v
                                       std::string_view contact_host, instant now) {
     if (welcome.from.id == members_.self().id)
         return rpc::error{rpc::code::invalid_params, std::string(contact) + " is this node itself"};
-    if (members_.state() != node_state::stopping) members_.rejoin();
+    if (members_.state() != node_state::stopping) members_.rejoin(welcome.from);
     members_.on_welcome(welcome.from, welcome.peers, contact_host, now);
     chat_.receive_history(std::move(welcome.history));
     out_.log(severity::notice, "joined the network through ", contact, "; ",

@@ -267,6 +267,33 @@ TEST(PeerTable, ClearForgetsEveryoneButSelf) {
     EXPECT_EQ(t.merge(entry('a', 1), 0).outcome, merge_outcome::joined);
 }
 
+TEST(PeerTable, ForgetTombstoneDropsOnlyTombstones) {
+    peer_table t = table_of('s');
+    t.merge(entry('a', 1), 0);
+    t.merge(tombstone('b', 2), 0);
+    t.merge(tombstone('c', 3), 0);
+    t.expire_tombstones(ten_minutes_ms, ten_minutes_ms);  // b and c expire
+    t.merge(tombstone('d', 4), ten_minutes_ms);
+    EXPECT_FALSE(t.forget_tombstone(node_id('a')));  // alive: stays
+    EXPECT_TRUE(t.is_alive(node_id('a')));
+    EXPECT_TRUE(t.forget_tombstone(node_id('d')));
+    EXPECT_EQ(t.find(node_id('d')), nullptr);
+    EXPECT_EQ(t.merge(entry('d', 4), ten_minutes_ms).outcome, merge_outcome::joined);
+    EXPECT_TRUE(t.forget_tombstone(node_id('b')));  // its expired memory
+    EXPECT_EQ(t.merge(entry('b', 2), ten_minutes_ms).outcome, merge_outcome::joined);
+    EXPECT_EQ(t.merge(entry('c', 3), ten_minutes_ms).outcome, merge_outcome::ignored);
+    EXPECT_FALSE(t.forget_tombstone(node_id('z')));
+}
+
+TEST(PeerTable, ClearForgetsExpiredTombstonesToo) {
+    peer_table t = table_of('s');
+    t.merge(tombstone('a', 3), 0);
+    t.expire_tombstones(ten_minutes_ms, ten_minutes_ms);
+    ASSERT_EQ(t.merge(entry('a', 3), ten_minutes_ms).outcome, merge_outcome::ignored);
+    t.clear();
+    EXPECT_EQ(t.merge(entry('a', 3), ten_minutes_ms).outcome, merge_outcome::joined);
+}
+
 TEST(PeerTable, ListingsAreOrderedAndComplete) {
     peer_table t = table_of('m');
     for (char c : {'z', 'b', 'x', 'a'}) t.merge(entry(c, 1), 0);
