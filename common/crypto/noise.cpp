@@ -85,6 +85,19 @@ bool cipher_state::encrypt(std::string_view ad, std::string_view plaintext, std:
     return true;
 }
 
+bool cipher_state::encrypt_in_place(std::string& buffer, std::size_t from) {
+    if (!has_key_ || nonce_ == UINT64_MAX) return false;
+    unsigned char npub[crypto_aead_chacha20poly1305_ietf_NPUBBYTES];
+    nonce_bytes(nonce_, npub);
+    std::size_t const size = buffer.size() - from;
+    buffer.resize(buffer.size() + tag_bytes);
+    auto* data = reinterpret_cast<unsigned char*>(buffer.data() + from);
+    crypto_aead_chacha20poly1305_ietf_encrypt_detached(data, data + size, nullptr, data, size,
+                                                       nullptr, 0, nullptr, npub, key_.data());
+    ++nonce_;
+    return true;
+}
+
 bool cipher_state::decrypt(std::string_view ad, std::string_view ciphertext, std::string& out) {
     if (!has_key_) {
         out.append(ciphertext);

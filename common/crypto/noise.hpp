@@ -49,6 +49,8 @@ class cipher_state {
     // Appends plaintext + 16-byte tag (or the plaintext itself before a key is set). False
     // once the nonce space is spent (2^64 - 1 messages): the connection must end.
     bool encrypt(std::string_view ad, std::string_view plaintext, std::string& out);
+    // Encrypts buffer[from..] where it lies and appends the tag: no copy of a large record.
+    bool encrypt_in_place(std::string& buffer, std::size_t from);
     // Appends the plaintext. False when the message is not authentic (or too short): the
     // counter does not move, and the connection must end.
     bool decrypt(std::string_view ad, std::string_view ciphertext, std::string& out);
