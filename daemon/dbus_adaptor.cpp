@@ -13,7 +13,6 @@
 
 namespace p2pchat::daemon {
 
-
 namespace {
 
 // D-Bus error names for the control API's error codes (docs/CONTROL.md).

@@ -27,8 +27,9 @@ struct dial_error {
 // Connects `socket` (closed) to `target`; returns the endpoint it reached. Closing the socket
 // from elsewhere ends a connect in progress (operation_aborted). Without a timeout the
 // connect waits as long as the kernel does; the caller may bound the whole exchange instead.
+// `source`: the local address to connect from (bound before connecting).
 awaitable<boost::system::result<tcp::endpoint, dial_error>> dial(
-    tcp::socket& socket, address target,
+    tcp::socket& socket, address target, std::optional<asio::ip::address> source,
     std::optional<std::chrono::steady_clock::duration> connect_timeout = std::nullopt);
 
 }  // namespace p2pchat::daemon

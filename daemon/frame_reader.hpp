@@ -1,6 +1,7 @@
 #pragma once
-// Reads peer-protocol frames from a TCP socket and hands each decoded message to a sink, for
-// every reader of the peer protocol (long-lived connections and the join exchange).
+// Reads peer-protocol frames from a TCP socket whose handshake is done, opening the records
+// that carry them, and hands each decoded message to a sink: for every reader of the peer
+// protocol (long-lived connections and the join exchange).
 //
 // The hot path: wait until the socket is readable, read without blocking into one 64 KiB
 // buffer shared by every reader on the thread, hand the bytes to the decoder (which copies
@@ -11,7 +12,7 @@
 #include <span>
 #include <string_view>
 
-#include "common/wire/frame_decoder.hpp"
+#include "common/crypto/secure_channel.hpp"
 #include "common/wire/messages.hpp"
 #include "daemon/asio.hpp"
 
@@ -30,11 +31,11 @@ std::span<char> shared_read_buffer();
 //   bool on_frame(wire::message&& m)                         false: stop reading
 //   void on_malformed(bad_input what, std::string_view why)  before the read ends on it
 // Returns the socket's error (eof for an orderly close), a wire::decode_errc for bad input
-// (framing errors report decode_errc::not_an_object), or no error when the sink stopped.
-// Puts the socket in non-blocking mode.
+// (framing errors, and records that are not authentic, report decode_errc::not_an_object),
+// or no error when the sink stopped. Puts the socket in non-blocking mode.
 template <class Sink>
-awaitable<boost::system::error_code> read_frames(tcp::socket& socket, wire::frame_decoder& decoder,
-                                                 Sink& sink) {
+awaitable<boost::system::error_code> read_frames(tcp::socket& socket,
+                                                 crypto::record_decoder& decoder, Sink& sink) {
     std::span<char> const buffer = shared_read_buffer();
     boost::system::error_code ignored;
     socket.non_blocking(true, ignored);
@@ -55,14 +56,18 @@ awaitable<boost::system::error_code> read_frames(tcp::socket& socket, wire::fram
             }
             if (!sink.on_frame(std::move(*message))) co_return boost::system::error_code{};
         }
-        switch (decoder.error()) {
-            case wire::frame_error::none:
+        switch (decoder.failure()) {
+            case crypto::record_decoder::error::none:
                 break;
-            case wire::frame_error::empty_frame:
-                sink.on_malformed(bad_input::framing, "frame of length 0");
+            case crypto::record_decoder::error::bad_record:
+                sink.on_malformed(bad_input::framing, "record of length 0 or over its limit");
                 co_return wire::decode_errc::not_an_object;
-            case wire::frame_error::frame_too_large:
-                sink.on_malformed(bad_input::framing, "frame over the 1 MiB limit");
+            case crypto::record_decoder::error::not_authentic:
+                sink.on_malformed(bad_input::framing,
+                                  "record not authentic (tampered, replayed or reordered)");
+                co_return wire::decode_errc::not_an_object;
+            case crypto::record_decoder::error::bad_frame:
+                sink.on_malformed(bad_input::framing, "frame of length 0 or over the 1 MiB limit");
                 co_return wire::decode_errc::not_an_object;
         }
     }

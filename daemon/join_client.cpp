@@ -1,11 +1,13 @@
 #include "daemon/join_client.hpp"
 
+#include <array>
 #include <boost/asio/write.hpp>
 #include <optional>
 
 #include "common/wire/frame_decoder.hpp"
 #include "daemon/dial.hpp"
 #include "daemon/frame_reader.hpp"
+#include "daemon/secure_handshake.hpp"
 
 namespace p2pchat::daemon {
 
@@ -20,6 +22,7 @@ answer fail(rpc::code code, std::string message, boost::json::value data = nullp
 // Reads the contact's frames until its answer: the first `welcome` or `refused`.
 struct answer_sink {
     std::string const& where;
+    std::string const& contact_id;  // as the handshake proved it
     asio::ip::address contact;
     std::size_t bytes_read = 0;
     std::optional<answer> result;
@@ -29,6 +32,12 @@ struct answer_sink {
         if (auto* refused = std::get_if<wire::refused_msg>(&message)) {
             result = fail(rpc::code::join_refused, where + " refused the join: " + refused->reason,
                           boost::json::object{{"code", refused->code}});
+            return false;
+        }
+        if (auto* welcome = std::get_if<wire::welcome_msg>(&message);
+            welcome && welcome->from.id != contact_id) {
+            result = fail(rpc::code::peer_unreachable,
+                          where + " welcomed us in the name of another node");
             return false;
         }
         if (auto* welcome = std::get_if<wire::welcome_msg>(&message)) {
@@ -50,14 +59,15 @@ struct answer_sink {
     }
 };
 
-awaitable<answer> exchange(asio::any_io_executor executor, address contact, frame_ptr join_frame) {
+awaitable<answer> exchange(asio::any_io_executor executor, address contact, frame_ptr join_frame,
+                           link_settings const& settings) {
     std::string const where = to_string(contact);
     auto unreachable = [&](std::string why) {
         return fail(rpc::code::peer_unreachable, std::move(why));
     };
     tcp::socket socket(executor);
     // No connect timeout of its own: request_join bounds the whole exchange.
-    auto const dialed = co_await dial(socket, contact);
+    auto const dialed = co_await dial(socket, contact, settings.source);
     if (!dialed) {
         auto const e = dialed.error();
         switch (e.stage) {
@@ -67,12 +77,22 @@ awaitable<answer> exchange(asio::any_io_executor executor, address contact, fram
                 co_return unreachable("cannot reach " + where + ": " + e.code.message());
         }
     }
-    auto [wec, written] =
-        co_await asio::async_write(socket, asio::buffer(*join_frame), use_nothrow);
+    auto secured = co_await secure_handshake(socket, crypto::handshake::role::initiator, settings,
+                                             handshake_timeout);
+    if (!secured)
+        co_return unreachable(
+            where + ": " + secured.error().reason +
+            (secured.error().reason.starts_with("closed")
+                 ? "; a node of a closed network answers only to its members (join with an "
+                   "invite), and a service that is not p2pchat does not answer at all"
+                 : ""));
+    std::string record;
+    crypto::seal_records(secured->keys.send, std::array{join_frame}, record);
+    auto [wec, written] = co_await asio::async_write(socket, asio::buffer(record), use_nothrow);
     if (wec) co_return unreachable("cannot reach " + where + ": " + wec.message());
 
-    wire::frame_decoder decoder;
-    answer_sink sink{where, dialed->address(), 0, std::nullopt};
+    crypto::record_decoder decoder(secured->keys.receive);
+    answer_sink sink{where, secured->peer_id, dialed->address(), 0, std::nullopt};
     auto const ec = co_await read_frames(socket, decoder, sink);
     if (sink.result) co_return std::move(*sink.result);
     co_return unreachable(where + " closed the connection before welcoming us: " + ec.message());
@@ -87,8 +107,9 @@ awaitable<void> sleep_for(asio::any_io_executor executor, std::chrono::steady_cl
 
 awaitable<rpc::result<join_answer>> request_join(asio::any_io_executor executor, address contact,
                                                  frame_ptr join_frame,
+                                                 link_settings const& settings,
                                                  std::chrono::steady_clock::duration timeout) {
-    auto result = co_await (exchange(executor, contact, std::move(join_frame)) ||
+    auto result = co_await (exchange(executor, contact, std::move(join_frame), settings) ||
                             sleep_for(executor, timeout));
     if (result.index() == 1)
         co_return fail(

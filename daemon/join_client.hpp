@@ -8,6 +8,7 @@
 #include "common/rpc/rpc.hpp"
 #include "common/wire/messages.hpp"
 #include "daemon/asio.hpp"
+#include "daemon/link_settings.hpp"
 #include "daemon/peer_connection.hpp"
 
 namespace p2pchat::daemon {
@@ -18,8 +19,11 @@ struct join_answer {
     std::size_t bytes_read = 0;  // what the exchange read, for the node's traffic counters
 };
 
+// The contact is reached through the secure handshake like any peer; the welcome must come
+// from the node the handshake proved.
 awaitable<rpc::result<join_answer>> request_join(asio::any_io_executor executor, address contact,
                                                  frame_ptr join_frame,
+                                                 link_settings const& settings,
                                                  std::chrono::steady_clock::duration timeout);
 
 }  // namespace p2pchat::daemon

@@ -41,21 +41,34 @@ engine::node_config engine_config(options const& opts, node_identity const& iden
             .seed = std::random_device{}()};
 }
 
+crypto::identity_keys identity_keys_of(node_identity const& identity) {
+    crypto::identity_keys keys;
+    keys.secret_key = identity.secret_key;
+    // libsodium's Ed25519 secret key is the seed followed by the public key.
+    std::copy(identity.secret_key.begin() + 32, identity.secret_key.end(), keys.public_key.begin());
+    return keys;
+}
+
 }  // namespace
 
 node::node(asio::any_io_executor executor, options const& opts, node_identity identity)
     : executor_(executor),
       options_(opts),
       identity_(std::move(identity)),
+      settings_{identity_keys_of(identity_), crypto::open_network_key(), std::nullopt},
       socket_path_(opts.socket_path),
       started_ms_(unix_time_ms()),
       // Two inbound connections per peer leave room for joins and reconnects in flight.
-      listener_(executor, *this, opts.listen, 2 * opts.max_peers + 64),
+      listener_(executor, *this, settings_, opts.listen, 2 * opts.max_peers + 64),
       store_(stored_messages),
       engine_(engine_config(opts, identity_, listener_.local_address()), now(), store_),
       events_(1'000'000, opts.event_log_bytes),
       gossip_timer_(executor, asio::steady_timer::time_point::max()),
-      join_retry_(executor) {}
+      join_retry_(executor) {
+    boost::system::error_code ec;
+    auto const host = asio::ip::make_address(listener_.local_address().host, ec);
+    if (!ec && !host.is_unspecified()) settings_.source = host;
+}
 
 engine::instant node::now() { return {std::chrono::steady_clock::now(), unix_time_ms()}; }
 
@@ -110,7 +123,8 @@ awaitable<rpc::result<std::size_t>> node::join(address contact) {
     auto request = make_frame(engine_.join_request());
     traffic_.bytes_sent += request->size();
     ++traffic_.frames_sent;
-    auto answer = co_await request_join(executor_, contact, std::move(request), join_timeout);
+    auto answer =
+        co_await request_join(executor_, contact, std::move(request), settings_, join_timeout);
     if (!answer) co_return answer.error();
     traffic_.bytes_received += answer->bytes_read;
     auto joined = engine_.joined(std::move(answer->welcome), to_string(contact),
@@ -147,6 +161,14 @@ void node::on_malformed(peer_connection& from, std::string_view reason) {
     ++traffic_.malformed_frames;
     log(log_level::warning, "malformed frame from ", from.describe(), ": ", reason,
         "; closing that connection");
+}
+
+void node::on_rejected(std::string_view source, std::string_view reason) {
+    ++traffic_.rejected_connections;
+    // A flood must not flood the log: the first refusals, then one in a thousand.
+    if (traffic_.rejected_connections <= 10 || traffic_.rejected_connections % 1000 == 0)
+        log(log_level::notice, "refused a connection from ", source, ": ", reason, " (",
+            traffic_.rejected_connections, " so far)");
 }
 
 void node::on_link_up(std::string const& peer) {
@@ -257,7 +279,7 @@ void node::send_to(std::string const& peer, frame_ptr frame, bool first) {
 
 void node::dial(std::string const& peer, address const& target) {
     if (stopping_ || links_.contains(peer)) return;
-    auto link = std::make_shared<peer_link>(executor_, *this, *this, peer, target);
+    auto link = std::make_shared<peer_link>(executor_, *this, *this, settings_, peer, target);
     links_.emplace(peer, link);
     link->start();
 }

@@ -18,6 +18,7 @@
 #include "common/engine/node.hpp"
 #include "daemon/event_log.hpp"
 #include "daemon/identity.hpp"
+#include "daemon/link_settings.hpp"
 #include "daemon/node_status.hpp"
 #include "daemon/options.hpp"
 #include "daemon/peer_link.hpp"
@@ -51,6 +52,7 @@ class node final : public frame_handler, public link_observer {
     // ---- frame_handler (connections)
     void on_frame(wire::message&& message, peer_connection& from) override;
     void on_malformed(peer_connection& from, std::string_view reason) override;
+    void on_rejected(std::string_view source, std::string_view reason) override;
     void on_dropped_frames(std::size_t count) override { traffic_.dropped_frames += count; }
     void on_written(std::size_t bytes, std::size_t frames) override {
         traffic_.bytes_sent += bytes;
@@ -78,6 +80,7 @@ class node final : public frame_handler, public link_observer {
     asio::any_io_executor executor_;
     options options_;
     node_identity identity_;
+    link_settings settings_;  // before listener_, which handshakes with it
     std::string socket_path_;
     std::int64_t started_ms_;
     peer_listener listener_;  // before engine_: the node advertises its bound address

@@ -12,6 +12,8 @@ namespace p2pchat::daemon {
 
 struct traffic_counters {
     std::uint64_t malformed_frames = 0;
+    // Connections that never completed a handshake: strangers, floods, timeouts.
+    std::uint64_t rejected_connections = 0;
     std::uint64_t dropped_frames = 0;
     std::uint64_t bytes_sent = 0;  // peer traffic, frames and joins included
     std::uint64_t frames_sent = 0;

@@ -53,6 +53,9 @@ class outbox {
     //                         after every write; after an error the batch is back at the
     //                         front of the queue (a link that redials sends it again) and
     //                         the writer ends
+    //   bool seal(std::vector<shared_buffer> const& batch, std::string& out)   (optional)
+    //                         encrypts the batch into `out`, which is written instead;
+    //                         false ends the writer (the cipher is spent)
     // Returns when the stream is closed, finish() said so, or a write failed.
     template <class Stream, class Hooks>
     awaitable<void> write_to(Stream& stream, std::size_t max_per_write, Hooks& hooks);
@@ -68,9 +71,14 @@ class outbox {
 
 template <class Stream, class Hooks>
 awaitable<void> outbox::write_to(Stream& stream, std::size_t max_per_write, Hooks& hooks) {
+    constexpr bool sealed =
+        requires(Hooks & h, std::vector<shared_buffer> const& b, std::string& o) {
+        h.seal(b, o);
+    };
     asio::steady_timer wakeup(stream.get_executor());
     std::vector<shared_buffer> batch;
     std::vector<asio::const_buffer> buffers;
+    std::string records;  // what a sealing writer writes instead of the batch
     while (stream.is_open()) {
         if (empty()) hooks.refill(*this);
         if (empty()) {
@@ -82,8 +90,13 @@ awaitable<void> outbox::write_to(Stream& stream, std::size_t max_per_write, Hook
             continue;
         }
         while (!empty() && batch.size() < max_per_write) {
-            buffers.emplace_back(asio::buffer(*items_[head_]));
+            if constexpr (!sealed) buffers.emplace_back(asio::buffer(*items_[head_]));
             batch.push_back(pop_front());
+        }
+        if constexpr (sealed) {
+            records.clear();
+            if (!hooks.seal(batch, records)) co_return;
+            buffers.emplace_back(asio::buffer(records));
         }
         auto [ec, n] = co_await asio::async_write(stream, buffers, use_nothrow);
         if (ec)
@@ -92,6 +105,8 @@ awaitable<void> outbox::write_to(Stream& stream, std::size_t max_per_write, Hook
         if (ec) co_return;
         batch.clear();
         buffers.clear();
+        // A burst's records can be large (a welcome): do not keep that room for good.
+        if (records.capacity() > 64 * 1024) std::string().swap(records);
     }
 }
 

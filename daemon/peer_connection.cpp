@@ -35,7 +35,6 @@ struct peer_connection::reader_sink {
 
     void on_read(std::size_t bytes) { c.handler_.on_read(bytes); }
     bool on_frame(wire::message&& message) {
-        if (c.peer_id_.empty()) c.learn_peer_id(message);
         // Once we only say goodbye, nothing more this peer sends is acted on (a burst of
         // joins must not build a welcome each). Returning here would cancel the writer.
         if (!c.closing_) c.handler_.on_frame(std::move(message), c);
@@ -57,6 +56,9 @@ struct peer_connection::writer_hooks {
         c.last_error_ = asio::error::eof;
         return true;
     }
+    bool seal(std::vector<shared_buffer> const& batch, std::string& out) {
+        return crypto::seal_records(c.sealer_, batch, out);
+    }
     void written(boost::system::error_code ec, std::size_t bytes, std::size_t frames) {
         // On error the batch is back in the queue, so a link that redials sends it again
         // (receivers drop what they already had).
@@ -70,14 +72,16 @@ struct peer_connection::writer_hooks {
 peer_connection::peer_connection(frame_handler& handler, std::size_t queue_limit)
     : handler_(handler), queue_limit_(queue_limit), id_(++last_connection_id) {}
 
-awaitable<boost::system::error_code> peer_connection::run(tcp::socket socket) {
+awaitable<boost::system::error_code> peer_connection::run(tcp::socket socket,
+                                                          crypto::transport_keys keys) {
     boost::system::error_code ignored;
     auto const endpoint = socket.remote_endpoint(ignored);
     remote_address_ = endpoint.address();
     remote_host_ = remote_address_.to_string();
     socket.set_option(tcp::no_delay(true), ignored);
     socket_ = std::make_unique<tcp::socket>(std::move(socket));
-    decoder_ = wire::frame_decoder{};
+    decoder_.emplace(keys.receive);
+    sealer_ = keys.send;
     last_error_ = {};
     closing_ = false;
     // The writer runs beside the reader; whichever ends first closes the socket, which ends
@@ -89,11 +93,13 @@ awaitable<boost::system::error_code> peer_connection::run(tcp::socket socket) {
     asio::co_spawn(socket_->get_executor(), write_frames(writer_done, writer_running),
                    log_exception{"peer connection writer"});
     reader_sink sink{*this};
-    auto const ec = co_await read_frames(*socket_, decoder_, sink);
+    auto const ec = co_await read_frames(*socket_, *decoder_, sink);
     if (ec) last_error_ = ec;
     socket_->close(ignored);
     outbox_.wake();
     while (writer_running) co_await writer_done.async_wait(use_nothrow);
+    decoder_.reset();
+    sealer_ = {};
     co_return last_error_;
 }
 
@@ -130,13 +136,6 @@ void peer_connection::close() {
 void peer_connection::close_when_flushed() {
     closing_ = true;
     outbox_.wake();
-}
-
-void peer_connection::learn_peer_id(wire::message const& message) {
-    if (auto const* hello = std::get_if<wire::hello_msg>(&message))
-        peer_id_ = hello->from.id;
-    else if (auto const* join = std::get_if<wire::join_msg>(&message))
-        peer_id_ = join->from.id;
 }
 
 std::string peer_connection::describe() const {

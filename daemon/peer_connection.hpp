@@ -10,9 +10,10 @@
 // either coroutine uses outlives the connection while run() is awaited.
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 
-#include "common/wire/frame_decoder.hpp"
+#include "common/crypto/secure_channel.hpp"
 #include "common/wire/messages.hpp"
 #include "daemon/asio.hpp"
 #include "daemon/outbox.hpp"
@@ -29,6 +30,8 @@ class frame_handler {
   public:
     virtual void on_frame(wire::message&& message, peer_connection& from) = 0;
     virtual void on_malformed(peer_connection& from, std::string_view reason) = 0;
+    // A connection from `source` never got past its handshake (or was refused before it).
+    virtual void on_rejected(std::string_view source, std::string_view reason) = 0;
     virtual void on_dropped_frames(std::size_t count) = 0;
     // Traffic accounting for `status` (bytes_sent, frames_sent, bytes_received).
     virtual void on_written(std::size_t bytes, std::size_t frames) = 0;
@@ -44,9 +47,10 @@ class peer_connection {
 
     peer_connection(frame_handler& handler, std::size_t queue_limit = default_queue_limit);
 
-    // Reads and writes on `socket` until either side fails, the peer closes, or close()
-    // is called. Returns the reason (eof for an orderly close).
-    awaitable<boost::system::error_code> run(tcp::socket socket);
+    // Reads and writes records on `socket`, whose handshake gave `keys`, until either side
+    // fails, the peer closes, or close() is called. Returns the reason (eof for an orderly
+    // close).
+    awaitable<boost::system::error_code> run(tcp::socket socket, crypto::transport_keys keys);
 
     // Queues a frame. When the queue is over its byte limit, the oldest frames are dropped
     // and reported to the handler: a stuck peer never holds unbounded memory.
@@ -63,10 +67,8 @@ class peer_connection {
 
     // Unique among the daemon's connections: the engine names a connection by it.
     std::uint64_t id() const { return id_; }
-    // The node at the other end, as this connection layer vouches for it: the peer an
-    // outbound link was opened to, or the id of the first `hello` or `join` an inbound
-    // connection carried. Set once, never by what a later frame claims. Empty for an
-    // anonymous connection (the seed's send-one-frame-and-close pattern).
+    // The node at the other end, as the handshake proved it (the connection layer sets it
+    // before run(); no frame can change it).
     std::string const& peer_id() const { return peer_id_; }
     void set_peer_id(std::string id) { peer_id_ = std::move(id); }
     asio::ip::address const& remote_address() const { return remote_address_; }
@@ -79,14 +81,14 @@ class peer_connection {
     // `done` and `running` live in run()'s frame: the writer clears `running` and cancels
     // `done` as its last act, and run() waits for that.
     awaitable<void> write_frames(asio::steady_timer& done, bool& running);
-    void learn_peer_id(wire::message const& message);
 
     frame_handler& handler_;
     std::size_t queue_limit_;
     std::unique_ptr<tcp::socket> socket_;
     outbox outbox_;
     bool closing_ = false;
-    wire::frame_decoder decoder_;
+    std::optional<crypto::record_decoder> decoder_;
+    crypto::cipher_state sealer_;  // this side's sending key, while run() runs
     std::uint64_t id_;
     std::string peer_id_;
     asio::ip::address remote_address_;

@@ -4,6 +4,7 @@
 
 #include "daemon/dial.hpp"
 #include "daemon/log.hpp"
+#include "daemon/secure_handshake.hpp"
 
 namespace p2pchat::daemon {
 
@@ -17,8 +18,10 @@ constexpr auto connect_timeout = 5s;
 }  // namespace
 
 peer_link::peer_link(asio::any_io_executor executor, frame_handler& handler,
-                     link_observer& observer, std::string peer_id, address target)
+                     link_observer& observer, link_settings const& settings, std::string peer_id,
+                     address target)
     : executor_(executor),
+      settings_(settings),
       peer_id_(std::move(peer_id)),
       target_(std::move(target)),
       observer_(observer),
@@ -60,22 +63,40 @@ void peer_link::retarget(address target) {
 
 awaitable<void> peer_link::run([[maybe_unused]] std::shared_ptr<peer_link> self) {
     auto backoff = std::chrono::milliseconds(first_backoff);
+    bool said_why = false;  // a handshake failure is logged once, then at debug level
     while (!stopped_) {
         tcp::socket socket(executor_);
         dialing_ = &socket;
-        auto const dialed = co_await dial(socket, target_, connect_timeout);
+        auto const dialed = co_await dial(socket, target_, settings_.source, connect_timeout);
+        std::string failure;
+        std::optional<secured_peer> secured;
+        if (dialed && !stopped_) {
+            auto handshake = co_await secure_handshake(socket, crypto::handshake::role::initiator,
+                                                       settings_, handshake_timeout);
+            if (!handshake)
+                failure = handshake.error().reason;
+            else if (handshake->peer_id != peer_id_)
+                failure = "another node answers there (" + handshake->peer_id.substr(0, 8) + ")";
+            else
+                secured = std::move(*handshake);
+        } else if (!dialed) {
+            failure = dialed.error().code.message();
+        }
         dialing_ = nullptr;
-        auto const ec = dialed ? boost::system::error_code{} : dialed.error().code;
         if (stopped_) break;
-        if (ec) {
+        if (!secured) {
             observer_.on_link_down(peer_id_);
-            log(log_level::debug, "link to ", peer_id_.substr(0, 8), " at ", to_string(target_),
-                ": ", ec.message(), "; retrying in ", backoff.count(), " ms");
+            bool const handshake_failed = dialed.has_value();
+            log(handshake_failed && !said_why ? log_level::notice : log_level::debug, "link to ",
+                peer_id_.substr(0, 8), " at ", to_string(target_), ": ", failure, "; retrying in ",
+                backoff.count(), " ms");
+            said_why = said_why || handshake_failed;
         } else {
             connected_ = true;
             backoff = first_backoff;
+            said_why = false;
             observer_.on_link_up(peer_id_);  // queues the greeting first
-            auto const why = co_await connection_.run(std::move(socket));
+            auto const why = co_await connection_.run(std::move(socket), std::move(secured->keys));
             connected_ = false;
             if (flush_then_stop_ || stopped_) break;
             observer_.on_link_down(peer_id_);

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "common/address.hpp"
+#include "daemon/link_settings.hpp"
 #include "daemon/peer_connection.hpp"
 
 namespace p2pchat::daemon {
@@ -27,7 +28,7 @@ class link_observer {
 class peer_link : public std::enable_shared_from_this<peer_link> {
   public:
     peer_link(asio::any_io_executor executor, frame_handler& handler, link_observer& observer,
-              std::string peer_id, address target);
+              link_settings const& settings, std::string peer_id, address target);
 
     void start();
     void send(frame_ptr frame) { connection_.send(std::move(frame)); }
@@ -48,6 +49,7 @@ class peer_link : public std::enable_shared_from_this<peer_link> {
     awaitable<void> run(std::shared_ptr<peer_link> self);
 
     asio::any_io_executor executor_;
+    link_settings const& settings_;
     std::string peer_id_;
     address target_;
     link_observer& observer_;

@@ -1,10 +1,13 @@
 #include "daemon/peer_listener.hpp"
 
 #include <boost/intrusive/list.hpp>
+#include <map>
 #include <stdexcept>
+#include <string>
 
 #include "daemon/accept_loop.hpp"
 #include "daemon/log.hpp"
+#include "daemon/secure_handshake.hpp"
 
 namespace p2pchat::daemon {
 
@@ -27,7 +30,14 @@ namespace bi = boost::intrusive;
 
 // One accepted connection, in its serving coroutine's frame.
 struct inbound_session : bi::list_base_hook<bi::link_mode<bi::auto_unlink>> {
-    explicit inbound_session(frame_handler& handler) : connection(handler) {}
+    inbound_session(frame_handler& handler, tcp::socket s)
+        : socket(std::move(s)), connection(handler) {}
+    void close() {
+        boost::system::error_code ignored;
+        socket.close(ignored);  // during the handshake
+        connection.close();     // afterwards
+    }
+    tcp::socket socket;  // until the handshake is done
     peer_connection connection;
 };
 
@@ -35,14 +45,19 @@ struct inbound_session : bi::list_base_hook<bi::link_mode<bi::auto_unlink>> {
 
 // What the accept loop and the served connections share.
 struct peer_listener::shared_state : std::enable_shared_from_this<shared_state> {
-    shared_state(asio::any_io_executor executor, frame_handler& h, std::size_t max)
-        : acceptor(executor), handler(h), max_connections(max) {}
+    shared_state(asio::any_io_executor executor, frame_handler& h, link_settings const& sec,
+                 std::size_t max)
+        : acceptor(executor), handler(h), settings(sec), max_connections(max) {}
 
     void accepted(tcp::socket socket);
-    static awaitable<void> serve(std::shared_ptr<shared_state> self, tcp::socket socket);
+    static awaitable<void> serve(std::shared_ptr<shared_state> self, tcp::socket socket,
+                                 std::string source);
 
     tcp::acceptor acceptor;
     frame_handler& handler;
+    link_settings const& settings;
+    std::size_t pending = 0;                          // connections still in their handshake
+    std::map<std::string, std::size_t> pending_from;  // the same, by source address
     std::size_t max_connections;
     std::size_t connections = 0;
     std::size_t refused = 0;
@@ -50,8 +65,9 @@ struct peer_listener::shared_state : std::enable_shared_from_this<shared_state> 
 };
 
 peer_listener::peer_listener(asio::any_io_executor executor, frame_handler& handler,
-                             address const& listen, std::size_t max_connections)
-    : shared_(std::make_shared<shared_state>(executor, handler, max_connections)) {
+                             link_settings const& settings, address const& listen,
+                             std::size_t max_connections)
+    : shared_(std::make_shared<shared_state>(executor, handler, settings, max_connections)) {
     auto const endpoint = resolve_listen(executor, listen);
     auto& acceptor = shared_->acceptor;
     boost::system::error_code ec;
@@ -72,7 +88,7 @@ void peer_listener::start() {
 void peer_listener::stop() {
     boost::system::error_code ignored;
     shared_->acceptor.close(ignored);
-    for (auto& session : shared_->live) session.connection.close();
+    for (auto& session : shared_->live) session.close();
 }
 
 address peer_listener::local_address() const {
@@ -89,20 +105,42 @@ void peer_listener::shared_state::accepted(tcp::socket socket) {
                 "); refusing new ones");
         return;  // the socket closes as it goes out of scope
     }
-    asio::co_spawn(acceptor.get_executor(), serve(shared_from_this(), std::move(socket)),
+    boost::system::error_code ec;
+    auto const source = socket.remote_endpoint(ec).address().to_string();
+    if (ec) return;
+    // One address that floods handshakes takes its own share, never the room a newcomer
+    // from elsewhere needs.
+    if (pending >= max_pending || pending_from[source] >= max_pending_per_source) {
+        if (pending_from[source] == 0) pending_from.erase(source);
+        handler.on_rejected(source, "too many handshakes in progress");
+        return;
+    }
+    asio::co_spawn(acceptor.get_executor(), serve(shared_from_this(), std::move(socket), source),
                    log_exception{"peer connection"});
 }
 
 awaitable<void> peer_listener::shared_state::serve(std::shared_ptr<shared_state> self,
-                                                   tcp::socket socket) {
+                                                   tcp::socket socket, std::string source) {
     ++self->connections;
-    inbound_session session(self->handler);
+    inbound_session session(self->handler, std::move(socket));
     self->live.push_back(session);
-    auto const why = co_await session.connection.run(std::move(socket));
+    ++self->pending;
+    ++self->pending_from[source];
+    auto secured = co_await secure_handshake(session.socket, crypto::handshake::role::responder,
+                                             self->settings, handshake_timeout);
+    --self->pending;
+    if (--self->pending_from[source] == 0) self->pending_from.erase(source);
+    if (!secured) {
+        self->handler.on_rejected(source, secured.error().reason);
+    } else {
+        session.connection.set_peer_id(std::move(secured->peer_id));
+        auto const why =
+            co_await session.connection.run(std::move(session.socket), std::move(secured->keys));
+        if (why != asio::error::eof && why != asio::error::operation_aborted)
+            log(log_level::debug, "connection from ", session.connection.describe(),
+                " ended: ", why.message());
+    }
     --self->connections;
-    if (why != asio::error::eof && why != asio::error::operation_aborted)
-        log(log_level::debug, "connection from ", session.connection.describe(),
-            " ended: ", why.message());
 }
 
 }  // namespace p2pchat::daemon

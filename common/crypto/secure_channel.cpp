@@ -160,6 +160,14 @@ bool seal_one(cipher_state& cipher, std::string& out, std::size_t record_start) 
 
 }  // namespace detail
 
+bool seal_record(cipher_state& cipher, std::string_view plaintext, std::string& out) {
+    if (plaintext.size() > max_record_plaintext) return false;
+    std::size_t const start = out.size();
+    out.append(wire::frame_header_size, '\0');
+    out.append(plaintext);
+    return detail::seal_one(cipher, out, start);
+}
+
 std::optional<std::string> record_decoder::next() {
     for (;;) {
         if (error_ != error::none) return std::nullopt;
@@ -179,6 +187,9 @@ std::optional<std::string> record_decoder::next() {
             return std::nullopt;
         }
         frames_.feed(plaintext_);
+        // Give back what a large record (a welcome) made room for: a node keeps two
+        // connections per peer, and each keeping its largest record for good adds up.
+        if (plaintext_.capacity() > 4096) std::string().swap(plaintext_);
     }
 }
 

@@ -81,6 +81,10 @@ inline constexpr std::size_t max_record_plaintext =
     wire::default_frame_limit + wire::frame_header_size;
 inline constexpr std::size_t max_record_bytes = max_record_plaintext + tag_bytes;
 
+// Seals `plaintext` (at most max_record_plaintext bytes) into one record appended to `out`.
+// Frames normally go through seal_records(); this is for bytes that are not whole frames.
+bool seal_record(cipher_state& cipher, std::string_view plaintext, std::string& out);
+
 // Seals frames (each already with its 4-byte length header) into records appended to `out`:
 // a 4-byte big-endian length and the ciphertext of as many whole frames as fit in one record.
 // False when the cipher is spent (the connection must end).

@@ -7,6 +7,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "tests/support/daemon.hpp"
+#include "tests/support/secure_peer.hpp"
 #include "tests/support/sockets.hpp"
 
 namespace p2pchat::test {
@@ -34,18 +35,82 @@ void expect_still_serving(node const& n) {
     EXPECT_EQ(sent.status, 0) << sent.err << n.log();
 }
 
-// Sends bytes on the peer port; the daemon must close the connection and count the frame.
+// Sends bytes on the peer port, as a member would after its handshake (sealed in a record);
+// the daemon must close the connection and count the frame.
 void expect_malformed_frame_rejected(std::string const& bytes) {
     node a(on("127.0.0.1"));
     auto const before = num(a.status(), "malformed_frames");
     ASSERT_GE(before, 0) << "status --json lacks malformed_frames";
+    secure_peer peer(a.host(), a.port());
+    ASSERT_TRUE(peer.ok()) << peer.failure() << a.log();
+    ASSERT_TRUE(peer.send_record(bytes));
+    EXPECT_TRUE(wait_closed(peer.fd(), 10s)) << "connection not closed\n" << a.log();
+    EXPECT_TRUE(wait_until([&] { return num(a.status(), "malformed_frames") == before + 1; }, 10s))
+        << "malformed_frames " << num(a.status(), "malformed_frames") << "\n"
+        << a.log();
+    expect_still_serving(a);
+}
+
+// Sends bytes on the peer port before any handshake; the daemon must close the connection
+// and count it as refused.
+void expect_connection_refused(std::string const& bytes) {
+    node a(on("127.0.0.1"));
+    auto const before = num(a.status(), "rejected_connections");
     fd_guard conn{tcp_connect(a.host(), a.port())};
     ASSERT_GE(conn.fd, 0);
     ASSERT_TRUE(write_all(conn.fd, bytes, 5s));
     EXPECT_TRUE(wait_closed(conn.fd, 10s)) << "connection not closed\n" << a.log();
-    EXPECT_TRUE(wait_until([&] { return num(a.status(), "malformed_frames") == before + 1; }, 10s))
-        << "malformed_frames " << num(a.status(), "malformed_frames") << "\n"
+    EXPECT_TRUE(
+        wait_until([&] { return num(a.status(), "rejected_connections") == before + 1; }, 10s))
         << a.log();
+    EXPECT_EQ(num(a.status(), "malformed_frames"), 0);
+    expect_still_serving(a);
+}
+
+TEST(BadPeerInput, APlainFrameInsteadOfAHandshakeIsRefused) {
+    // The seed's plain JSON frame, or anything else that is not a handshake.
+    expect_connection_refused(frame(R"({"v":1,"type":"hello"})"));
+}
+
+TEST(BadPeerInput, GarbageInsteadOfAHandshakeIsRefused) {
+    expect_connection_refused("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+}
+
+TEST(BadPeerInput, AnOversizedHandshakeMessageIsRefused) {
+    expect_connection_refused(frame_header(0x7fffffff));
+}
+
+TEST(BadPeerInput, AHandshakeClaimingSomeoneElsesIdIsRefused) {
+    node a(on("127.0.0.1"));
+    auto liar = new_identity();
+    liar.public_key = new_identity().public_key;
+    secure_peer peer(a.host(), a.port(), crypto::open_network_key(), liar);
+    // The initiator finishes its side; the responder refuses message 2 and closes.
+    EXPECT_TRUE(wait_closed(peer.fd(), 10s)) << a.log();
+    EXPECT_TRUE(wait_until([&] { return num(a.status(), "rejected_connections") == 1; }, 10s))
+        << a.log();
+    EXPECT_NE(a.log().find("identity does not match"), std::string::npos) << a.log();
+    expect_still_serving(a);
+}
+
+TEST(BadPeerInput, ATamperedRecordClosesAndCounts) {
+    node a(on("127.0.0.1"));
+    secure_peer peer(a.host(), a.port());
+    ASSERT_TRUE(peer.ok()) << peer.failure();
+    // A record sealed for another connection is as good as a tampered one here: its tag
+    // does not verify under this connection's key.
+    secure_peer other(a.host(), a.port());
+    ASSERT_TRUE(other.ok());
+    std::string const hello = frame(R"({"v":1,"type":"ping"})");
+    crypto::cipher_state wrong;
+    wrong.init(crypto::key{});
+    std::string forged;
+    ASSERT_TRUE(crypto::seal_record(wrong, hello, forged));
+    ASSERT_TRUE(peer.send_raw(forged));
+    EXPECT_TRUE(wait_closed(peer.fd(), 10s)) << a.log();
+    EXPECT_TRUE(wait_until([&] { return num(a.status(), "malformed_frames") == 1; }, 10s))
+        << a.log();
+    EXPECT_NE(a.log().find("not authentic"), std::string::npos) << a.log();
     expect_still_serving(a);
 }
 

@@ -1,5 +1,6 @@
 // The seed's way of talking to a peer: connect, send one frame, close. A `chat` frame sent so
-// by a node nobody has heard of is still delivered (PROTOCOL.md, "Transport and framing").
+// by a node nobody has heard of is still delivered (PROTOCOL.md, "Transport and framing"),
+// through the same handshake every connection starts with.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -7,6 +8,7 @@
 #include <chrono>
 
 #include "tests/support/daemon.hpp"
+#include "tests/support/secure_peer.hpp"
 #include "tests/support/sockets.hpp"
 
 namespace p2pchat::test {
@@ -25,10 +27,10 @@ TEST(SeedPattern, ConnectSendOneChatFrameClose) {
     json::object chat{
         {"v", 1},       {"type", "chat"}, {"origin", origin}, {"seq", 1},
         {"lamport", 1}, {"time", now},    {"name", "seed"},   {"text", "hello from 2014"}};
-    int const fd = tcp_connect(a.host(), a.port());
-    ASSERT_GE(fd, 0);
-    bool const written = write_all(fd, frame(json::serialize(chat)), 5s);
-    ::close(fd);
+    secure_peer seed(a.host(), a.port());
+    ASSERT_TRUE(seed.ok()) << seed.failure() << a.log();
+    bool const written = seed.send_record(frame(json::serialize(chat)));
+    seed.close();
     ASSERT_TRUE(written);
 
     ASSERT_TRUE(
@@ -52,15 +54,12 @@ TEST(SeedPattern, UnknownTypeIsIgnoredAndTheConnectionKeptNewerVersionRead) {
     json::object chat{{"v", 2},        {"type", "chat"},  {"origin", origin},
                       {"seq", 1},      {"lamport", 1},    {"time", 0},
                       {"name", "new"}, {"text", "after"}, {"mood", "curious"}};
-    int const fd = tcp_connect(a.host(), a.port());
-    ASSERT_GE(fd, 0);
-    bool const written =
-        write_all(fd, frame(json::serialize(future)) + frame(json::serialize(chat)), 5s);
-    ASSERT_TRUE(written);
+    secure_peer peer(a.host(), a.port());
+    ASSERT_TRUE(peer.ok()) << peer.failure() << a.log();
+    ASSERT_TRUE(peer.send_record(frame(json::serialize(future)) + frame(json::serialize(chat))));
     EXPECT_TRUE(tail_a.wait_for([](auto& ev) { return count_messages(ev, "after") == 1; }, 10s))
         << a.log();
-    EXPECT_FALSE(wait_closed(fd, 200ms)) << "the connection was closed over an unknown type";
-    ::close(fd);
+    EXPECT_FALSE(wait_closed(peer.fd(), 200ms)) << "the connection was closed over an unknown type";
     EXPECT_EQ(num(a.status(), "malformed_frames"), 0);
 }
 

@@ -13,8 +13,8 @@
 #include <cstdlib>
 #include <stdexcept>
 #include <system_error>
-#include <utility>
 #include <thread>
+#include <utility>
 
 extern char** environ;
 

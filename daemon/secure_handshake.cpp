@@ -1,0 +1,106 @@
+#include "daemon/secure_handshake.hpp"
+
+#include <sodium.h>
+
+#include <array>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/throw_exception.hpp>
+#include <stdexcept>
+
+#include "common/wire/frame_decoder.hpp"
+
+namespace p2pchat::daemon {
+
+namespace {
+
+using result_type = boost::system::result<secured_peer, handshake_error>;
+
+// Handshake messages are under 200 bytes: anything longer is not a handshake.
+constexpr std::size_t max_handshake_message = 1024;
+
+std::string hex(crypto::key const& k) {
+    std::string out(k.size() * 2 + 1, '\0');
+    sodium_bin2hex(out.data(), out.size(), k.data(), k.size());
+    out.pop_back();
+    return out;
+}
+
+struct exchange {
+    tcp::socket& socket;
+
+    awaitable<bool> send(std::string const& message) {
+        auto const framed = wire::encode_frame(message);
+        auto [ec, n] = co_await asio::async_write(socket, asio::buffer(framed), use_nothrow);
+        co_return !ec;
+    }
+
+    using message = boost::system::result<std::string, handshake_error>;
+
+    // The next message, or an error: closed, or not a frame we would read. Reads exactly the
+    // message's bytes: what follows it is the first record, the connection's to read.
+    awaitable<message> receive() {
+        std::array<unsigned char, wire::frame_header_size> header;
+        auto [hec, hn] = co_await asio::async_read(socket, asio::buffer(header), use_nothrow);
+        if (hec) co_return closed(hec);
+        std::size_t const length = (std::size_t{header[0]} << 24) | (std::size_t{header[1]} << 16) |
+                                   (std::size_t{header[2]} << 8) | std::size_t{header[3]};
+        if (length == 0 || length > max_handshake_message)
+            co_return handshake_error{"sent something that is not a p2pchat handshake"};
+        std::string body(length, '\0');
+        auto [bec, bn] = co_await asio::async_read(socket, asio::buffer(body), use_nothrow);
+        if (bec) co_return closed(bec);
+        co_return message(boost::system::in_place_value, std::move(body));
+    }
+
+    static handshake_error closed(boost::system::error_code ec) {
+        return {"closed the connection during the handshake (" + ec.message() + ")"};
+    }
+};
+
+awaitable<result_type> run(tcp::socket& socket, crypto::handshake::role role,
+                           link_settings const& settings) {
+    crypto::channel_handshake handshake(role, settings.identity, settings.network);
+    exchange io{socket};
+    if (role == crypto::handshake::role::initiator && !co_await io.send(handshake.start()))
+        co_return handshake_error{"the connection broke during the handshake"};
+    while (!handshake.done()) {
+        auto message = co_await io.receive();
+        if (!message) co_return message.error();
+        crypto::handshake_failure failure{};
+        auto answer = handshake.receive(*message, failure);
+        if (!answer) {
+            bool const network = failure == crypto::handshake_failure::not_a_member ||
+                                 failure == crypto::handshake_failure::bad_handshake;
+            co_return handshake_error{std::string(crypto::to_string(failure)), network};
+        }
+        if (!answer->empty() && !co_await io.send(*answer))
+            co_return handshake_error{"the connection broke during the handshake"};
+    }
+    co_return secured_peer{hex(handshake.peer_identity()), handshake.keys()};
+}
+
+awaitable<void> sleep_for(tcp::socket& socket, std::chrono::steady_clock::duration d) {
+    asio::steady_timer timer(socket.get_executor(), d);
+    co_await timer.async_wait(use_nothrow);
+}
+
+}  // namespace
+
+void throw_exception_from_error(handshake_error const& e, boost::source_location const& loc) {
+    boost::throw_exception(std::runtime_error(e.reason), loc);
+}
+
+awaitable<result_type> secure_handshake(tcp::socket& socket, crypto::handshake::role role,
+                                        link_settings const& settings,
+                                        std::chrono::steady_clock::duration timeout) {
+    auto outcome = co_await (run(socket, role, settings) || sleep_for(socket, timeout));
+    if (outcome.index() == 1)
+        co_return handshake_error{
+            "no handshake within " +
+            std::to_string(std::chrono::duration_cast<std::chrono::seconds>(timeout).count()) +
+            " s"};
+    co_return std::get<0>(std::move(outcome));
+}
+
+}  // namespace p2pchat::daemon
