@@ -22,6 +22,7 @@ int run_tail(context& ctx, args_t args);
 int run_peers(context& ctx, args_t args);
 int run_rename(context& ctx, args_t args);
 int run_join(context& ctx, args_t args);
+int run_invite(context& ctx, args_t args);
 int run_leave(context& ctx, args_t args);
 int run_status(context& ctx, args_t args);
 int run_chat(context& ctx, args_t args);

@@ -23,6 +23,7 @@ json::object to_json(node_status const& s) {
             {"name", self.name},
             {"listen", self.addr},
             {"socket", s.socket},
+            {"network", s.network_open ? "open" : "closed"},
             {"version", P2PCHAT_VERSION},
             {"pid", static_cast<std::int64_t>(::getpid())},
             {"uptime_s", s.uptime_s},

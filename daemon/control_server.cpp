@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/address.hpp"
+#include "common/invite.hpp"
 #include "common/rpc/rpc.hpp"
 #include "daemon/accept_loop.hpp"
 #include "daemon/control_json.hpp"
@@ -284,12 +285,35 @@ class control_server::client : public std::enable_shared_from_this<client> {
             std::string text;
             if (!read_string(p, "address", text))
                 co_return reply(invalid_params("join needs an \"address\" string"));
+            if (looks_like_invite(text)) {
+                auto const i = parse_invite(text);
+                if (!i)
+                    co_return reply(invalid_params(
+                        "not a valid invite (p2pchat:KEY@HOST[:PORT]); ask for a new one"));
+                auto r = co_await node().join(i->contact, i->key);
+                if (!r) co_return reply(r.error());
+                co_return reply(json::object{{"peers", *r}});
+            }
             auto contact = parse_address(text);
             if (!contact || contact->port == 0)
                 co_return reply(invalid_params("not HOST[:PORT]: '" + text + "'"));
             auto r = co_await node().join(*contact);
             if (!r) co_return reply(r.error());
             co_return reply(json::object{{"peers", *r}});
+        }
+        if (c.method == "invite") {
+            std::optional<address> contact;
+            if (p.contains("address")) {
+                std::string text;
+                if (!read_string(p, "address", text))
+                    co_return reply(invalid_params("\"address\" must be a string"));
+                contact = parse_address(text);
+                if (!contact || contact->port == 0)
+                    co_return reply(invalid_params("not HOST[:PORT]: '" + text + "'"));
+            }
+            auto r = node().invite(contact);
+            if (!r) co_return reply(r.error());
+            co_return reply(json::object{{"invite", *r}});
         }
         if (c.method == "leave") co_return reply(json::object{{"peers", node().leave()}});
         if (c.method == "history") {

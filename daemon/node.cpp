@@ -2,6 +2,8 @@
 
 #include <random>
 
+#include "common/invite.hpp"
+#include "daemon/control_json.hpp"
 #include "daemon/join_client.hpp"
 #include "daemon/log.hpp"
 
@@ -55,7 +57,8 @@ node::node(asio::any_io_executor executor, options const& opts, node_identity id
     : executor_(executor),
       options_(opts),
       identity_(std::move(identity)),
-      settings_{identity_keys_of(identity_), crypto::open_network_key(), std::nullopt},
+      network_(load_network_key(opts)),
+      settings_{identity_keys_of(identity_), network_.key, std::nullopt},
       socket_path_(opts.socket_path),
       started_ms_(unix_time_ms()),
       // Two inbound connections per peer leave room for joins and reconnects in flight.
@@ -73,6 +76,16 @@ node::node(asio::any_io_executor executor, options const& opts, node_identity id
 engine::instant node::now() { return {std::chrono::steady_clock::now(), unix_time_ms()}; }
 
 void node::start() {
+    auto const listen = to_string(listener_.local_address());
+    if (settings_.network.open)
+        log(log_level::warning, "this network is open: anyone who can reach ", listen,
+            " can join it and read its messages; `p2pchatctl invite` closes it (or start "
+            "with --network=closed or --network-key FILE)");
+    else if (network_.created)
+        log(log_level::notice, "created a network key in ", network_.file.string(),
+            ": this network is closed; `p2pchatctl invite` lets others in");
+    else
+        log(log_level::info, "network key from ", network_.file.string());
     listener_.start();
     engine_.start(now());
     run_effects();
@@ -118,19 +131,78 @@ rpc::result<std::string> node::rename(std::string name) {
     return renamed;
 }
 
-awaitable<rpc::result<std::size_t>> node::join(address contact) {
+awaitable<rpc::result<std::size_t>> node::join(address contact, std::optional<crypto::key> key) {
+    // An invite's key replaces ours only for a node that is in no network of its own.
+    bool const new_key = key && (settings_.network.open || *key != settings_.network.secret);
+    if (new_key && network_.fixed)
+        co_return rpc::error{rpc::code::invalid_params,
+                             "this node's network key comes from " + network_.file.string() +
+                                 "; change it there to join another network"};
+    if (new_key && engine_.summary().peers > 0)
+        co_return rpc::error{
+            rpc::code::invalid_params,
+            "this node is in a network of " + std::to_string(engine_.summary().peers) +
+                " peers; `p2pchatctl leave` it before joining another with an invite"};
+    link_settings settings = settings_;
+    if (key) settings.network = {*key, false};
     // Named, not a temporary inside the co_await: GCC 12 destroys such temporaries twice.
     auto request = make_frame(engine_.join_request());
     traffic_.bytes_sent += request->size();
     ++traffic_.frames_sent;
     auto answer =
-        co_await request_join(executor_, contact, std::move(request), settings_, join_timeout);
+        co_await request_join(executor_, contact, std::move(request), settings, join_timeout);
     if (!answer) co_return answer.error();
     traffic_.bytes_received += answer->bytes_read;
+    if (new_key)
+        if (auto const error = adopt(*key); !error.empty())
+            co_return rpc::error{rpc::code::internal_error, error};
     auto joined = engine_.joined(std::move(answer->welcome), to_string(contact),
                                  answer->contact.to_string(), now());
     run_effects();
     co_return joined;
+}
+
+rpc::result<std::string> node::invite(std::optional<address> contact) {
+    if (!contact) {
+        auto const own = listener_.local_address();
+        if (is_unspecified_host(own.host))
+            return rpc::error{rpc::code::invalid_params,
+                              "this node listens on every interface (" + to_string(own) +
+                                  "); say which address to invite to: invite --address HOST"};
+        contact = own;
+    }
+    if (settings_.network.open) {
+        auto const key = crypto::generate_network_key();
+        if (auto const error = adopt(key.secret); !error.empty())
+            return rpc::error{rpc::code::internal_error, error};
+        log(log_level::notice, "created a network key in ", network_.file.string(),
+            ": this network is closed now; peers get the key, newcomers need an invite");
+        engine_.share_network_key(format_network_key(key.secret), now());
+        run_effects();
+    }
+    return format_invite({settings_.network.secret, *contact});
+}
+
+std::string node::adopt(crypto::key const& key) {
+    if (auto const error = store_network_key(network_.file, key); !error.empty()) return error;
+    settings_.network = {key, false};
+    network_.key = settings_.network;
+    return {};
+}
+
+void node::adopt_from_peer(engine::adopt_network_key const& offer) {
+    auto const key = parse_network_key(offer.key);
+    if (!key || !settings_.network.open || network_.fixed) {
+        log(log_level::info, "ignored a network key offered by ", short_id(offer.from),
+            settings_.network.open ? "" : ": this network has one");
+        return;
+    }
+    if (auto const error = adopt(*key); !error.empty()) {
+        log(log_level::error, error);
+        return;
+    }
+    log(log_level::notice, short_id(offer.from), " closed the network: its key is kept in ",
+        network_.file.string());
 }
 
 std::size_t node::leave() {
@@ -140,9 +212,13 @@ std::size_t node::leave() {
 }
 
 node_status node::status() const {
-    return {engine_.summary(),     traffic_,
-            socket_path_,          (unix_time_ms() - started_ms_) / 1000,
-            events_.subscribers(), events_.last_seq()};
+    return {engine_.summary(),
+            traffic_,
+            socket_path_,
+            settings_.network.open,
+            (unix_time_ms() - started_ms_) / 1000,
+            events_.subscribers(),
+            events_.last_seq()};
 }
 
 // ---------------------------------------------------------------- inputs
@@ -197,10 +273,10 @@ awaitable<void> node::startup_joins() {
     // The contacts may come up after us (boot order, a restart): keep trying, gently.
     auto backoff = std::chrono::milliseconds(1s);
     while (!stopping_) {
-        for (auto const& contact : options_.join) {
-            auto const result = co_await join(contact);
+        for (auto const& target : options_.join) {
+            auto const result = co_await join(target.contact, target.key);
             if (result || stopping_) co_return;
-            log(log_level::warning, "join through ", to_string(contact),
+            log(log_level::warning, "join through ", to_string(target.contact),
                 " failed: ", result.error().message);
         }
         log(log_level::warning,
@@ -260,6 +336,8 @@ void node::execute(engine::effect& effect) {
                 events_.append(std::move(fx.event));
             } else if constexpr (std::is_same_v<T, engine::store_message>) {
                 store_.append(std::move(fx.chat));
+            } else if constexpr (std::is_same_v<T, engine::adopt_network_key>) {
+                adopt_from_peer(fx);
             } else {
                 static_assert(std::is_same_v<T, engine::log_line>);
                 log(to_log_level(fx.level), fx.text);

@@ -19,6 +19,7 @@
 #include "daemon/event_log.hpp"
 #include "daemon/identity.hpp"
 #include "daemon/link_settings.hpp"
+#include "daemon/network_key_file.hpp"
 #include "daemon/node_status.hpp"
 #include "daemon/options.hpp"
 #include "daemon/peer_link.hpp"
@@ -41,7 +42,14 @@ class node final : public frame_handler, public link_observer {
     // ---- operations for front ends
     rpc::result<engine::send_receipt> send(std::string text);
     rpc::result<std::string> rename(std::string name);
-    awaitable<rpc::result<std::size_t>> join(address contact);
+    // Joins through `contact`; with the network key of an invite, the node takes that key
+    // (it must not be in another network then).
+    awaitable<rpc::result<std::size_t>> join(address contact,
+                                             std::optional<crypto::key> key = std::nullopt);
+    // An invite to this node's network: the network key and an address to join (`contact`,
+    // or the node's own listen address). Closes an open network first: the node creates a
+    // key and hands it to every peer it has.
+    rpc::result<std::string> invite(std::optional<address> contact);
     std::size_t leave();
     node_status status() const;
     std::vector<engine::peer_view> peers() const { return engine_.peers(); }
@@ -73,6 +81,9 @@ class node final : public frame_handler, public link_observer {
     void dial(std::string const& peer, address const& target);
     void hang_up(std::string const& peer, bool flush);
     void arm(engine::timer_kind timer, engine::steady_time at);
+    // Makes `key` this node's network key from now on, and keeps it in the state directory.
+    std::string adopt(crypto::key const& key);
+    void adopt_from_peer(engine::adopt_network_key const& offer);
 
     awaitable<void> timer_loop(engine::timer_kind timer);
     awaitable<void> startup_joins();
@@ -80,6 +91,7 @@ class node final : public frame_handler, public link_observer {
     asio::any_io_executor executor_;
     options options_;
     node_identity identity_;
+    network_key_source network_;
     link_settings settings_;  // before listener_, which handshakes with it
     std::string socket_path_;
     std::int64_t started_ms_;

@@ -24,6 +24,7 @@ struct node_status {
     engine::node_summary node;
     traffic_counters traffic;
     std::string socket;
+    bool network_open = true;  // no network key: anyone who can reach the node may join
     std::int64_t uptime_s = 0;
     std::size_t subscribers = 0;
     std::uint64_t event_seq = 0;

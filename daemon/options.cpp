@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/invite.hpp"
 #include "common/paths.hpp"
 #include "common/text.hpp"
 
@@ -22,8 +23,10 @@ po::options_description describe() {
     d.add_options()
         ("name", po::value<std::string>()->value_name("NAME"), "screen name (default: login name)")
         ("listen", po::value<std::string>()->value_name("HOST:PORT"), "TCP listen address (default 0.0.0.0:7447; port 0 picks one)")
-        ("join", po::value<std::vector<std::string>>()->value_name("HOST:PORT"), "join the network through this peer at start-up (repeatable)")
+        ("join", po::value<std::vector<std::string>>()->value_name("HOST:PORT|INVITE"), "join the network through this peer, or with this invite, at start-up (repeatable)")
         ("state-dir", po::value<std::string>()->value_name("DIR"), "where the identity key lives")
+        ("network-key", po::value<std::string>()->value_name("FILE"), "the network key (default: $CREDENTIALS_DIRECTORY/network.key or STATE-DIR/network.key if present)")
+        ("network", po::value<std::string>()->value_name("open|closed"), "with no network key: run an open network, or create a key (default open)")
         ("socket", po::value<std::string>()->value_name("PATH"), "control socket path")
         ("max-peers", po::value<std::size_t>()->value_name("N"), "most live peers in the table (default 256)")
         ("config", po::value<std::string>()->value_name("FILE"), "config file (default /etc/p2pchat/p2pchatd.conf if present)")
@@ -101,9 +104,23 @@ parsed_options parse_options(int argc, char const* const argv[]) {
     if (vm.count("listen"))
         o.listen = parse_address_or_throw(vm["listen"].as<std::string>(), "listen");
     if (vm.count("join"))
-        for (auto const& j : vm["join"].as<std::vector<std::string>>())
-            o.join.push_back(parse_address_or_throw(j, "join"));
+        for (auto const& j : vm["join"].as<std::vector<std::string>>()) {
+            if (looks_like_invite(j)) {
+                auto const i = parse_invite(j);
+                if (!i) throw usage_error("--join: not a valid invite: '" + j + "'");
+                o.join.push_back({i->contact, i->key});
+            } else {
+                o.join.push_back({parse_address_or_throw(j, "join"), std::nullopt});
+            }
+        }
     o.state_dir = vm.count("state-dir") ? vm["state-dir"].as<std::string>() : default_state_dir();
+    if (vm.count("network-key")) o.network_key_file = vm["network-key"].as<std::string>();
+    if (vm.count("network")) {
+        auto const& network = vm["network"].as<std::string>();
+        if (network != "open" && network != "closed")
+            throw usage_error("--network: expected open or closed");
+        o.closed_network = network == "closed";
+    }
     o.socket_path = vm.count("socket") ? vm["socket"].as<std::string>() : default_socket_path();
     if (vm.count("max-peers")) {
         o.max_peers = vm["max-peers"].as<std::size_t>();

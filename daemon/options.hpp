@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/address.hpp"
+#include "common/crypto/noise.hpp"
 #include "daemon/log.hpp"
 
 namespace p2pchat::daemon {
@@ -16,11 +17,21 @@ namespace p2pchat::daemon {
 enum class bus_kind { none, user, system };
 bool parse_bus_kind(std::string_view text, bus_kind& out);
 
+// A node to join at start-up: an address, or an invite (an address and the network key).
+struct join_target {
+    address contact;
+    std::optional<crypto::key> key;
+};
+
 struct options {
     std::string name;
     address listen{"0.0.0.0", default_port};
-    std::vector<address> join;
+    std::vector<join_target> join;
     std::string state_dir;
+    // The network key file the administrator gives (empty: look elsewhere, see
+    // network_key_file.hpp); closed_network: never run an open network.
+    std::string network_key_file;
+    bool closed_network = false;
     std::string socket_path;
     std::size_t max_peers = 256;
     log_level level = log_level::info;

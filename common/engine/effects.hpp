@@ -80,13 +80,20 @@ struct emit_event {
 struct store_message {
     wire::chat_msg chat;
 };
+// A member handed this node its network's key (the network was open and is now closed): the
+// runtime takes it when its own network is open, and ignores it otherwise.
+struct adopt_network_key {
+    std::string key;  // as network_key_msg carries it
+    std::string from;
+};
 struct log_line {
     severity level = severity::info;
     std::string text;
 };
 
 using effect = std::variant<send_to_peer, reply_on, broadcast, dial_peer, redirect_link, hang_up,
-                            close_connection, arm_timer, emit_event, store_message, log_line>;
+                            close_connection, arm_timer, emit_event, store_message,
+                            adopt_network_key, log_line>;
 
 // The list one input appends to. Components of the engine write through it; the runtime
 // takes the list (take()) and executes it.

@@ -42,6 +42,8 @@ void node::on_frame(frame_source const& from, wire::message&& message, instant n
                 members_.on_rename(from, m, now);
             } else if constexpr (std::is_same_v<T, wire::leave_msg>) {
                 members_.on_leave(from, m, now);
+            } else if constexpr (std::is_same_v<T, wire::network_key_msg>) {
+                out_.push(adopt_network_key{std::move(m.key), std::string(from.peer)});
             } else {
                 static_assert(std::is_same_v<T, wire::unknown_msg>);
                 out_.log(severity::debug, "ignored unknown message type '", m.type, "' from ",
@@ -90,6 +92,10 @@ rpc::result<std::size_t> node::joined(wire::welcome_msg&& welcome, std::string_v
 std::size_t node::leave(instant) { return members_.leave(); }
 
 void node::stop(instant) { members_.stop(); }
+
+void node::share_network_key(std::string key, instant) {
+    out_.push(broadcast{make_outgoing(wire::network_key_msg{std::move(key)}), {}});
+}
 
 node_summary node::summary() const {
     return {members_.self(),

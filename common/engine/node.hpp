@@ -76,6 +76,8 @@ class node {
     std::size_t leave(instant now);
     // Says goodbye to everyone and refuses everything from now on.
     void stop(instant now);
+    // This node closed its open network: hand the new key to every peer it has a link to.
+    void share_network_key(std::string key, instant now);
 
     // ---- views
     node_summary summary() const;

@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "common/address.hpp"
+#include "common/invite.hpp"
 #include "common/text.hpp"
 
 namespace p2pchat::wire {
@@ -101,6 +102,10 @@ struct encoder {
         o["type"] = "leave";
         o["id"] = m.id;
         o["inc"] = m.inc;
+    }
+    void operator()(network_key_msg const& m) const {
+        o["type"] = "network_key";
+        o["key"] = m.key;
     }
     void operator()(unknown_msg const& m) const { o["type"] = m.type; }
 };
@@ -269,6 +274,10 @@ result<message> decode_object(json::object const& o) {
         rename_msg rn{r.string("id"), r.string("name"), r.uint("inc")};
         if (!r.error()) r.check(is_node_id(rn.id) && is_valid_name(rn.name));
         m = std::move(rn);
+    } else if (type == "network_key") {
+        network_key_msg k{r.string("key")};
+        if (!r.error()) r.check(parse_network_key(k.key).has_value());
+        m = std::move(k);
     } else if (type == "leave") {
         leave_msg l{r.string("id"), r.uint("inc")};
         if (!r.error()) r.check(is_node_id(l.id));
@@ -329,6 +338,8 @@ std::string_view type_name(message const& m) {
                 return "rename";
             else if constexpr (std::is_same_v<T, leave_msg>)
                 return "leave";
+            else if constexpr (std::is_same_v<T, network_key_msg>)
+                return "network_key";
             else
                 return "unknown";
         },

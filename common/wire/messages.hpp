@@ -69,12 +69,16 @@ struct leave_msg {
     std::string id;
     std::uint64_t inc = 0;
 };
+// A member that closed an open network hands its new network key to the members it has.
+struct network_key_msg {
+    std::string key;  // 43 characters of base64url
+};
 struct unknown_msg {
     std::string type;
 };
 
 using message = std::variant<join_msg, welcome_msg, refused_msg, hello_msg, peers_msg, digest_msg,
-                             chat_msg, rename_msg, leave_msg, unknown_msg>;
+                             chat_msg, rename_msg, leave_msg, network_key_msg, unknown_msg>;
 
 enum class decode_errc {
     not_json = 1,

@@ -412,6 +412,8 @@ void network::execute_one(machine& m, effect const& e) {
                 m.events.push_back(fx.event);
             } else if constexpr (std::is_same_v<T, store_message>) {
                 m.store.append(fx.chat);
+            } else if constexpr (std::is_same_v<T, adopt_network_key>) {
+                m.logs.push_back("adopt network key from " + short_id(fx.from));
             } else {
                 static_assert(std::is_same_v<T, log_line>);
                 m.logs.push_back(fx.text);

@@ -82,6 +82,7 @@ std::vector<message> samples() {
         chat(42, std::string(max_text_bytes, 'z')),
         rename_msg{node_id('d'), "dora", 12},
         leave_msg{node_id('e'), 99},
+        network_key_msg{std::string(43, 'A')},
     };
 }
 
