@@ -14,6 +14,7 @@
 #include <cstring>
 #include <utility>
 
+#include "common/paths.hpp"
 #include "common/rpc/rpc.hpp"
 
 namespace p2pchat::ctl {
@@ -47,6 +48,9 @@ result<rpc_client> rpc_client::connect(std::string const& path, int not_running_
     if (path.empty() || path.size() >= sizeof addr.sun_path)
         return failure{rpc::exit_status::usage, "bad socket path: " + path};
     std::memcpy(addr.sun_path, path.data(), path.size());
+    // Never talk through a socket someone else could have put in our place.
+    if (auto const problem = private_socket_dir_problem(path, false); !problem.empty())
+        return failure{rpc::exit_status::no_permission, problem};
 
     int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) return failure{rpc::exit_status::unavailable, std::strerror(errno)};
@@ -154,7 +158,12 @@ result<void> rpc_client::flush() {
     while (wants_write()) {
         pollfd p{fd_, POLLOUT, 0};
         if (::poll(&p, 1, -1) < 0 && errno != EINTR) return connection_lost();
-        if (auto r = on_writable(); !r) return r.error();
+        if (auto r = on_writable(); !r) {
+            // The daemon may have said why before it hung up (refused, too many clients).
+            (void)on_readable();
+            if (auto said = parse_next_line(); !said) return said.error();
+            return r.error();
+        }
     }
     return {};
 }

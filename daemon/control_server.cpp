@@ -5,14 +5,17 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/intrusive/list.hpp>
 #include <boost/json/serialize.hpp>
 #include <cstdlib>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "common/address.hpp"
 #include "common/invite.hpp"
+#include "common/paths.hpp"
 #include "common/rpc/rpc.hpp"
 #include "daemon/accept_loop.hpp"
 #include "daemon/control_json.hpp"
@@ -76,11 +79,11 @@ class control_server::client : public std::enable_shared_from_this<client> {
           grace_(socket_.get_executor()),
           server_(std::move(server)) {}
 
-    awaitable<void> run(bool over_limit) {
+    // A refused client is told why in one error line, then the connection ends.
+    awaitable<void> run(std::optional<rpc::error> refusal) {
         auto self = shared_from_this();
-        if (over_limit) {
-            queue(to_line(rpc::make_error(
-                nullptr, {rpc::code::too_many_clients, "too many clients (64); try again later"})));
+        if (refusal) {
+            queue(to_line(rpc::make_error(nullptr, *refusal)));
             closing_ = true;
             co_await write_lines();
             co_return;
@@ -398,10 +401,16 @@ struct control_server::shared_state : std::enable_shared_from_this<shared_state>
     shared_state(asio::any_io_executor executor, daemon::node& n) : acceptor(executor), node(n) {}
 
     void accepted(socket_type socket);
-    static awaitable<void> serve(std::shared_ptr<client> c, bool over_limit);
+    static awaitable<void> serve(std::shared_ptr<client> c, std::optional<rpc::error> refusal);
+    // The socket file's group, when the file lets its group in (SocketGroup=, or 0660). Read
+    // at each connection that needs it, so that a change by the administrator counts at once.
+    std::optional<gid_t> shared_group() const;
+    // Root, our own user, and the members of the socket's group may talk to us.
+    std::optional<rpc::error> refusal_for(int fd) const;
 
     local_protocol::acceptor acceptor;
     daemon::node& node;
+    std::string path;  // of the socket file
     std::size_t clients = 0;
     // Every client object still alive (not owned: a client unlinks itself when destroyed).
     bi::list<client, bi::member_hook<client, decltype(client::link_), &client::link_>,
@@ -424,12 +433,15 @@ control_server::control_server(asio::any_io_executor executor, node& node, std::
     if (ec != asio::error::connection_refused && ec != asio::error::not_found &&
         ec != boost::system::errc::no_such_file_or_directory)
         throw std::runtime_error("cannot use control socket " + path_ + ": " + ec.message());
+    if (auto const problem = private_socket_dir_problem(path_, true); !problem.empty())
+        throw std::runtime_error(problem);
     ::unlink(path_.c_str());  // stale file from a crashed daemon
     acceptor.open(local_protocol(), ec);
     if (!ec) acceptor.bind(local_protocol::endpoint(path_), ec);
     if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
     if (ec) throw std::runtime_error("cannot create control socket " + path_ + ": " + ec.message());
     ::chmod(path_.c_str(), 0660);
+    shared_->path = path_;
     node.set_socket_path(path_);
 }
 
@@ -442,6 +454,7 @@ control_server::control_server(asio::any_io_executor executor, node& node, int i
         throw std::runtime_error("cannot use the control socket passed by systemd: " +
                                  ec.message());
     path_ = acceptor.local_endpoint(ec).path();
+    shared_->path = path_;
     node.set_socket_path(path_);
 }
 
@@ -488,23 +501,56 @@ void control_server::stop() {
     for (auto& c : sessions) c->close();
 }
 
-void control_server::shared_state::accepted(socket_type socket) {
-    if (log_enabled(log_level::debug)) {
-        ucred cred{};
-        socklen_t len = sizeof cred;
-        if (::getsockopt(socket.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
-            log(log_level::debug, "control client pid ", cred.pid, " uid ", cred.uid);
+std::optional<gid_t> control_server::shared_state::shared_group() const {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) == 0 && (st.st_mode & S_IRWXG) != 0) return st.st_gid;
+    return std::nullopt;
+}
+
+std::optional<rpc::error> control_server::shared_state::refusal_for(int fd) const {
+    ucred cred{};
+    socklen_t len = sizeof cred;
+    if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0)
+        return rpc::error{rpc::code::not_allowed, "cannot tell who is calling"};
+    log(log_level::debug, "control client pid ", cred.pid, " uid ", cred.uid);
+    if (cred.uid == 0 || cred.uid == ::geteuid()) return std::nullopt;
+    auto const group = shared_group();
+    if (group) {
+        if (cred.gid == *group) return std::nullopt;
+        // The caller's supplementary groups, as the kernel reports them (Linux 4.13).
+        std::vector<gid_t> groups(64);
+        socklen_t size = static_cast<socklen_t>(groups.size() * sizeof(gid_t));
+        if (::getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups.data(), &size) != 0 &&
+            errno == ERANGE) {
+            groups.resize(size / sizeof(gid_t));
+            ::getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups.data(), &size);
+        }
+        groups.resize(size / sizeof(gid_t));
+        if (std::find(groups.begin(), groups.end(), *group) != groups.end())
+            return std::nullopt;
     }
-    bool const over_limit = clients >= max_clients;
+    log(log_level::notice, "refused a control client: pid ", cred.pid, " uid ", cred.uid,
+        " is not root, this daemon's user", group ? " or in its socket's group" : "");
+    return rpc::error{rpc::code::not_allowed,
+                      "permission denied: uid " + std::to_string(cred.uid) +
+                          " may not use this p2pchatd (only root, its user" +
+                          (group ? " and the members of its socket's group)" : ")")};
+}
+
+void control_server::shared_state::accepted(socket_type socket) {
+    auto refusal = refusal_for(socket.native_handle());
+    if (!refusal && clients >= max_clients)
+        refusal = rpc::error{rpc::code::too_many_clients, "too many clients (64); try again later"};
     auto c = std::make_shared<client>(std::move(socket), shared_from_this());
     live.push_back(*c);
     ++clients;
-    asio::co_spawn(acceptor.get_executor(), serve(std::move(c), over_limit),
+    asio::co_spawn(acceptor.get_executor(), serve(std::move(c), std::move(refusal)),
                    log_exception{"control client"});
 }
 
-awaitable<void> control_server::shared_state::serve(std::shared_ptr<client> c, bool over_limit) {
-    co_await c->run(over_limit);
+awaitable<void> control_server::shared_state::serve(std::shared_ptr<client> c,
+                                                    std::optional<rpc::error> refusal) {
+    co_await c->run(std::move(refusal));
     --c->server().clients;
 }
 

@@ -33,6 +33,7 @@ char const* dbus_error_name(rpc::code c) {
         case rpc::code::method_not_found:
         case rpc::code::internal_error:
         case rpc::code::too_many_clients:
+        case rpc::code::not_allowed:
         case rpc::code::subscriber_too_slow:
             return SD_BUS_ERROR_FAILED;
     }

@@ -110,6 +110,8 @@ int exit_status_for(int rpc_code) {
             return exit_status::software;
         case code::too_many_clients:
             return exit_status::unavailable;
+        case code::not_allowed:
+            return exit_status::no_permission;
         case code::invalid_params:
         case code::text_too_long:
         case code::peer_unreachable:

@@ -25,6 +25,7 @@ enum class code : int {
     invalid_params = -32602,
     internal_error = -32603,
     too_many_clients = -32000,
+    not_allowed = -32001,  // the control socket's peer is not root, the daemon's user or group
     text_too_long = 1001,
     peer_unreachable = 1002,
     join_refused = 1003,

@@ -53,7 +53,7 @@ TEST(Paths, SocketDefaults) {
         scoped_env r("XDG_RUNTIME_DIR", nullptr);
         EXPECT_EQ(default_socket_path(),
                   getuid() == 0 ? std::string("/run/p2pchatd.sock")
-                                : "/tmp/p2pchatd-" + std::to_string(getuid()) + ".sock");
+                                : "/tmp/p2pchat-" + std::to_string(getuid()) + "/p2pchatd.sock");
     }
 }
 
