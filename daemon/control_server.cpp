@@ -526,8 +526,7 @@ std::optional<rpc::error> control_server::shared_state::refusal_for(int fd) cons
             ::getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups.data(), &size);
         }
         groups.resize(size / sizeof(gid_t));
-        if (std::find(groups.begin(), groups.end(), *group) != groups.end())
-            return std::nullopt;
+        if (std::find(groups.begin(), groups.end(), *group) != groups.end()) return std::nullopt;
     }
     log(log_level::notice, "refused a control client: pid ", cred.pid, " uid ", cred.uid,
         " is not root, this daemon's user", group ? " or in its socket's group" : "");

@@ -28,6 +28,7 @@ struct answer_sink {
     std::optional<answer> result;
 
     void on_read(std::size_t bytes) { bytes_read += bytes; }
+    bool on_buffered(std::size_t) { return true; }  // one answer; request_join's deadline
     bool on_frame(wire::message&& message) {
         if (auto* refused = std::get_if<wire::refused_msg>(&message)) {
             result = fail(rpc::code::join_refused, where + " refused the join: " + refused->reason,

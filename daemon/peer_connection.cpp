@@ -41,6 +41,14 @@ struct peer_connection::reader_sink {
         return c.socket_->is_open();
     }
     void on_malformed(bad_input, std::string_view why) { c.handler_.on_malformed(c, why); }
+    bool on_buffered(std::size_t) {
+        c.account();
+        if (c.budget_.exhausted() && c.decoder_->buffered() > memory_budget::share_when_exhausted) {
+            c.handler_.on_malformed(c, "a large record while the node is over its memory budget");
+            return false;
+        }
+        return true;
+    }
 };
 
 // How the writer drains this connection's outbox.
@@ -60,6 +68,7 @@ struct peer_connection::writer_hooks {
         return crypto::seal_records(c.sealer_, batch, out);
     }
     void written(boost::system::error_code ec, std::size_t bytes, std::size_t frames) {
+        c.account();
         // On error the batch is back in the queue, so a link that redials sends it again
         // (receivers drop what they already had).
         if (ec)
@@ -69,8 +78,16 @@ struct peer_connection::writer_hooks {
     }
 };
 
-peer_connection::peer_connection(frame_handler& handler, std::size_t queue_limit)
-    : handler_(handler), queue_limit_(queue_limit), id_(++last_connection_id) {}
+peer_connection::peer_connection(frame_handler& handler, std::shared_ptr<memory_budget> budget,
+                                 std::size_t queue_limit)
+    : handler_(handler),
+      queue_limit_(queue_limit),
+      budget_(std::move(budget)),
+      id_(++last_connection_id) {}
+
+void peer_connection::account() {
+    budget_.update(outbox_.bytes() + (decoder_ ? decoder_->buffered() : 0));
+}
 
 awaitable<boost::system::error_code> peer_connection::run(tcp::socket socket,
                                                           crypto::transport_keys keys) {
@@ -100,6 +117,7 @@ awaitable<boost::system::error_code> peer_connection::run(tcp::socket socket,
     while (writer_running) co_await writer_done.async_wait(use_nothrow);
     decoder_.reset();
     sealer_ = {};
+    account();
     co_return last_error_;
 }
 
@@ -118,14 +136,25 @@ awaitable<void> peer_connection::write_frames(asio::steady_timer& done, bool& ru
 
 void peer_connection::send(frame_ptr frame) {
     outbox_.push_back(std::move(frame));
-    // Over the byte limit the oldest frames go: a stuck peer never holds unbounded memory.
-    if (std::size_t const dropped = outbox_.drop_oldest_over(queue_limit_))
+    // Over the byte limit the oldest frames go: a stuck peer never holds unbounded memory;
+    // and while the node as a whole is over its budget, each queue keeps only its newest.
+    std::size_t const limit = budget_.exhausted()
+                                  ? std::min(queue_limit_, memory_budget::share_when_exhausted)
+                                  : queue_limit_;
+    if (std::size_t const dropped = outbox_.drop_oldest_over(limit))
         handler_.on_dropped_frames(dropped);
+    account();
 }
 
-void peer_connection::send_first(frame_ptr frame) { outbox_.push_front(std::move(frame)); }
+void peer_connection::send_first(frame_ptr frame) {
+    outbox_.push_front(std::move(frame));
+    account();
+}
 
-void peer_connection::clear_queue() { outbox_.clear(); }
+void peer_connection::clear_queue() {
+    outbox_.clear();
+    account();
+}
 
 void peer_connection::close() {
     boost::system::error_code ignored;

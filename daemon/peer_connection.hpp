@@ -16,6 +16,7 @@
 #include "common/crypto/secure_channel.hpp"
 #include "common/wire/messages.hpp"
 #include "daemon/asio.hpp"
+#include "daemon/memory_budget.hpp"
 #include "daemon/outbox.hpp"
 
 namespace p2pchat::daemon {
@@ -45,7 +46,8 @@ class peer_connection {
   public:
     static constexpr std::size_t default_queue_limit = 4 * 1024 * 1024;
 
-    peer_connection(frame_handler& handler, std::size_t queue_limit = default_queue_limit);
+    peer_connection(frame_handler& handler, std::shared_ptr<memory_budget> budget,
+                    std::size_t queue_limit = default_queue_limit);
 
     // Reads and writes records on `socket`, whose handshake gave `keys`, until either side
     // fails, the peer closes, or close() is called. Returns the reason (eof for an orderly
@@ -81,6 +83,8 @@ class peer_connection {
     // `done` and `running` live in run()'s frame: the writer clears `running` and cancels
     // `done` as its last act, and run() waits for that.
     awaitable<void> write_frames(asio::steady_timer& done, bool& running);
+    // Tells the node's memory budget what this connection holds now.
+    void account();
 
     frame_handler& handler_;
     std::size_t queue_limit_;
@@ -88,6 +92,7 @@ class peer_connection {
     outbox outbox_;
     bool closing_ = false;
     std::optional<crypto::record_decoder> decoder_;
+    memory_budget::share budget_;
     crypto::cipher_state sealer_;  // this side's sending key, while run() runs
     std::uint64_t id_;
     std::string peer_id_;

@@ -25,7 +25,7 @@ peer_link::peer_link(asio::any_io_executor executor, frame_handler& handler,
       peer_id_(std::move(peer_id)),
       target_(std::move(target)),
       observer_(observer),
-      connection_(handler),
+      connection_(handler, settings.budget),
       backoff_timer_(executor) {
     connection_.set_peer_id(peer_id_);
 }

@@ -30,8 +30,8 @@ namespace bi = boost::intrusive;
 
 // One accepted connection, in its serving coroutine's frame.
 struct inbound_session : bi::list_base_hook<bi::link_mode<bi::auto_unlink>> {
-    inbound_session(frame_handler& handler, tcp::socket s)
-        : socket(std::move(s)), connection(handler) {}
+    inbound_session(frame_handler& handler, tcp::socket s, std::shared_ptr<memory_budget> budget)
+        : socket(std::move(s)), connection(handler, std::move(budget)) {}
     void close() {
         boost::system::error_code ignored;
         socket.close(ignored);  // during the handshake
@@ -122,7 +122,7 @@ void peer_listener::shared_state::accepted(tcp::socket socket) {
 awaitable<void> peer_listener::shared_state::serve(std::shared_ptr<shared_state> self,
                                                    tcp::socket socket, std::string source) {
     ++self->connections;
-    inbound_session session(self->handler, std::move(socket));
+    inbound_session session(self->handler, std::move(socket), self->settings.budget);
     self->live.push_back(session);
     ++self->pending;
     ++self->pending_from[source];

@@ -137,6 +137,20 @@ TEST(BadPeerInput, KnownTypeWithMissingFieldsClosesAndCounts) {
     expect_malformed_frame_rejected(frame(R"({"v":1,"type":"chat","text":"no origin"})"));
 }
 
+TEST(BadPeerInput, ARecordSentSlowerThanThirtySecondsIsCutOff) {
+    // Slowloris: a member that starts a record and never finishes it holds a buffer until
+    // the partial-record deadline (30 s) closes the connection.
+    node a(on("127.0.0.1"));
+    secure_peer peer(a.host(), a.port());
+    ASSERT_TRUE(peer.ok()) << peer.failure();
+    ASSERT_TRUE(peer.send_raw(frame_header(1000) + std::string(10, 'x')));
+    auto const started = steady::now();
+    EXPECT_TRUE(wait_closed(peer.fd(), 40s)) << a.log();
+    EXPECT_GE(steady::now() - started, 25s) << "closed before the deadline";
+    EXPECT_NE(a.log().find("took over 30 s"), std::string::npos) << a.log();
+    expect_still_serving(a);
+}
+
 // ---------------------------------------------------------------- control socket
 
 std::optional<json::object> rpc(int fd, std::string& buffer, std::string const& line) {
