@@ -4,7 +4,7 @@
 namespace p2pchat::ctl {
 
 int run_invite(context& ctx, args_t args) {
-    static constexpr option_spec specs[] = {{"address", 0, true}};
+    static constexpr option_spec specs[] = {{"address", 0, true}, {"new-key", 0, false}};
     auto a = parse_args(args, specs, "invite");
     if (!a) return report(a.error());
     if (handle_common(ctx, *a, "invite")) return 0;
@@ -14,6 +14,7 @@ int run_invite(context& ctx, args_t args) {
     if (!client) return report(client.error());
     boost::json::object params;
     if (a->has("address")) params["address"] = a->options.at("address");
+    if (a->has("new-key")) params["new_key"] = true;
     auto r = client->call("invite", std::move(params));
     if (!r) return report(r.error());
     if (!r->is_object()) return report(unexpected_reply("invite"));

@@ -35,11 +35,14 @@ constexpr command command_table[] = {
     {"join", run_join, "join HOST[:PORT]|INVITE", "join a network through one of its peers",
      "PORT defaults to 7447; IPv6 as [ADDR]:PORT. An INVITE (from `p2pchatctl invite` on a\n"
      "member) also gives the network key a closed network needs. Prints \"joined: N peers\".\n"},
-    {"invite", run_invite, "invite [--address HOST[:PORT]]", "print an invite to this network",
+    {"invite", run_invite, "invite [--address HOST[:PORT]] [--new-key]",
+     "print an invite to this network",
      "Prints one line, p2pchat:KEY@HOST:PORT, that `p2pchatctl join` and p2pchatd(8) at start-up\n"
      "accept: the network key and this node's address (or --address). On an open network\n"
      "it first creates a key, hands it to every peer, and the network is closed from then on.\n"
-     "Anyone with the invite can join and read: give it only to whom it is meant for.\n"},
+     "Anyone with the invite can join and read: give it only to whom it is meant for.\n"
+     "--new-key rotates the key: this node leaves its network and starts a new one under a\n"
+     "new key; the others leave theirs and join with the new invite.\n"},
     {"leave", run_leave, "leave", "say goodbye to every peer (the daemon stays up, alone)", ""},
     {"status", run_status, "status [--json]", "show the daemon's state",
      "Exit status 3 when no daemon is running.\n"

@@ -314,7 +314,12 @@ class control_server::client : public std::enable_shared_from_this<client> {
                 if (!contact || contact->port == 0)
                     co_return reply(invalid_params("not HOST[:PORT]: '" + text + "'"));
             }
-            auto r = node().invite(contact);
+            bool new_key = false;
+            if (auto const* v = p.if_contains("new_key")) {
+                if (!v->is_bool()) co_return reply(invalid_params("\"new_key\" must be a boolean"));
+                new_key = v->as_bool();
+            }
+            auto r = node().invite(contact, new_key);
             if (!r) co_return reply(r.error());
             co_return reply(json::object{{"invite", *r}});
         }

@@ -162,7 +162,7 @@ awaitable<rpc::result<std::size_t>> node::join(address contact, std::optional<cr
     co_return joined;
 }
 
-rpc::result<std::string> node::invite(std::optional<address> contact) {
+rpc::result<std::string> node::invite(std::optional<address> contact, bool new_key) {
     if (!contact) {
         auto const own = listener_.local_address();
         if (is_unspecified_host(own.host))
@@ -171,7 +171,19 @@ rpc::result<std::string> node::invite(std::optional<address> contact) {
                                   "); say which address to invite to: invite --address HOST"};
         contact = own;
     }
-    if (settings_.network.open) {
+    if (new_key) {
+        if (network_.fixed)
+            return rpc::error{rpc::code::invalid_params, "this node's network key comes from " +
+                                                             network_.file.string() +
+                                                             "; replace it there"};
+        auto const key = crypto::generate_network_key();
+        if (auto const error = adopt(key.secret); !error.empty())
+            return rpc::error{rpc::code::internal_error, error};
+        auto const told = engine_.leave(now());  // the old network is the others' now
+        run_effects();
+        log(log_level::notice, "new network key in ", network_.file.string(), "; left the old ",
+            "network (told ", told, " peers): the others join with the new invite");
+    } else if (settings_.network.open) {
         auto const key = crypto::generate_network_key();
         if (auto const error = adopt(key.secret); !error.empty())
             return rpc::error{rpc::code::internal_error, error};

@@ -48,8 +48,9 @@ class node final : public frame_handler, public link_observer {
                                              std::optional<crypto::key> key = std::nullopt);
     // An invite to this node's network: the network key and an address to join (`contact`,
     // or the node's own listen address). Closes an open network first: the node creates a
-    // key and hands it to every peer it has.
-    rpc::result<std::string> invite(std::optional<address> contact);
+    // key and hands it to every peer it has. With new_key, the node leaves its network and
+    // starts a new one under a new key (a rotation: the others join it with the invite).
+    rpc::result<std::string> invite(std::optional<address> contact, bool new_key = false);
     std::size_t leave();
     node_status status() const;
     std::vector<engine::peer_view> peers() const { return engine_.peers(); }
