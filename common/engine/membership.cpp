@@ -282,6 +282,12 @@ merge_outcome membership::apply(peer_entry const& received, instant now, leave_r
             out_.push(emit_event{peer_joined{view(entry)}});
             break;
         case merge_outcome::updated:
+            // A higher incarnation is news from the peer itself (a restart, a rename, a
+            // refutation): however long our link to it has been down, that no longer says it
+            // is gone. Without this a node restarted just before the timeout ran out was
+            // removed at its new incarnation the moment its news arrived.
+            if (auto link = links_.find(entry.id); link != links_.end() && link->second.down_since)
+                link->second.down_since = now.steady;
             if (result.previous->addr != entry.addr && links_.contains(entry.id))
                 if (auto target = parse_address(entry.addr))
                     out_.push(redirect_link{entry.id, std::move(*target)});

@@ -127,6 +127,19 @@ TEST(SimScenario, RestartOutranksItsFormerSelf) {
     EXPECT_EQ(sim.w().record().false_removals(), 0U);
 }
 
+// Found by the simulator: a node restarted shortly before a peer's 30 s timeout for its old
+// incarnation ran out was removed at its new incarnation (engine/membership.cpp, `updated`).
+TEST(SimScenario, RestartJustBeforeThePeerTimeoutIsNotRemoved) {
+    for (std::uint64_t seed = 1; seed <= 10; ++seed) {
+        simulation sim(config_of(10, seed));
+        auto const t = form(sim, 10);
+        sim.crash(t + 1s, 29s + 500ms, 2);
+        sim.run_until(t + 1s + 29s + 500ms + 40s);
+        EXPECT_EQ(sim.w().record().false_removals(), 0U) << "seed " << seed;
+        EXPECT_EQ(membership_difference(sim.w()), "") << "seed " << seed;
+    }
+}
+
 TEST(SimScenario, OneWayPartitionHeals) {
     for (std::uint64_t seed = 1; seed <= 10; ++seed) {
         for (auto mode : {cut_mode::drop, cut_mode::reject}) {
