@@ -228,6 +228,7 @@ bool membership::rename(std::string name) {
 std::size_t membership::leave() {
     std::size_t const told = links_.size();
     bool const was_connected = table_.alive_count() > 0;
+    left_inc_ = self().inc;
     if (was_connected)
         out_.push(broadcast{make_outgoing(wire::leave_msg{self().id, self().inc}), {}});
     for (auto const& [id, link] : links_) out_.push(hang_up{id, true});
@@ -240,6 +241,15 @@ std::size_t membership::leave() {
     if (was_connected) out_.push(emit_event{peer_left{view(self()), leave_reason::left}});
     out_.log(severity::notice, "left the network (told ", told, " peers)");
     return told;
+}
+
+void membership::on_frame_after_leave(frame_source const& from) {
+    // A peer still talks to us after we left: it missed the goodbye (its link was down when
+    // we said it, or the frame was lost with a connection). Say it again on this connection,
+    // at the incarnation we left with, or it would keep us as a live peer for as long as our
+    // listener takes its redials.
+    if (state_ != node_state::left || from.peer.empty() || from.peer == self().id) return;
+    out_.push(reply_on{from.connection, make_outgoing(wire::leave_msg{self().id, left_inc_})});
 }
 
 void membership::stop() {

@@ -140,6 +140,24 @@ TEST(SimScenario, RestartJustBeforeThePeerTimeoutIsNotRemoved) {
     }
 }
 
+// Found by the simulator: a node that left while cut off (every link down, so its goodbye
+// reached nobody) stayed a live peer everywhere, its listener taking the others' redials
+// (engine/membership.cpp, on_frame_after_leave).
+TEST(SimScenario, LeaveWhileCutOffIsHeardAfterTheHeal) {
+    for (std::uint64_t seed = 1; seed <= 10; ++seed) {
+        simulation sim(config_of(10, seed));
+        auto const t = form(sim, 10);
+        partition p;
+        p.group = {0, 0, 0, 0, 0, 1, 0, 0, 0, 0};
+        p.mode = cut_mode::reject;
+        sim.cut(t + 1s, 10s, p);
+        sim.leave(t + 3s, false, std::nullopt, 5);
+        sim.run_until(t + 11s);
+        settle(sim, 20s);
+        EXPECT_EQ(sim.w().live_members().size(), 9U) << "seed " << seed;
+    }
+}
+
 TEST(SimScenario, OneWayPartitionHeals) {
     for (std::uint64_t seed = 1; seed <= 10; ++seed) {
         for (auto mode : {cut_mode::drop, cut_mode::reject}) {
