@@ -1,5 +1,5 @@
 // p2pchat-sim: runs the deterministic simulator (docs/SIMULATION.md) for many seeds, one
-// seed with its trace, and prints the figures.
+// seed with its trace, or the scale experiments (docs/SCALING.md), and prints the figures.
 // A failing run prints `seed S failed: <property>` and the command that replays it.
 #include <algorithm>
 #include <atomic>
@@ -11,6 +11,7 @@
 #include <sstream>
 #include <thread>
 
+#include "tests/sim/scale.hpp"
 #include "tests/sim/scenario.hpp"
 
 namespace po = boost::program_options;
@@ -204,7 +205,10 @@ int main(int argc, char** argv) {
         ("nodes", po::value<int>()->default_value(20), "nodes per run")
         ("faults", po::value<std::string>()->default_value("mixed"), "mixed, long or none")
         ("trace", "print every input and effect of the run (with --seed)")
-        ("jobs,j", po::value<int>()->default_value(1), "runs in parallel (with --seeds)");
+        ("jobs,j", po::value<int>()->default_value(1), "runs in parallel (with --seeds)")
+        ("scale", po::value<int>(), "N nodes join through random members: time, bytes, memory")
+        ("join-interval", po::value<int>()->default_value(100), "ms between two starts (with --scale, --curve)")
+        ("curve", po::value<std::string>(), "the full mesh's growth curve at these sizes, e.g. 50,100,200");
     // clang-format on
     po::variables_map vm;
     try {
@@ -219,6 +223,19 @@ int main(int argc, char** argv) {
         return 0;
     }
     std::string_view const program = argv[0];
+
+    sim_time const interval = std::chrono::milliseconds(vm["join-interval"].as<int>());
+    if (vm.count("scale")) {
+        print_scale(run_scale(vm["scale"].as<int>(), interval));
+        return 0;
+    }
+    if (vm.count("curve")) {
+        std::vector<int> sizes;
+        std::stringstream in(vm["curve"].as<std::string>());
+        for (std::string item; std::getline(in, item, ',');) sizes.push_back(std::stoi(item));
+        print_curve(sizes, interval);
+        return 0;
+    }
 
     scenario_config base;
     base.nodes = vm["nodes"].as<int>();
