@@ -228,6 +228,7 @@ bool membership::rename(std::string name) {
 std::size_t membership::leave() {
     std::size_t const told = links_.size();
     bool const was_connected = table_.alive_count() > 0;
+    left_inc_ = self().inc;
     if (was_connected)
         out_.push(broadcast{make_outgoing(wire::leave_msg{self().id, self().inc}), {}});
     for (auto const& [id, link] : links_) out_.push(hang_up{id, true});
@@ -263,6 +264,15 @@ void membership::rejoin(peer_entry const& contact) {
     if (auto const* known = table_.find(contact.id);
         contact.id != self().id && (!known || known->inc <= contact.inc))
         table_.forget_tombstone(contact.id);
+}
+
+void membership::on_frame_after_leave(frame_source const& from) {
+    // A peer still talks to us after we left: it missed the goodbye (its link was down when
+    // we said it, or the frame was lost with a connection). Say it again on this connection,
+    // at the incarnation we left with, or it would keep us as a live peer for as long as our
+    // listener takes its redials.
+    if (state_ != node_state::left || from.peer.empty() || from.peer == self().id) return;
+    out_.push(reply_on{from.connection, make_outgoing(wire::leave_msg{self().id, left_inc_})});
 }
 
 void membership::stop() {
@@ -305,6 +315,12 @@ merge_outcome membership::apply(peer_entry const& received, instant now, leave_r
             out_.push(emit_event{peer_joined{view(entry)}});
             break;
         case merge_outcome::updated:
+            // A higher incarnation is news from the peer itself (a restart, a rename, a
+            // refutation): however long our link to it has been down, that no longer says it
+            // is gone. Without this a node restarted just before the timeout ran out was
+            // removed at its new incarnation the moment its news arrived.
+            if (auto link = links_.find(entry.id); link != links_.end() && link->second.down_since)
+                link->second.down_since = now.steady;
             if (result.previous->addr != entry.addr && links_.contains(entry.id))
                 if (auto target = parse_address(entry.addr))
                     out_.push(redirect_link{entry.id, std::move(*target)});

@@ -82,6 +82,8 @@ class membership {
     bool rename(std::string name);
     // Says goodbye to every peer and forgets them. Returns how many links were told.
     std::size_t leave();
+    // A frame other than `join` arrived after leave(): the peer missed our goodbye.
+    void on_frame_after_leave(frame_source const& from);
     // leave(), then refuse everything: the node is shutting down.
     void stop();
     // A join through `contact` succeeded (call before on_welcome()): this node is in a network
@@ -126,6 +128,7 @@ class membership {
     history_source welcome_history_;
     peer_table table_;
     node_state state_ = node_state::active;
+    std::uint64_t left_inc_ = 0;               // our incarnation when we last left
     std::map<std::string, link_state> links_;  // ordered: the same partner for the same seed
     std::deque<std::pair<std::string, steady_time>> recent_newcomers_;
     std::optional<steady_time> last_table_change_;

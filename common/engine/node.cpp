@@ -16,8 +16,11 @@ void node::start(instant now) { members_.start(now); }
 
 void node::on_frame(frame_source const& from, wire::message&& message, instant now) {
     // A node that left the network (or is stopping) listens only to someone joining it.
-    if (members_.state() != node_state::active && !std::holds_alternative<wire::join_msg>(message))
+    if (members_.state() != node_state::active &&
+        !std::holds_alternative<wire::join_msg>(message)) {
+        members_.on_frame_after_leave(from);
         return;
+    }
     std::visit(
         [&](auto&& m) {
             using T = std::decay_t<decltype(m)>;
