@@ -361,7 +361,9 @@ int run_chat(context& ctx, args_t args) {
     sigaction(SIGHUP, &sa, nullptr);
     sigaction(SIGINT, &sa, nullptr);  // line mode; in raw mode Ctrl-C is a key
 
-    bool interactive = ::isatty(STDIN_FILENO) == 1 && ::isatty(STDOUT_FILENO) == 1;
+    // A dumb terminal (TERM=dumb, or none) cannot move the cursor: read whole lines.
+    bool interactive =
+        ::isatty(STDIN_FILENO) == 1 && ::isatty(STDOUT_FILENO) == 1 && !dumb_terminal();
     return chat_room(*client, interactive).run(std::string(string_field(st->as_object(), "name")));
 }
 

@@ -8,6 +8,7 @@
 #include "common/rpc/rpc.hpp"
 #include "common/text.hpp"
 #include "ctl/commands.hpp"
+#include "ctl/output.hpp"
 
 namespace p2pchat::ctl {
 
@@ -153,6 +154,13 @@ int run_send(context& ctx, args_t args) {
         }
         if (!is_valid_utf8(text))
             return report(failure{rpc::exit_status::data_error, "TEXT is not valid UTF-8"});
+        // The daemon's rule, checked here so a bad argument is a usage error (64).
+        if (auto problem = message_problem(text)) return report(usage_error("send", *problem));
+    } else if (::isatty(STDIN_FILENO) == 1) {
+        // Like `cat` with no file, but a person at a terminal may not expect it: say so.
+        (void)write_all(STDERR_FILENO,
+                        "p2pchatctl: sending each line you type; Ctrl-D ends (to send one "
+                        "message: p2pchatctl send TEXT)\n");
     }
 
     auto client = connect(ctx);
