@@ -17,15 +17,20 @@ constexpr command command_table[] = {
      "Sends TEXT (the words joined by one space) to every peer. With no TEXT, or TEXT \"-\",\n"
      "sends one message per line of standard input until end of file, pipelined over one\n"
      "connection; blank lines are skipped, lines that are not valid UTF-8 are reported and\n"
-     "skipped (exit 65 at the end). Prints nothing on success.\n"},
-    {"tail", run_tail, "tail [-n N|all] [--since SEQ|TIME] [--no-follow] [--json]",
+     "skipped (exit 65 at the end). Prints nothing on success. A blank TEXT is a usage\n"
+     "error (64).\n"},
+    {"tail", run_tail, "tail [-f|--no-follow] [-n N|all] [--since WHEN] [--until WHEN] [--json]",
      "print the last messages and follow new ones",
      "Options:\n"
-     "  -n, --lines N|all   events of backlog to print first (default 10)\n"
-     "      --since SEQ     print every event after event number SEQ instead; TIME\n"
-     "                      (HH:MM[:SS] today, or YYYY-MM-DD[THH:MM[:SS]]) selects by time\n"
+     "  -f, --follow        follow new events (the default, unless --until is given)\n"
      "      --no-follow     print the backlog and exit\n"
+     "  -n, --lines N|all   events of backlog to print first (default 10)\n"
+     "  -S, --since WHEN    print every event from WHEN on instead\n"
+     "  -U, --until WHEN    stop at WHEN (implies --no-follow unless -f is given)\n"
      "      --json          one event object per line (see p2pchatctl(1))\n"
+     "WHEN is an event number (42), a time or date in local time (14:00, 2026-11-25,\n"
+     "\"2026-11-25 14:00\", today, yesterday) or an age (10m, 2h, 3d, \"1 hour ago\", -10m).\n"
+     "Messages are shown and filtered by their send time, with the date when not today.\n"
      "Lines are flushed one by one; a closed output (tail | head) ends quietly.\n"},
     {"peers", run_peers, "peers [--json]", "list the peers of this node",
      "Prints ID NAME ADDRESS STATE, this node first.\n"
@@ -33,7 +38,8 @@ constexpr command command_table[] = {
     {"rename", run_rename, "rename NAME", "change this node's screen name",
      "NAME: 1-64 bytes of UTF-8 without control characters. Every peer is told.\n"},
     {"join", run_join, "join HOST[:PORT]", "join a network through one of its peers",
-     "PORT defaults to 7447; IPv6 as [ADDR]:PORT. Prints \"joined: N peers\".\n"},
+     "PORT defaults to 7447; IPv6 as [ADDR]:PORT. Prints \"joined: N peers\". A malformed\n"
+     "address is a usage error (64).\n"},
     {"leave", run_leave, "leave", "say goodbye to every peer (the daemon stays up, alone)", ""},
     {"status", run_status, "status [--json]", "show the daemon's state",
      "Exit status 3 when no daemon is running.\n"

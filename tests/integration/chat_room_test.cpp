@@ -82,7 +82,8 @@ TEST_F(chat_room_test, asks_name_keeps_typed_line_sends_and_quits) {
     keys({"BSpace"});
     keys({"-l", "llo world"});
     keys({"Enter"});
-    ASSERT_TRUE(wait_until([&] { return screen_has("alice: hello world"); }, 10s)) << screen();
+    ASSERT_TRUE(wait_until([&] { return screen_has("alice (you): hello world"); }, 10s))
+        << screen();
     auto const bob_history = [&] { return out(bob.ctl({"tail", "--no-follow", "-n", "all"})); };
     EXPECT_TRUE(wait_until(
         [&] { return bob_history().find("alice: hello world") != std::string::npos; }, 10s))

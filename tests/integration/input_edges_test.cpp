@@ -96,5 +96,52 @@ TEST(InputEdges, ControlApiRefusesTheSameWithInvalidParams) {
     ::close(fd);
 }
 
+TEST(InputEdges, TailFiltersBySendTimeAndFollowFlagsExist) {
+    node a(on("127.0.0.1").named("alice"));
+    ASSERT_EQ(a.ctl({"send", "one"}).status, 0);
+    ASSERT_EQ(a.ctl({"send", "two"}).status, 0);
+    // -f and --follow are accepted (with --until in the past they end at once).
+    for (auto const& flag : {"-f", "--follow"}) {
+        auto const r = a.ctl({"tail", flag, "--until", "1 hour ago"}, {}, 10s);
+        EXPECT_EQ(r.status, 0) << flag << ": " << r.err;
+        EXPECT_EQ(r.out, "") << flag;
+    }
+    auto const recent = a.ctl({"tail", "--since", "10m", "--no-follow"});
+    EXPECT_EQ(recent.status, 0) << recent.err;
+    EXPECT_NE(recent.out.find("alice (you): one"), std::string::npos) << recent.out;
+    EXPECT_NE(recent.out.find("alice (you): two"), std::string::npos) << recent.out;
+    auto const none = a.ctl({"tail", "--since", "tomorrow", "--no-follow"});
+    EXPECT_EQ(none.out, "") << none.out;
+    // --until SEQ stops at that event; -n keeps the last N of the range.
+    auto const first = a.ctl({"tail", "--until", "1", "--json"});
+    EXPECT_EQ(lines(first.out), 1u) << first.out;
+    auto const last = a.ctl({"tail", "--until", "now", "-n", "1"});
+    EXPECT_EQ(lines(last.out), 1u) << last.out;
+    EXPECT_NE(last.out.find("two"), std::string::npos) << last.out;
+}
+
+TEST(InputEdges, TwoMembersWithOneNameAreToldApart) {
+    node a(on("127.0.0.1").named("alice"));
+    node b(on("127.0.0.2").named("alice").joining(a.listen()));
+    node c(on("127.0.0.3").named("carol").joining(a.listen()));
+    ASSERT_TRUE(wait_until([&] { return c.peers().size() == 3; }, 10s)) << logs_of({&a, &b, &c});
+    ASSERT_EQ(a.ctl({"send", "from a"}).status, 0);
+    ASSERT_EQ(b.ctl({"send", "from b"}).status, 0);
+    std::string const qa = "alice#" + a.id().substr(0, 8), qb = "alice#" + b.id().substr(0, 8);
+    std::string out;
+    EXPECT_TRUE(wait_until(
+        [&] {
+            out = c.ctl({"tail", "--no-follow", "-n", "all"}).out;
+            return out.find(qa + ": from a") != std::string::npos &&
+                   out.find(qb + ": from b") != std::string::npos;
+        },
+        10s))
+        << out;
+    auto const table = c.ctl({"peers"}).out;
+    EXPECT_NE(table.find(qa), std::string::npos) << table;
+    EXPECT_NE(table.find(qb), std::string::npos) << table;
+    EXPECT_EQ(table.find("carol#"), std::string::npos) << "unique names stay short: " << table;
+}
+
 }  // namespace
 }  // namespace p2pchat::test

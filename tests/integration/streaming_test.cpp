@@ -61,7 +61,7 @@ TEST(Streaming, TailIntoHeadExitsCleanly) {
     ASSERT_EQ(h.status, 0) << h.err;
     EXPECT_EQ(std::count(h.out.begin(), h.out.end(), '\n'), 1) << h.out;
     if (fresh) {  // no backlog: the first line tail prints is the message
-        EXPECT_NE(h.out.find("alice: first line"), std::string::npos) << h.out;
+        EXPECT_NE(h.out.find("alice (you): first line"), std::string::npos) << h.out;
     }
 
     // head is gone: tail notices the closed pipe and ends quietly with status 0.
