@@ -45,10 +45,13 @@ constexpr command command_table[] = {
      "Exit status 3 when no daemon is running.\n"
      "  --json   the status result object on one line\n"},
     {"chat", run_chat, "chat", "the interactive chat room",
-     "Messages appear as they arrive while you type; Enter sends.\n"
-     "Commands: /name NEW, /peers, /leave, /quit, /help (start a message with // to send a\n"
-     "line beginning with /). Ctrl-C or Ctrl-D on an empty line quits. Asks for a screen\n"
-     "name first while the node still has its default one (the login name).\n"},
+     "Messages appear as they arrive while you type; Enter sends. The line is edited as in\n"
+     "irssi or bash: Left/Right, Ctrl-Left/Right, Home/End, Up/Down (history, kept in\n"
+     "$XDG_STATE_HOME/p2pchat/chat_history), Tab (names), Ctrl-W/U/K/Y, Ctrl-L.\n"
+     "Commands: /name NEW, /me ACTION, /peers, /join HOST[:PORT], /leave, /history [N],\n"
+     "/help, /quit (start a message with // to send a line beginning with /). A paste of\n"
+     "4 lines or more asks first. Ctrl-C or Ctrl-D on an empty line quits. Asks for a\n"
+     "screen name first while the node still has its default one (the login name).\n"},
 };
 
 }  // namespace

@@ -221,7 +221,10 @@ std::optional<std::string> human_event(json::object const& event, style const& s
         line += name;
         if (mine) line += " (you)";
         line += ": ";
-        line += terminal_safe(text);
+        if (s.colour && !mine && mentions(text, s.mention))
+            line += "\033[1;7m" + terminal_safe(text) + "\033[0m";  // a highlight
+        else
+            line += terminal_safe(text);
         return line;
     }
     json::object const& peer = object_field(event, "peer");

@@ -15,6 +15,7 @@ namespace p2pchat::ctl {
 struct style {
     bool colour = false;       // ANSI colours for names (only on a terminal, never with NO_COLOR)
     std::int64_t now_ms = -1;  // what "today" is for dates (Unix ms); -1: the clock
+    std::string mention = {};  // with colour, others' messages that mention it are highlighted
 };
 
 // Who is who, as far as this client has seen (peer table, events): the current name of each
@@ -33,6 +34,7 @@ class name_book {
     // Feeds the book from one event (peer_joined/renamed, message) or a peers array.
     void learn_event(boost::json::object const& event);
     void learn_peers(boost::json::array const& peers);
+    std::vector<std::pair<std::string, std::string>> const& entries() const { return entries_; }
 
   private:
     std::vector<std::pair<std::string, std::string>> entries_;  // id, name

@@ -23,7 +23,7 @@ class Format : public ::testing::Test {
 };
 
 // "Today" for the lines below: 1970-01-01, the day of their events.
-constexpr style plain{.colour = false, .now_ms = 0};
+style const plain{.colour = false, .now_ms = 0};
 
 TEST_F(Format, MessageLine) {
     auto const line = human_event(
