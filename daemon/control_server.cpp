@@ -292,7 +292,11 @@ class control_server::client : public std::enable_shared_from_this<client> {
                 co_return reply(invalid_params("send needs a \"text\" string"));
             auto r = node().send(std::move(text));
             if (!r) co_return reply(r.error());
-            co_return reply(json::object{{"id", r->id}, {"seq", r->seq}, {"lamport", r->lamport}});
+            // "peers": who it went to; 0 tells the sender that nobody received it.
+            co_return reply(json::object{{"id", r->id},
+                                         {"seq", r->seq},
+                                         {"lamport", r->lamport},
+                                         {"peers", node().live_peers()}});
         }
         if (c.method == "status") co_return reply(to_json(node().status()));
         if (c.method == "peers") {

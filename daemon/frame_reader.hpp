@@ -27,6 +27,7 @@ std::span<char> shared_read_buffer();
 // Reads until the socket fails or closes, the input is bad, or the sink asks to stop.
 // Sink (called on the io thread, between reads):
 //   void on_read(std::size_t bytes)                          accounting
+//   void on_bytes(std::string_view raw)                      optional: what was read, as is
 //   bool on_frame(wire::message&& m)                         false: stop reading
 //   void on_malformed(bad_input what, std::string_view why)  before the read ends on it
 // Returns the socket's error (eof for an orderly close), a wire::decode_errc for bad input
@@ -46,6 +47,8 @@ awaitable<boost::system::error_code> read_frames(tcp::socket& socket, wire::fram
         if (ec == asio::error::would_block || ec == asio::error::try_again) continue;
         if (ec) co_return ec;
         sink.on_read(n);
+        if constexpr (requires { sink.on_bytes(std::string_view{}); })
+            sink.on_bytes({buffer.data(), n});
         decoder.feed({buffer.data(), n});
         while (auto frame = decoder.next()) {
             auto message = wire::decode(*frame);

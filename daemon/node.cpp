@@ -111,7 +111,12 @@ awaitable<rpc::result<std::size_t>> node::join(address contact) {
     traffic_.bytes_sent += request->size();
     ++traffic_.frames_sent;
     auto answer = co_await request_join(executor_, contact, std::move(request), join_timeout);
-    if (!answer) co_return answer.error();
+    if (!answer) {
+        // Every failed join, from p2pchatctl, D-Bus or --join, with its reason.
+        log(log_level::warning, "join through ", to_string(contact),
+            " failed: ", answer.error().message);
+        co_return answer.error();
+    }
     traffic_.bytes_received += answer->bytes_read;
     auto joined = engine_.joined(std::move(answer->welcome), to_string(contact),
                                  answer->contact.to_string(), now());
@@ -176,10 +181,8 @@ awaitable<void> node::startup_joins() {
     auto backoff = std::chrono::milliseconds(1s);
     while (!stopping_) {
         for (auto const& contact : options_.join) {
-            auto const result = co_await join(contact);
+            auto const result = co_await join(contact);  // logs a failure itself
             if (result || stopping_) co_return;
-            log(log_level::warning, "join through ", to_string(contact),
-                " failed: ", result.error().message);
         }
         log(log_level::warning,
             "could not join through any --join peer; running alone, retrying in ",
