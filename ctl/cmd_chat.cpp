@@ -529,6 +529,10 @@ class chat_room {
                 subscribed_ = true;
                 return std::nullopt;
             case pending_kind::send:
+                if (auto const* peers = res.if_contains("peers");
+                    peers && peers->is_number() && peers->to_number<double>() == 0)
+                    return show_line(
+                        "* nobody received that: you have no peers (/join HOST[:PORT])");
                 return std::nullopt;
             case pending_kind::rename:
                 // The daemon's peer_renamed event tells the room; here only the prompt changes.

@@ -18,7 +18,7 @@ constexpr command command_table[] = {
      "sends one message per line of standard input until end of file, pipelined over one\n"
      "connection; blank lines are skipped, lines that are not valid UTF-8 are reported and\n"
      "skipped (exit 65 at the end). Prints nothing on success. A blank TEXT is a usage\n"
-     "error (64).\n"},
+     "error (64). When the node has no peers, says that nobody received it (exit 75).\n"},
     {"tail", run_tail, "tail [-f|--no-follow] [-n N|all] [--since WHEN] [--until WHEN] [--json]",
      "print the last messages and follow new ones",
      "Options:\n"
@@ -83,7 +83,7 @@ std::string overview_help() {
         "  --version       print the version\n"
         "\nExit status: 0 ok, 1 refused by the daemon, 3 status: not running, 64 usage,\n"
         "65 bad input data, 69 daemon unreachable, 70 protocol error, 74 connection lost,\n"
-        "77 permission denied on the socket.\n";
+        "75 send: nobody received it (no peers), 77 permission denied on the socket.\n";
     return out;
 }
 

@@ -53,6 +53,30 @@ class listener {
     std::uint16_t port_ = 0;
 };
 
+TEST(SayingWhatHappened, SendWithNoPeersSaysSoAndExits75) {
+    node a(on("127.0.0.1").named("alice"));
+    auto const r = a.ctl({"send", "anyone?"});
+    EXPECT_EQ(r.status, 75) << r.err;
+    EXPECT_EQ(lines(r.err), 1u) << r.err;
+    EXPECT_NE(r.err.find("nobody received it"), std::string::npos) << r.err;
+
+    // From a pipe: said once, counted at the end, exit 75.
+    auto const piped = a.ctl({"send"}, "one\ntwo\nthree\n");
+    EXPECT_EQ(piped.status, 75) << piped.err;
+    EXPECT_EQ(lines(piped.err), 2u) << piped.err;
+    EXPECT_NE(piped.err.find("line 1: nobody received it"), std::string::npos) << piped.err;
+    EXPECT_NE(piped.err.find("3 messages reached nobody"), std::string::npos) << piped.err;
+
+    // With a peer it is quiet again; after leave it is not.
+    node b(on("127.0.0.2").named("bob"));
+    ASSERT_EQ(b.ctl({"join", a.listen()}).status, 0);
+    auto const heard = b.ctl({"send", "hello"});
+    EXPECT_EQ(heard.status, 0) << heard.err;
+    EXPECT_EQ(heard.err, "");
+    ASSERT_EQ(b.ctl({"leave"}).status, 0);
+    EXPECT_EQ(b.ctl({"send", "still there?"}).status, 75);
+}
+
 TEST(SayingWhatHappened, JoiningAServiceThatTalksFirstQuotesIt) {
     node a(on("127.0.0.1").named("alice"));
     listener ssh;
