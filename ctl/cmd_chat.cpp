@@ -11,6 +11,7 @@
 #include <boost/json/serialize.hpp>
 #include <cerrno>
 #include <charconv>
+#include <chrono>
 #include <clocale>
 #include <csignal>
 #include <cstdlib>
@@ -26,6 +27,7 @@
 #include "ctl/format.hpp"
 #include "ctl/line_editor.hpp"
 #include "ctl/output.hpp"
+#include "ctl/resume.hpp"
 #include "ctl/terminal.hpp"
 
 namespace p2pchat::ctl {
@@ -125,12 +127,13 @@ void use_utf8_ctype() {
 // asynchronous (ids remembered in pending_) so the room never freezes waiting for a reply.
 class chat_room {
   public:
-    chat_room(rpc_client& client, bool interactive)
-        : client_(client), interactive_(interactive), style_{colour_wanted()} {}
+    chat_room(context const& ctx, rpc_client client, bool interactive)
+        : ctx_(ctx), conn_(std::move(client)), interactive_(interactive), style_{colour_wanted()} {}
 
     int run(json::object const& status) {
         std::string name(string_field(status, "name"));
         self_id_ = std::string(string_field(status, "id"));
+        (void)resume_.reconnected(int_field(status, "pid"));
         if (interactive_) {
             if (!raw_.enable(STDIN_FILENO)) interactive_ = false;
         }
@@ -146,8 +149,8 @@ class chat_room {
         if (auto f = show_line("* chat room of " + terminal_safe(name) + ": /help for commands"); f)
             return finish(*f);
         if (interactive_) draw();
-        pending_[client_.request("peers")] = {pending_kind::peers_quiet};
-        pending_[client_.request("subscribe", {{"backlog", 10}})] = {pending_kind::subscribe};
+        pending_[client().request("peers")] = {pending_kind::peers_quiet};
+        pending_[client().request("subscribe", {{"backlog", 10}})] = {pending_kind::subscribe};
         return finish(loop());
     }
 
@@ -165,6 +168,48 @@ class chat_room {
     }
 
     int columns() const { return terminal_columns(STDOUT_FILENO); }
+    rpc_client& client() { return *conn_; }
+
+    // The daemon went away: say so, keep the room (and what is being typed), try again.
+    std::optional<failure> go_offline() {
+        std::size_t unsure = 0;
+        for (auto const& [id, call] : pending_) unsure += call.kind == pending_kind::send;
+        pending_.clear();
+        conn_.reset();
+        subscribed_ = false;
+        backoff_ms_ = 100;
+        retry_at_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(backoff_ms_);
+        if (quitting_) return failure{0, ""};
+        std::string line = "* p2pchatd went away; reconnecting (/quit to leave)";
+        if (unsure > 0)
+            line += "\n* " + std::to_string(unsure) + " message" + (unsure == 1 ? "" : "s") +
+                    " may not have been sent";
+        return show_line(line);
+    }
+
+    // One attempt to reconnect; on success subscribes where the room left off.
+    std::optional<failure> try_reconnect() {
+        auto client = rpc_client::connect(ctx_.socket_path, rpc::exit_status::unavailable);
+        if (client) {
+            auto st = client->call("status", {}, 5000);
+            if (st && st->is_object()) {
+                conn_.emplace(std::move(*client));
+                auto const& status = st->as_object();
+                set_name(std::string(string_field(status, "name")));
+                pending_[this->client().request("peers")] = {pending_kind::peers_quiet};
+                pending_[this->client().request("subscribe",
+                                                resume_.reconnected(int_field(status, "pid")))] = {
+                    pending_kind::subscribe};
+                resuming_ = true;
+                return std::nullopt;
+            }
+        } else if (client.error().status != rpc::exit_status::unavailable) {
+            return client.error();
+        }
+        backoff_ms_ = std::min(backoff_ms_ * 2, 2000);
+        retry_at_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(backoff_ms_);
+        return std::nullopt;
+    }
 
     void set_name(std::string const& name) {
         name_ = name;
@@ -256,7 +301,7 @@ class chat_room {
                     std::string problem;
                     if (auto p = screen_name_problem(answer)) {
                         problem = *p;
-                    } else if (auto r = client_.call("rename", {{"name", answer}}); r) {
+                    } else if (auto r = client().call("rename", {{"name", answer}}); r) {
                         name = answer;
                         return std::nullopt;
                     } else {
@@ -282,26 +327,47 @@ class chat_room {
                 if (interactive_ && drawn_)
                     if (auto f = repaint(); f) return *f;
             }
-            for (;;) {
-                auto m = client_.next_message();
+            if (!conn_ && std::chrono::steady_clock::now() >= retry_at_)
+                if (auto f = try_reconnect(); f) return *f;
+            while (conn_) {
+                auto m = client().next_message();
+                if (!m && is_connection_lost(m.error())) {
+                    if (auto f = go_offline(); f) return *f;
+                    break;
+                }
                 if (!m) return m.error();
                 if (!*m) break;
                 if (auto f = on_message(**m); f) return *f;
             }
-            if (quitting_ && pending_.empty() && !client_.wants_write()) return failure{0, ""};
+            if (quitting_ && (!conn_ || (pending_.empty() && !client().wants_write())))
+                return failure{0, ""};
 
-            // Input waits for the subscription, so the backlog comes before anything we do.
-            bool want_input = subscribed_ && !input_eof && !quitting_;
+            // Input waits for the subscription, so the backlog comes before anything we do;
+            // while the daemon is away the line can still be edited.
+            bool want_input = (subscribed_ || !conn_) && !input_eof && !quitting_;
+            int timeout = -1;
+            if (!conn_) {
+                auto const left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    retry_at_ - std::chrono::steady_clock::now());
+                timeout = static_cast<int>(std::max<std::int64_t>(0, left.count()));
+            }
             pollfd fds[2] = {{want_input ? STDIN_FILENO : -1, POLLIN, 0},
-                             {client_.fd(), client_.poll_events(), 0}};
-            if (::poll(fds, 2, -1) < 0) {
+                             {conn_ ? client().fd() : -1,
+                              static_cast<short>(conn_ ? client().poll_events() : 0), 0}};
+            if (::poll(fds, 2, timeout) < 0) {
                 if (errno == EINTR) continue;
                 return connection_lost();
             }
-            if (fds[1].revents & POLLOUT)
-                if (auto w = client_.on_writable(); !w) return w.error();
-            if (fds[1].revents & (POLLIN | POLLHUP | POLLERR))
-                if (auto r = client_.on_readable(); !r) return r.error();
+            std::optional<failure> lost;
+            if (conn_ && (fds[1].revents & POLLOUT))
+                if (auto w = client().on_writable(); !w) lost = w.error();
+            if (conn_ && !lost && (fds[1].revents & (POLLIN | POLLHUP | POLLERR)))
+                if (auto r = client().on_readable(); !r) lost = r.error();
+            if (lost) {
+                if (!is_connection_lost(*lost)) return *lost;
+                if (auto f = go_offline(); f) return *f;
+                continue;
+            }
             if (fds[0].revents == 0) continue;
 
             char buf[4096];
@@ -416,6 +482,15 @@ class chat_room {
     std::optional<failure> on_line(std::string line) {
         std::string_view text = line;
         if (trim(text).empty()) return std::nullopt;
+        if (!conn_) {
+            if (trim(text) == "/quit" || trim(text) == "/q" || trim(text) == "/exit") {
+                quitting_ = true;
+                return std::nullopt;
+            }
+            // Nothing can go out: give the line back, as it was, to send when we are back.
+            if (interactive_ && editor_.buffer().empty()) editor_.insert(line);
+            return show_line("* not connected to p2pchatd; the line was not sent");
+        }
         if (text.starts_with("//")) {
             text.remove_prefix(1);
         } else if (text.starts_with('/')) {
@@ -426,7 +501,7 @@ class chat_room {
 
     std::optional<failure> send(std::string_view text) {
         if (auto problem = message_problem(text)) return show_line("* " + *problem);
-        pending_[client_.request("send", {{"text", text}})] = {pending_kind::send};
+        pending_[client().request("send", {{"text", text}})] = {pending_kind::send};
         return std::nullopt;
     }
 
@@ -440,7 +515,7 @@ class chat_room {
         if (word == "name" || word == "nick") {
             if (rest.empty()) return show_line("* usage: /name NEW");
             if (auto problem = screen_name_problem(rest)) return show_line("* " + *problem);
-            pending_[client_.request("rename", {{"name", rest}})] = {pending_kind::rename};
+            pending_[client().request("rename", {{"name", rest}})] = {pending_kind::rename};
             return std::nullopt;
         }
         if (word == "me") {
@@ -448,7 +523,7 @@ class chat_room {
             return send("/me " + std::string(rest));
         }
         if (word == "peers") {
-            pending_[client_.request("peers")] = {pending_kind::peers};
+            pending_[client().request("peers")] = {pending_kind::peers};
             return std::nullopt;
         }
         if (word == "join") {
@@ -457,11 +532,11 @@ class chat_room {
             auto params = join_params(rest);
             if (!params) return show_line("* " + params.error().message);
             if (auto f = show_line("* joining " + terminal_safe(rest) + "..."); f) return f;
-            pending_[client_.request("join", std::move(*params))] = {pending_kind::join};
+            pending_[client().request("join", std::move(*params))] = {pending_kind::join};
             return std::nullopt;
         }
         if (word == "leave") {
-            pending_[client_.request("leave")] = {pending_kind::leave};
+            pending_[client().request("leave")] = {pending_kind::leave};
             return std::nullopt;
         }
         if (word == "history") {
@@ -471,7 +546,7 @@ class chat_room {
                 if (ec != std::errc{} || end != rest.data() + rest.size() || n < 1 || n > 10000)
                     return show_line("* usage: /history [N], N from 1 to 10000");
             }
-            pending_[client_.request("history", {{"limit", n}})] = {pending_kind::history, n};
+            pending_[client().request("history", {{"limit", n}})] = {pending_kind::history, n};
             return std::nullopt;
         }
         if (word == "help") return show_line(std::string(room_help));
@@ -486,6 +561,9 @@ class chat_room {
     }
 
     std::optional<failure> on_event(json::object const& event) {
+        bool const fresh = resume_.wanted(event);
+        resume_.saw(event);
+        if (!fresh) return std::nullopt;  // shown before the daemon restarted
         names_.learn_event(event);
         std::string_view const type = string_field(event, "type");
         if (type == "peer_renamed") track_own_rename(event);
@@ -527,6 +605,7 @@ class chat_room {
         switch (call.kind) {
             case pending_kind::subscribe:
                 subscribed_ = true;
+                if (std::exchange(resuming_, false)) return show_line("* reconnected to p2pchatd");
                 return std::nullopt;
             case pending_kind::send:
                 if (auto const* peers = res.if_contains("peers");
@@ -581,7 +660,8 @@ class chat_room {
             set_name(std::string(string_field(p, "name")));
     }
 
-    rpc_client& client_;
+    context const& ctx_;
+    std::optional<rpc_client> conn_;  // empty while the daemon is away
     bool interactive_;
     style style_;
     raw_mode raw_;
@@ -598,6 +678,10 @@ class chat_room {
     std::map<std::int64_t, pending_call> pending_;
     static constexpr std::size_t max_recent_lines = 500;
     std::deque<std::string> recent_;  // what was printed above the prompt, for a repaint
+    resume_point resume_;             // where to pick up after the daemon restarts
+    bool resuming_ = false;           // reconnected; the subscribe reply is due
+    int backoff_ms_ = 100;
+    std::chrono::steady_clock::time_point retry_at_{};
 };
 
 }  // namespace
@@ -631,7 +715,7 @@ int run_chat(context& ctx, args_t args) {
     // A dumb terminal (TERM=dumb, or none) cannot move the cursor: read whole lines.
     bool interactive =
         ::isatty(STDIN_FILENO) == 1 && ::isatty(STDOUT_FILENO) == 1 && !dumb_terminal();
-    return chat_room(*client, interactive).run(st->as_object());
+    return chat_room(ctx, std::move(*client), interactive).run(st->as_object());
 }
 
 }  // namespace p2pchat::ctl

@@ -13,6 +13,7 @@
 #include "ctl/commands.hpp"
 #include "ctl/format.hpp"
 #include "ctl/output.hpp"
+#include "ctl/resume.hpp"
 #include "ctl/time_spec.hpp"
 
 namespace p2pchat::ctl {
@@ -146,19 +147,18 @@ int print_history(rpc_client& client, tail_options const& o) {
     return 0;
 }
 
-int follow(rpc_client& client, tail_options const& o) {
-    json::object params;
-    if (o.since_seq)
-        params["since"] = *o.since_seq;
-    else if (!o.lines)
-        params["since"] = 0;
-    else
-        params["backlog"] = *o.lines;
-    event_printer printer(o);
-    if (!o.json) learn_peers(client, printer);
-    auto r = client.call("subscribe", std::move(params));
-    if (!r) return report(r.error());
+// Says one line on stderr (tail's stdout is for events).
+void note(std::string const& what) { (void)write_all(STDERR_FILENO, "p2pchatctl: " + what + "\n"); }
 
+constexpr int connection_gone = -1;  // stream() result: reconnect
+
+// Prints the events of one subscription until the connection is lost (connection_gone), the
+// output closes (0), --until is reached (0) or a failure (its status).
+int stream(rpc_client& client, event_printer& printer, resume_point& resume,
+           tail_options const& o) {
+    auto const lost_or = [](failure const& f) {
+        return is_connection_lost(f) ? connection_gone : report(f);
+    };
     // With --json and no time filter an event is printed as the daemon serialized it
     // (byte for byte what parsing and re-serializing gives), and everything already
     // received goes out in one write before waiting again: a stream of 100 000 lines per
@@ -169,8 +169,12 @@ int follow(rpc_client& client, tail_options const& o) {
         for (;;) {
             if (verbatim) {
                 if (auto text = client.next_event_text()) {
-                    batch.append(*text);
-                    batch += '\n';
+                    bool const fresh = resume.wanted_line(*text);
+                    resume.saw_line(*text);
+                    if (fresh) {
+                        batch.append(*text);
+                        batch += '\n';
+                    }
                     continue;
                 }
                 if (!batch.empty()) {
@@ -179,13 +183,18 @@ int follow(rpc_client& client, tail_options const& o) {
                 }
             }
             auto m = client.next_message();
-            if (!m) return report(m.error());
+            if (!m) return lost_or(m.error());
             if (!*m) break;
             auto* n = std::get_if<notification>(&**m);
             if (!n) continue;
             if (n->method == "event") {
-                if (n->params.is_object() && printer.past_end(n->params.as_object())) return 0;
-                if (auto p = printer.print_event(n->params); !p) return report(p.error());
+                if (!n->params.is_object()) continue;
+                json::object const& ev = n->params.as_object();
+                if (printer.past_end(ev)) return 0;
+                bool const fresh = resume.wanted(ev);
+                resume.saw(ev);
+                if (!fresh) continue;
+                if (auto p = printer.print_event(ev); !p) return report(p.error());
             } else if (n->method == "error") {
                 json::object const empty;
                 auto const& e = n->params.is_object() ? n->params.as_object() : empty;
@@ -194,8 +203,6 @@ int follow(rpc_client& client, tail_options const& o) {
                     failure{rpc::exit_status_for(code), std::string(string_field(e, "message"))});
             }
         }
-        // stdout is watched too (events = 0 still reports POLLERR): when the reader of our
-        // pipe goes away (tail | head -n 1) we end now, not at the next event.
         int timeout = -1;
         if (o.until_ms) {
             // --follow --until TIME ends when the clock passes TIME (a message sent before it
@@ -204,14 +211,77 @@ int follow(rpc_client& client, tail_options const& o) {
             if (left < 0) return 0;
             timeout = static_cast<int>(std::min<std::int64_t>(left + 1, 60'000));
         }
+        // stdout is watched too (events = 0 still reports POLLERR): when the reader of our
+        // pipe goes away (tail | head -n 1) we end now, not at the next event.
         pollfd fds[2] = {{client.fd(), POLLIN, 0}, {STDOUT_FILENO, 0, 0}};
         if (::poll(fds, 2, timeout) < 0) {
             if (errno == EINTR) continue;
-            return report(connection_lost());
+            return connection_gone;
         }
         if (fds[1].revents & (POLLERR | POLLHUP)) return 0;
         if (fds[0].revents != 0)
-            if (auto rd = client.on_readable(); !rd) return report(rd.error());
+            if (auto rd = client.on_readable(); !rd) return lost_or(rd.error());
+    }
+}
+
+// Connects again after the daemon went away, backing off from 100 ms to 2 s, for as long as
+// it takes (Ctrl-C ends tail, as it ends journalctl -f); a closed output ends it too.
+result<rpc_client> reconnect(context const& ctx) {
+    int wait_ms = 100;
+    for (;;) {
+        pollfd out{STDOUT_FILENO, 0, 0};
+        if (::poll(&out, 1, wait_ms) > 0 && (out.revents & (POLLERR | POLLHUP)))
+            return failure{0, ""};
+        auto client = rpc_client::connect(ctx.socket_path, rpc::exit_status::unavailable);
+        if (client) return client;
+        if (client.error().status != rpc::exit_status::unavailable) return client.error();
+        wait_ms = std::min(wait_ms * 2, 2000);
+    }
+}
+
+int follow(context const& ctx, rpc_client first, tail_options const& o) {
+    event_printer printer(o);
+    resume_point resume;
+    std::optional<rpc_client> client(std::move(first));
+    for (bool first_time = true;; first_time = false) {
+        // The daemon's pid tells a restarted daemon (resume by time) from the same one.
+        auto st = client->call("status", {}, 10'000);
+        json::object params;
+        if (st && st->is_object()) {
+            params = resume.reconnected(int_field(st->as_object(), "pid"));
+        }
+        if (first_time) {
+            params.clear();
+            if (o.since_seq)
+                params["since"] = *o.since_seq;
+            else if (!o.lines)
+                params["since"] = 0;
+            else
+                params["backlog"] = *o.lines;
+        }
+        int rc = connection_gone;
+        if (st) {
+            if (!o.json) learn_peers(*client, printer);
+            auto r = client->call("subscribe", std::move(params));
+            if (r) {
+                if (!first_time) {
+                    note(resume.last_time_ms() > 0
+                             ? "reconnected; resuming after " + event_time(resume.last_time_ms())
+                             : "reconnected");
+                }
+                rc = stream(*client, printer, resume, o);
+            } else if (!is_connection_lost(r.error())) {
+                return report(r.error());
+            }
+        } else if (!is_connection_lost(st.error())) {
+            return report(st.error());
+        }
+        if (rc != connection_gone) return rc;
+        note("p2pchatd went away; reconnecting (Ctrl-C to stop)");
+        client.reset();
+        auto again = reconnect(ctx);
+        if (!again) return report(again.error());
+        client.emplace(std::move(*again));
     }
 }
 
@@ -277,7 +347,7 @@ int run_tail(context& ctx, args_t args) {
 
     auto client = connect(ctx);
     if (!client) return report(client.error());
-    return o.follow ? follow(*client, o) : print_history(*client, o);
+    return o.follow ? follow(ctx, std::move(*client), o) : print_history(*client, o);
 }
 
 }  // namespace p2pchat::ctl

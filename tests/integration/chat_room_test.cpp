@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -324,6 +325,45 @@ TEST_F(chat_room_test, a_dumb_terminal_gets_no_escape_sequences) {
     keys({"Enter"});
     ASSERT_TRUE(wait_until([&] { return screen_has("alice (you): plain line"); }, 10s)) << screen();
     EXPECT_EQ(screen(true).find('\033'), std::string::npos) << screen(true);
+}
+
+TEST_F(chat_room_test, survives_a_daemon_restart_without_repeats) {
+    auto const sock = (dir_.path() / "alice.sock").string();
+    auto const state = (dir_.path() / "alice-state").string();
+    node bob(on("127.0.0.2").named("bob"));
+    std::optional<node> alice;
+    alice.emplace(on("127.0.0.1").named("alice").socket(sock).state(state).joining(bob.listen()));
+    ASSERT_TRUE(wait_peers(*alice, 2)) << alice->log();
+    ASSERT_EQ(bob.ctl({"send", "said before"}).status, 0);
+    open_room(*alice);
+    ASSERT_TRUE(wait_until([&] { return screen_has("bob: said before"); }, 10s)) << screen();
+    type("half typed");
+
+    ASSERT_EQ(alice->terminate(), std::optional<int>(0));
+    ASSERT_TRUE(wait_until([&] { return screen_has("p2pchatd went away; reconnecting"); }, 10s))
+        << screen();
+    EXPECT_EQ(last_row(), "alice> half typed") << "the line being typed survives";
+    keys({"Enter"});
+    ASSERT_TRUE(wait_until([&] { return screen_has("the line was not sent"); }, 10s)) << screen();
+    EXPECT_EQ(last_row(), "alice> half typed") << "and comes back to be sent later";
+
+    alice.reset();
+    alice.emplace(on("127.0.0.1").named("alice").socket(sock).state(state).joining(bob.listen()));
+    ASSERT_TRUE(wait_until([&] { return screen_has("* reconnected to p2pchatd"); }, 15s))
+        << screen();
+    keys({"Enter"});
+    ASSERT_TRUE(wait_until([&] { return screen_has("alice (you): half typed"); }, 10s)) << screen();
+    ASSERT_EQ(bob.ctl({"send", "said after"}).status, 0);
+    ASSERT_TRUE(wait_until([&] { return screen_has("bob: said after"); }, 10s)) << screen();
+    auto const all = rows();
+    EXPECT_EQ(std::count_if(all.begin(), all.end(),
+                            [](auto const& r) { return r.find("bob: said before") != r.npos; }),
+              1)
+        << screen();
+    EXPECT_EQ(std::count_if(all.begin(), all.end(),
+                            [](auto const& r) { return r.find("bob: said after") != r.npos; }),
+              1)
+        << screen();
 }
 
 }  // namespace
