@@ -43,6 +43,8 @@ expected=(
     usr/share/man/man7/p2pchat.7
     usr/share/man/man8/p2pchatd.8
     usr/share/bash-completion/completions/p2pchatctl
+    usr/share/zsh/vendor-completions/_p2pchatctl
+    usr/share/fish/vendor_completions.d/p2pchatctl.fish
     usr/share/doc/p2pchat/DBUS.md
 )
 for f in "${expected[@]}"; do
