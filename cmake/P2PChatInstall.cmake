@@ -93,12 +93,33 @@ install(CODE "
        FILES \"${PROJECT_SOURCE_DIR}/etc/p2pchat/p2pchatd.conf\")
 ")
 
-# Manual pages: every man/NAME.SECTION into MANDIR/manSECTION.
+# Manual pages: every man/NAME.SECTION into MANDIR/manSECTION, compressed as Debian policy
+# asks (gzip -9n: no name or time stamp, so builds are reproducible); man-db reads them.
+# The package's changelog and copyright go with them into the documentation directory.
+find_program(P2PCHAT_GZIP gzip REQUIRED)
 file(GLOB p2pchat_man_pages CONFIGURE_DEPENDS "${PROJECT_SOURCE_DIR}/man/*.[1-9]")
+set(p2pchat_compressed "")
 foreach(page IN LISTS p2pchat_man_pages)
+  get_filename_component(name "${page}" NAME)
   string(REGEX MATCH "[1-9]$" section "${page}")
-  install(FILES ${page} DESTINATION ${CMAKE_INSTALL_MANDIR}/man${section})
+  set(out "${PROJECT_BINARY_DIR}/man/${name}.gz")
+  add_custom_command(OUTPUT "${out}"
+    COMMAND ${CMAKE_COMMAND} -E make_directory "${PROJECT_BINARY_DIR}/man"
+    COMMAND sh -c "${P2PCHAT_GZIP} -9nc \"$1\" > \"$2\"" sh "${page}" "${out}"
+    DEPENDS "${page}" VERBATIM)
+  list(APPEND p2pchat_compressed "${out}")
+  install(FILES "${out}" DESTINATION ${CMAKE_INSTALL_MANDIR}/man${section})
 endforeach()
+configure_file("${PROJECT_SOURCE_DIR}/packaging/debian/changelog.in"
+               "${PROJECT_BINARY_DIR}/packaging/changelog" @ONLY)
+set(p2pchat_changelog "${PROJECT_BINARY_DIR}/packaging/changelog.gz")
+add_custom_command(OUTPUT "${p2pchat_changelog}"
+  COMMAND sh -c "${P2PCHAT_GZIP} -9nc \"$1\" > \"$2\"" sh
+          "${PROJECT_BINARY_DIR}/packaging/changelog" "${p2pchat_changelog}"
+  DEPENDS "${PROJECT_BINARY_DIR}/packaging/changelog" VERBATIM)
+add_custom_target(p2pchat_compressed_docs ALL DEPENDS ${p2pchat_compressed} "${p2pchat_changelog}")
+install(FILES "${p2pchat_changelog}" "${PROJECT_SOURCE_DIR}/packaging/debian/copyright"
+        DESTINATION ${CMAKE_INSTALL_DOCDIR})
 
 # Documentation for the D-Bus interface and the control API.
 install(FILES ${PROJECT_SOURCE_DIR}/docs/CONTROL.md ${PROJECT_SOURCE_DIR}/docs/DBUS.md

@@ -38,14 +38,16 @@ expected=(
     usr/lib/tmpfiles.d/p2pchat.conf
     usr/share/dbus-1/system.d/net.p2pchat.P2PChat1.conf
     etc/p2pchat/p2pchatd.conf
-    usr/share/man/man1/p2pchatctl.1
-    usr/share/man/man5/p2pchatd.conf.5
-    usr/share/man/man7/p2pchat.7
-    usr/share/man/man8/p2pchatd.8
+    usr/share/man/man1/p2pchatctl.1.gz
+    usr/share/man/man5/p2pchatd.conf.5.gz
+    usr/share/man/man7/p2pchat.7.gz
+    usr/share/man/man8/p2pchatd.8.gz
     usr/share/bash-completion/completions/p2pchatctl
     usr/share/zsh/vendor-completions/_p2pchatctl
     usr/share/fish/vendor_completions.d/p2pchatctl.fish
     usr/share/doc/p2pchat/DBUS.md
+    usr/share/doc/p2pchat/changelog.gz
+    usr/share/doc/p2pchat/copyright
 )
 for f in "${expected[@]}"; do
     [ -f "$dest/$f" ] || fail "not installed: /$f"
@@ -53,10 +55,10 @@ done
 for f in usr/sbin/p2pchatd usr/bin/p2pchatctl; do
     [ -x "$dest/$f" ] || fail "not executable: /$f"
 done
-# Every manual page in the source tree is installed.
+# Every manual page in the source tree is installed, compressed (Debian policy).
 for page in "$src"/man/*.[1-9]; do
     name=$(basename "$page")
-    [ -f "$dest/usr/share/man/man${name##*.}/$name" ] || fail "manual page $name not installed"
+    [ -f "$dest/usr/share/man/man${name##*.}/$name.gz" ] || fail "manual page $name not installed"
 done
 # Nothing outside the FHS places (e.g. a stray /usr/etc or /usr/local).
 stray=$(cd "$dest" && find . -type f | sed 's|^\./||' |
