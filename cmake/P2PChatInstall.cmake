@@ -57,6 +57,11 @@ install(CODE "
     list(GET pair 1 dst)
     configure_file(\"${p2pchat_systemd_src}/\${src}\" \"${p2pchat_stage}/\${dst}\" @ONLY)
   endforeach()
+  set(P2PCHAT_NOTIFY_PATH \"\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_BINDIR}/p2pchat-notify\")
+  if(IS_ABSOLUTE \"${CMAKE_INSTALL_BINDIR}\")
+    set(P2PCHAT_NOTIFY_PATH \"${CMAKE_INSTALL_BINDIR}/p2pchat-notify\")
+  endif()
+  configure_file(\"${p2pchat_systemd_src}/p2pchat-notify.service.in\" \"${p2pchat_stage}/user/p2pchat-notify.service\" @ONLY)
   configure_file(\"${p2pchat_systemd_src}/p2pchatd.socket\" \"${p2pchat_stage}/system/p2pchatd.socket\" COPYONLY)
   configure_file(\"${p2pchat_systemd_src}/p2pchatd-user.socket\" \"${p2pchat_stage}/user/p2pchatd.socket\" COPYONLY)
 ")
@@ -71,6 +76,14 @@ foreach(kind SYSTEM USER)
          FILES \"${p2pchat_stage}/${sub}/p2pchatd.service\" \"${p2pchat_stage}/${sub}/p2pchatd.socket\")
   ")
 endforeach()
+install(CODE "
+  set(dir \"${P2PCHAT_SYSTEMD_USER_UNIT_DIR}\")
+  if(NOT IS_ABSOLUTE \"\${dir}\")
+    set(dir \"\${CMAKE_INSTALL_PREFIX}/\${dir}\")
+  endif()
+  file(INSTALL DESTINATION \"\${dir}\" TYPE FILE PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ
+       FILES \"${p2pchat_stage}/user/p2pchat-notify.service\")
+")
 
 install(FILES ${p2pchat_systemd_src}/p2pchat.sysusers DESTINATION ${P2PCHAT_SYSUSERS_DIR}
         RENAME p2pchat.conf)

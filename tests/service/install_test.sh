@@ -30,10 +30,12 @@ fi
 expected=(
     usr/sbin/p2pchatd
     usr/bin/p2pchatctl
+    usr/bin/p2pchat-notify
     usr/lib/systemd/system/p2pchatd.service
     usr/lib/systemd/system/p2pchatd.socket
     usr/lib/systemd/user/p2pchatd.service
     usr/lib/systemd/user/p2pchatd.socket
+    usr/lib/systemd/user/p2pchat-notify.service
     usr/lib/sysusers.d/p2pchat.conf
     usr/lib/tmpfiles.d/p2pchat.conf
     usr/share/dbus-1/system.d/net.p2pchat.P2PChat1.conf
@@ -90,7 +92,7 @@ command -v man >/dev/null || { man_opt=--man=no; echo "install_test: man(1) miss
 mkdir -p "$tmp/verify/system" "$tmp/verify/user" "$tmp/runtime"
 chmod 700 "$tmp/runtime"
 for kind in system user; do
-    for f in "$dest"/usr/lib/systemd/$kind/p2pchatd.*; do
+    for f in "$dest"/usr/lib/systemd/$kind/p2pchat*; do
         sed "s|^ExecStart=/usr/|ExecStart=$dest/usr/|" "$f" >"$tmp/verify/$kind/$(basename "$f")"
     done
 done
@@ -99,7 +101,8 @@ out=$(cd "$tmp/verify/system" && MANPATH=$dest/usr/share/man timeout 30 \
 rc=$?
 [ $rc -eq 0 ] && [ -z "$out" ] || fail "systemd-analyze verify (system units), exit $rc: $out"
 out=$(cd "$tmp/verify/user" && MANPATH=$dest/usr/share/man XDG_RUNTIME_DIR=$tmp/runtime timeout 30 \
-      systemd-analyze --user verify $man_opt ./p2pchatd.service ./p2pchatd.socket 2>&1)
+      systemd-analyze --user verify $man_opt ./p2pchatd.service ./p2pchatd.socket \
+      ./p2pchat-notify.service 2>&1)
 rc=$?
 [ $rc -eq 0 ] && [ -z "$out" ] || fail "systemd-analyze --user verify (user units), exit $rc: $out"
 
