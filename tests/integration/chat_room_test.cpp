@@ -366,5 +366,38 @@ TEST_F(chat_room_test, survives_a_daemon_restart_without_repeats) {
         << screen();
 }
 
+TEST_F(chat_room_test, send_on_a_terminal_says_it_reads_lines) {
+    node alice(on("127.0.0.1").named("alice"));
+    node bob(on("127.0.0.2").named("bob").joining(alice.listen()));
+    ASSERT_TRUE(wait_peers(alice, 2)) << logs_of({&alice, &bob});
+    tmux({"new-session", "-d", "-s", "room", "-x", "100", "-y", "20",
+          "env P2PCHAT_SOCKET=" + alice.socket_path() + " " + P2PCHATCTL_PATH + " send"});
+    ASSERT_TRUE(
+        wait_until([&] { return screen_has("sending each line you type; Ctrl-D ends"); }, 10s))
+        << screen();
+    type("typed at a terminal");
+    keys({"Enter"});
+    keys({"C-d"});
+    EXPECT_TRUE(wait_until([&] { return closed(); }, 10s)) << screen();
+    EXPECT_TRUE(wait_until(
+        [&] { return history_of(bob).find("alice: typed at a terminal") != std::string::npos; },
+        10s));
+}
+
+TEST_F(chat_room_test, tail_colours_names_only_on_a_terminal_that_is_not_dumb) {
+    node alice(on("127.0.0.1").named("alice"));
+    (void)alice.ctl({"send", "colourful"});
+    for (std::string term : {"xterm-256color", "dumb"}) {
+        tmux({"new-session", "-d", "-s", "room", "-x", "100", "-y", "20",
+              "env -u NO_COLOR TERM=" + term + " P2PCHAT_SOCKET=" + alice.socket_path() + " " +
+                  P2PCHATCTL_PATH + " tail"});
+        ASSERT_TRUE(wait_until([&] { return screen_has("alice (you): colourful"); }, 10s))
+            << screen();
+        bool const escapes = screen(true).find("\033[") != std::string::npos;
+        EXPECT_EQ(escapes, term != "dumb") << term << ": " << screen(true);
+        tmux({"kill-session", "-t", "room"});
+    }
+}
+
 }  // namespace
 }  // namespace p2pchat::test
