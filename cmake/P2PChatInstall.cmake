@@ -57,6 +57,11 @@ install(CODE "
     list(GET pair 1 dst)
     configure_file(\"${p2pchat_systemd_src}/\${src}\" \"${p2pchat_stage}/\${dst}\" @ONLY)
   endforeach()
+  set(P2PCHAT_NOTIFY_PATH \"\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_BINDIR}/p2pchat-notify\")
+  if(IS_ABSOLUTE \"${CMAKE_INSTALL_BINDIR}\")
+    set(P2PCHAT_NOTIFY_PATH \"${CMAKE_INSTALL_BINDIR}/p2pchat-notify\")
+  endif()
+  configure_file(\"${p2pchat_systemd_src}/p2pchat-notify.service.in\" \"${p2pchat_stage}/user/p2pchat-notify.service\" @ONLY)
   configure_file(\"${p2pchat_systemd_src}/p2pchatd.socket\" \"${p2pchat_stage}/system/p2pchatd.socket\" COPYONLY)
   configure_file(\"${p2pchat_systemd_src}/p2pchatd-user.socket\" \"${p2pchat_stage}/user/p2pchatd.socket\" COPYONLY)
 ")
@@ -71,6 +76,14 @@ foreach(kind SYSTEM USER)
          FILES \"${p2pchat_stage}/${sub}/p2pchatd.service\" \"${p2pchat_stage}/${sub}/p2pchatd.socket\")
   ")
 endforeach()
+install(CODE "
+  set(dir \"${P2PCHAT_SYSTEMD_USER_UNIT_DIR}\")
+  if(NOT IS_ABSOLUTE \"\${dir}\")
+    set(dir \"\${CMAKE_INSTALL_PREFIX}/\${dir}\")
+  endif()
+  file(INSTALL DESTINATION \"\${dir}\" TYPE FILE PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ
+       FILES \"${p2pchat_stage}/user/p2pchat-notify.service\")
+")
 
 install(FILES ${p2pchat_systemd_src}/p2pchat.sysusers DESTINATION ${P2PCHAT_SYSUSERS_DIR}
         RENAME p2pchat.conf)
@@ -93,12 +106,33 @@ install(CODE "
        FILES \"${PROJECT_SOURCE_DIR}/etc/p2pchat/p2pchatd.conf\")
 ")
 
-# Manual pages: every man/NAME.SECTION into MANDIR/manSECTION.
+# Manual pages: every man/NAME.SECTION into MANDIR/manSECTION, compressed as Debian policy
+# asks (gzip -9n: no name or time stamp, so builds are reproducible); man-db reads them.
+# The package's changelog and copyright go with them into the documentation directory.
+find_program(P2PCHAT_GZIP gzip REQUIRED)
 file(GLOB p2pchat_man_pages CONFIGURE_DEPENDS "${PROJECT_SOURCE_DIR}/man/*.[1-9]")
+set(p2pchat_compressed "")
 foreach(page IN LISTS p2pchat_man_pages)
+  get_filename_component(name "${page}" NAME)
   string(REGEX MATCH "[1-9]$" section "${page}")
-  install(FILES ${page} DESTINATION ${CMAKE_INSTALL_MANDIR}/man${section})
+  set(out "${PROJECT_BINARY_DIR}/man/${name}.gz")
+  add_custom_command(OUTPUT "${out}"
+    COMMAND ${CMAKE_COMMAND} -E make_directory "${PROJECT_BINARY_DIR}/man"
+    COMMAND sh -c "${P2PCHAT_GZIP} -9nc \"$1\" > \"$2\"" sh "${page}" "${out}"
+    DEPENDS "${page}" VERBATIM)
+  list(APPEND p2pchat_compressed "${out}")
+  install(FILES "${out}" DESTINATION ${CMAKE_INSTALL_MANDIR}/man${section})
 endforeach()
+configure_file("${PROJECT_SOURCE_DIR}/packaging/debian/changelog.in"
+               "${PROJECT_BINARY_DIR}/packaging/changelog" @ONLY)
+set(p2pchat_changelog "${PROJECT_BINARY_DIR}/packaging/changelog.gz")
+add_custom_command(OUTPUT "${p2pchat_changelog}"
+  COMMAND sh -c "${P2PCHAT_GZIP} -9nc \"$1\" > \"$2\"" sh
+          "${PROJECT_BINARY_DIR}/packaging/changelog" "${p2pchat_changelog}"
+  DEPENDS "${PROJECT_BINARY_DIR}/packaging/changelog" VERBATIM)
+add_custom_target(p2pchat_compressed_docs ALL DEPENDS ${p2pchat_compressed} "${p2pchat_changelog}")
+install(FILES "${p2pchat_changelog}" "${PROJECT_SOURCE_DIR}/packaging/debian/copyright"
+        DESTINATION ${CMAKE_INSTALL_DOCDIR})
 
 # Documentation for the D-Bus interface and the control API.
 install(FILES ${PROJECT_SOURCE_DIR}/docs/CONTROL.md ${PROJECT_SOURCE_DIR}/docs/DBUS.md

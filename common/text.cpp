@@ -1,6 +1,7 @@
 #include "common/text.hpp"
 
 #include <cstdint>
+#include <string>
 
 namespace p2pchat {
 
@@ -51,6 +52,29 @@ bool is_valid_name(std::string_view s) {
         if (c == 0xc2 && static_cast<unsigned char>(s[i + 1]) < 0xa0) return false;
     }
     return true;
+}
+
+bool is_blank(std::string_view s) { return s.find_first_not_of(" \t\r\n") == s.npos; }
+
+std::optional<std::string> screen_name_problem(std::string_view s) {
+    if (is_blank(s)) return "a screen name cannot be blank";
+    if (s.size() > max_name_bytes)
+        return "a screen name is at most 64 bytes (this one is " + std::to_string(s.size()) + ")";
+    if (!is_valid_utf8(s)) return "a screen name must be valid UTF-8";
+    if (!is_valid_name(s)) return "a screen name cannot contain control characters";
+    auto const space = [](char c) { return c == ' ' || c == '\t'; };
+    if (space(s.front()) || space(s.back()))
+        return "a screen name cannot begin or end with white space";
+    return std::nullopt;
+}
+
+std::optional<std::string> message_problem(std::string_view s) {
+    if (s.empty()) return "message is empty";
+    if (is_blank(s)) return "message is blank";
+    if (s.size() > max_text_bytes)
+        return "message is " + std::to_string(s.size()) + " bytes; the limit is 65536";
+    if (!is_valid_utf8(s)) return "message is not valid UTF-8";
+    return std::nullopt;
 }
 
 }  // namespace p2pchat

@@ -1,3 +1,4 @@
+#include "common/text.hpp"
 #include "ctl/commands.hpp"
 
 namespace p2pchat::ctl {
@@ -11,9 +12,11 @@ int run_rename(context& ctx, args_t args) {
                                                 ? "missing NAME"
                                                 : "too many arguments (quote a NAME with spaces)"));
 
+    // The daemon's rule (common/text.hpp), checked here too so a bad NAME is a usage error.
+    if (auto problem = screen_name_problem(a->positionals.front()))
+        return report(usage_error("rename", *problem));
     auto client = connect(ctx);
     if (!client) return report(client.error());
-    // The daemon validates the name: one rule, one error message, wherever it is called from.
     auto r = client->call("rename", {{"name", a->positionals.front()}});
     return r ? 0 : report(r.error());
 }

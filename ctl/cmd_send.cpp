@@ -8,6 +8,7 @@
 #include "common/rpc/rpc.hpp"
 #include "common/text.hpp"
 #include "ctl/commands.hpp"
+#include "ctl/output.hpp"
 
 namespace p2pchat::ctl {
 
@@ -19,6 +20,17 @@ constexpr std::size_t send_window = 256;
 constexpr std::size_t stdin_chunk_bytes = 64 * 1024;
 
 bool is_blank(std::string_view line) { return line.find_first_not_of(" \t") == line.npos; }
+
+constexpr std::string_view nobody_heard =
+    "nobody received it: this node has no peers (it stays in the node's history; join a "
+    "network with p2pchatctl join)";
+
+// A send reply whose "peers" says the message went to nobody (an older daemon says nothing).
+bool reached_nobody(boost::json::value const& result) {
+    if (!result.is_object()) return false;
+    auto const* peers = result.as_object().if_contains("peers");
+    return peers && peers->is_number() && peers->to_number<double>() == 0;
+}
 
 // Streams stdin, one message per line, over one connection. Owns the pipelining state:
 // line numbers of requests in flight, so a refusal names the line it refused.
@@ -48,6 +60,8 @@ class line_sender {
                 if (auto r = client_.on_readable(); !r) return report(r.error());
             if (auto f = take_replies(); f) return report(*f);
         }
+        if (unheard_ > 1) report(failure{0, std::to_string(unheard_) + " messages reached nobody"});
+        if (unheard_ > 0 && status_ == 0) return rpc::exit_status::nobody;
         return status_;
     }
 
@@ -119,9 +133,15 @@ class line_sender {
             if (!r) continue;  // we did not subscribe; ignore stray notifications
             auto it = in_flight_.find(r->id);
             if (it == in_flight_.end()) continue;
-            if (r->error)
+            if (r->error) {
                 note(r->error->status,
                      "line " + std::to_string(it->second) + ": " + r->error->message);
+            } else if (reached_nobody(r->result)) {
+                // Said once, counted after: a pipe into a lonely node must not flood stderr.
+                if (unheard_++ == 0)
+                    report(failure{0, "line " + std::to_string(it->second) + ": " +
+                                          std::string(nobody_heard)});
+            }
             in_flight_.erase(it);
         }
     }
@@ -133,7 +153,8 @@ class line_sender {
     bool stdin_eof_ = false;
     bool discarding_ = false;  // inside an overlong line: drop bytes up to its '\n'
     std::unordered_map<std::int64_t, std::size_t> in_flight_;  // request id -> line number
-    int status_ = 0;  // the first problem's exit status; later lines are still sent
+    std::size_t unheard_ = 0;  // messages sent while the node had no peers
+    int status_ = 0;           // the first problem's exit status; later lines are still sent
 };
 
 }  // namespace
@@ -153,13 +174,23 @@ int run_send(context& ctx, args_t args) {
         }
         if (!is_valid_utf8(text))
             return report(failure{rpc::exit_status::data_error, "TEXT is not valid UTF-8"});
+        // The daemon's rule, checked here so a bad argument is a usage error (64).
+        if (auto problem = message_problem(text)) return report(usage_error("send", *problem));
+    } else if (::isatty(STDIN_FILENO) == 1) {
+        // Like `cat` with no file, but a person at a terminal may not expect it: say so.
+        (void)write_all(STDERR_FILENO,
+                        "p2pchatctl: sending each line you type; Ctrl-D ends (to send one "
+                        "message: p2pchatctl send TEXT)\n");
     }
 
     auto client = connect(ctx);
     if (!client) return report(client.error());
     if (from_stdin) return line_sender(*client).run();
     auto r = client->call("send", {{"text", text}});
-    return r ? 0 : report(r.error());
+    if (!r) return report(r.error());
+    if (reached_nobody(*r))
+        return report(failure{rpc::exit_status::nobody, std::string(nobody_heard)});
+    return 0;
 }
 
 }  // namespace p2pchat::ctl

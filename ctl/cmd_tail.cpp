@@ -1,17 +1,20 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/json/serialize.hpp>
 #include <cerrno>
 #include <charconv>
-#include <cstdio>
-#include <ctime>
+#include <chrono>
+#include <deque>
 #include <optional>
 
 #include "common/rpc/rpc.hpp"
 #include "ctl/commands.hpp"
 #include "ctl/format.hpp"
 #include "ctl/output.hpp"
+#include "ctl/resume.hpp"
+#include "ctl/time_spec.hpp"
 
 namespace p2pchat::ctl {
 
@@ -21,6 +24,12 @@ namespace {
 
 constexpr std::int64_t history_page = 10000;  // the daemon's maximum history limit
 
+std::int64_t unix_now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
 std::optional<std::int64_t> parse_count(std::string_view s) {
     std::int64_t n = 0;
     auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
@@ -28,76 +37,86 @@ std::optional<std::int64_t> parse_count(std::string_view s) {
     return n;
 }
 
-// --since TIME: "HH:MM[:SS]" today, or "YYYY-MM-DD[(T| )HH:MM[:SS]]", local time.
-std::optional<std::int64_t> parse_time_ms(std::string const& s) {
-    std::time_t now = std::time(nullptr);
-    std::tm tm{};
-    localtime_r(&now, &tm);
-    tm.tm_sec = 0;
-    int n = 0;
-    int consumed = -1;
-    if (std::sscanf(s.c_str(), "%d-%d-%d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &consumed) ==
-            3 &&
-        consumed >= 8) {
-        tm.tm_year -= 1900;
-        tm.tm_mon -= 1;
-        tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
-        std::string rest = s.substr(static_cast<std::size_t>(consumed));
-        if (!rest.empty()) {
-            if (rest[0] != 'T' && rest[0] != ' ') return std::nullopt;
-            rest.erase(0, 1);
-        }
-        if (!rest.empty()) {
-            consumed = -1;
-            n = std::sscanf(rest.c_str(), "%d:%d%n:%d%n", &tm.tm_hour, &tm.tm_min, &consumed,
-                            &tm.tm_sec, &consumed);
-            if (n < 2 || consumed != static_cast<int>(rest.size())) return std::nullopt;
-        }
-    } else {
-        consumed = -1;
-        n = std::sscanf(s.c_str(), "%d:%d%n:%d%n", &tm.tm_hour, &tm.tm_min, &consumed, &tm.tm_sec,
-                        &consumed);
-        if (n < 2 || consumed != static_cast<int>(s.size())) return std::nullopt;
-    }
-    if (tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60 || tm.tm_mon < 0 || tm.tm_mon > 11 ||
-        tm.tm_mday < 1 || tm.tm_mday > 31)
-        return std::nullopt;
-    tm.tm_isdst = -1;
-    std::time_t t = std::mktime(&tm);
-    if (t == static_cast<std::time_t>(-1)) return std::nullopt;
-    return static_cast<std::int64_t>(t) * 1000;
-}
-
 struct tail_options {
     std::optional<std::int64_t> lines = 10;  // nullopt: all
     std::optional<std::int64_t> since_seq;
     std::optional<std::int64_t> since_ms;  // --since TIME: filter by the event's time
+    std::optional<std::int64_t> until_seq;
+    std::optional<std::int64_t> until_ms;
+    std::optional<std::size_t> keep_last;  // print only the last N wanted events (-n with --until)
     bool follow = true;
     bool json = false;
 };
 
-// Prints events; remembers nothing but how to print. A failure with status 0 means stdout
-// was closed: the command ends quietly.
+// Prints events; remembers who is who (for names two nodes share) and how to print. A
+// failure with status 0 means stdout was closed: the command ends quietly.
 class event_printer {
   public:
     explicit event_printer(tail_options const& o) : opts_(o), style_{colour_wanted()} {}
 
+    name_book& names() { return names_; }
+
+    // Whether the event is inside --since/--until. Times are the event's own (a message's
+    // send time, see event_unix_ms), so history a newcomer was handed sorts where it was said.
+    bool wanted(json::object const& ev) const {
+        std::int64_t const t = event_unix_ms(ev);
+        if (opts_.since_ms && t < *opts_.since_ms) return false;
+        if (opts_.until_ms && t > *opts_.until_ms) return false;
+        if (opts_.until_seq && int_field(ev, "seq") > *opts_.until_seq) return false;
+        return true;
+    }
+    // An event past --until SEQ: nothing later can be wanted.
+    bool past_end(json::object const& ev) const {
+        return opts_.until_seq && int_field(ev, "seq") > *opts_.until_seq;
+    }
+
     result<void> print_event(json::value const& v) {
         if (!v.is_object()) return {};
         json::object const& ev = v.as_object();
-        if (opts_.since_ms && int_field(ev, "time_ms") < *opts_.since_ms) return {};
-        if (opts_.json) return print(json::serialize(ev) + "\n");
-        if (auto line = human_event(ev, style_)) return print(*line + "\n");
+        names_.learn_event(ev);
+        if (!wanted(ev)) return {};
+        std::string line;
+        if (opts_.json) {
+            line = json::serialize(ev);
+        } else if (auto human = human_event(ev, style_, &names_)) {
+            line = std::move(*human);
+        } else {
+            return {};
+        }
+        line += '\n';
+        if (!opts_.keep_last) return print(line);
+        held_.push_back(std::move(line));
+        if (held_.size() > *opts_.keep_last) held_.pop_front();
         return {};
+    }
+
+    // Prints what keep_last held back.
+    result<void> flush() {
+        std::string out;
+        for (auto& line : held_) out += line;
+        held_.clear();
+        return print(out);
     }
 
   private:
     tail_options const& opts_;
     style style_;
+    name_book names_;
+    std::deque<std::string> held_;
 };
+
+// Seeds the names with the peer table, so the first line of a shared name is already
+// qualified. Best effort: an old daemon without `peers` still tails.
+void learn_peers(rpc_client& client, event_printer& printer) {
+    auto r = client.call("peers");
+    if (!r || !r->is_object()) return;
+    if (auto const* peers = r->as_object().if_contains("peers"); peers && peers->is_array())
+        printer.names().learn_peers(peers->as_array());
+}
 
 int print_history(rpc_client& client, tail_options const& o) {
     event_printer printer(o);
+    if (!o.json) learn_peers(client, printer);
     json::object params;
     bool paged = o.since_seq || !o.lines;
     if (o.since_seq)
@@ -111,39 +130,51 @@ int print_history(rpc_client& client, tail_options const& o) {
         if (!r) return report(r.error());
         auto const* events = r->is_object() ? r->as_object().if_contains("events") : nullptr;
         if (!events || !events->is_array()) return report(unexpected_reply("history"));
-        for (auto const& ev : events->as_array())
+        bool done = false;
+        for (auto const& ev : events->as_array()) {
+            if (ev.is_object() && printer.past_end(ev.as_object())) {
+                done = true;
+                break;
+            }
             if (auto p = printer.print_event(ev); !p) return report(p.error());
+        }
         auto const& arr = events->as_array();
-        if (!paged || static_cast<std::int64_t>(arr.size()) < history_page || arr.empty()) break;
+        if (done || !paged || static_cast<std::int64_t>(arr.size()) < history_page || arr.empty())
+            break;
         params["since"] = arr.back().is_object() ? int_field(arr.back().as_object(), "seq") : 0;
     }
+    if (auto p = printer.flush(); !p) return report(p.error());
     return 0;
 }
 
-int follow(rpc_client& client, tail_options const& o) {
-    json::object params;
-    if (o.since_seq)
-        params["since"] = *o.since_seq;
-    else if (!o.lines)
-        params["since"] = 0;
-    else
-        params["backlog"] = *o.lines;
-    auto r = client.call("subscribe", std::move(params));
-    if (!r) return report(r.error());
+// Says one line on stderr (tail's stdout is for events).
+void note(std::string const& what) { (void)write_all(STDERR_FILENO, "p2pchatctl: " + what + "\n"); }
 
-    event_printer printer(o);
+constexpr int connection_gone = -1;  // stream() result: reconnect
+
+// Prints the events of one subscription until the connection is lost (connection_gone), the
+// output closes (0), --until is reached (0) or a failure (its status).
+int stream(rpc_client& client, event_printer& printer, resume_point& resume,
+           tail_options const& o) {
+    auto const lost_or = [](failure const& f) {
+        return is_connection_lost(f) ? connection_gone : report(f);
+    };
     // With --json and no time filter an event is printed as the daemon serialized it
     // (byte for byte what parsing and re-serializing gives), and everything already
     // received goes out in one write before waiting again: a stream of 100 000 lines per
     // second is then cheap to follow (bench B2). Nothing is held back while we wait.
-    bool const verbatim = o.json && !o.since_ms;
+    bool const verbatim = o.json && !o.since_ms && !o.until_ms && !o.until_seq;
     std::string batch;
     for (;;) {
         for (;;) {
             if (verbatim) {
                 if (auto text = client.next_event_text()) {
-                    batch.append(*text);
-                    batch += '\n';
+                    bool const fresh = resume.wanted_line(*text);
+                    resume.saw_line(*text);
+                    if (fresh) {
+                        batch.append(*text);
+                        batch += '\n';
+                    }
                     continue;
                 }
                 if (!batch.empty()) {
@@ -152,12 +183,18 @@ int follow(rpc_client& client, tail_options const& o) {
                 }
             }
             auto m = client.next_message();
-            if (!m) return report(m.error());
+            if (!m) return lost_or(m.error());
             if (!*m) break;
             auto* n = std::get_if<notification>(&**m);
             if (!n) continue;
             if (n->method == "event") {
-                if (auto p = printer.print_event(n->params); !p) return report(p.error());
+                if (!n->params.is_object()) continue;
+                json::object const& ev = n->params.as_object();
+                if (printer.past_end(ev)) return 0;
+                bool const fresh = resume.wanted(ev);
+                resume.saw(ev);
+                if (!fresh) continue;
+                if (auto p = printer.print_event(ev); !p) return report(p.error());
             } else if (n->method == "error") {
                 json::object const empty;
                 auto const& e = n->params.is_object() ? n->params.as_object() : empty;
@@ -166,24 +203,94 @@ int follow(rpc_client& client, tail_options const& o) {
                     failure{rpc::exit_status_for(code), std::string(string_field(e, "message"))});
             }
         }
+        int timeout = -1;
+        if (o.until_ms) {
+            // --follow --until TIME ends when the clock passes TIME (a message sent before it
+            // may still arrive later; journalctl and docker stop at the time too).
+            std::int64_t const left = *o.until_ms - unix_now_ms();
+            if (left < 0) return 0;
+            timeout = static_cast<int>(std::min<std::int64_t>(left + 1, 60'000));
+        }
         // stdout is watched too (events = 0 still reports POLLERR): when the reader of our
         // pipe goes away (tail | head -n 1) we end now, not at the next event.
         pollfd fds[2] = {{client.fd(), POLLIN, 0}, {STDOUT_FILENO, 0, 0}};
-        if (::poll(fds, 2, -1) < 0) {
+        if (::poll(fds, 2, timeout) < 0) {
             if (errno == EINTR) continue;
-            return report(connection_lost());
+            return connection_gone;
         }
         if (fds[1].revents & (POLLERR | POLLHUP)) return 0;
         if (fds[0].revents != 0)
-            if (auto rd = client.on_readable(); !rd) return report(rd.error());
+            if (auto rd = client.on_readable(); !rd) return lost_or(rd.error());
+    }
+}
+
+// Connects again after the daemon went away, backing off from 100 ms to 2 s, for as long as
+// it takes (Ctrl-C ends tail, as it ends journalctl -f); a closed output ends it too.
+result<rpc_client> reconnect(context const& ctx) {
+    int wait_ms = 100;
+    for (;;) {
+        pollfd out{STDOUT_FILENO, 0, 0};
+        if (::poll(&out, 1, wait_ms) > 0 && (out.revents & (POLLERR | POLLHUP)))
+            return failure{0, ""};
+        auto client = rpc_client::connect(ctx.socket_path, rpc::exit_status::unavailable);
+        if (client) return client;
+        if (client.error().status != rpc::exit_status::unavailable) return client.error();
+        wait_ms = std::min(wait_ms * 2, 2000);
+    }
+}
+
+int follow(context const& ctx, rpc_client first, tail_options const& o) {
+    event_printer printer(o);
+    resume_point resume;
+    std::optional<rpc_client> client(std::move(first));
+    for (bool first_time = true;; first_time = false) {
+        // The daemon's pid tells a restarted daemon (resume by time) from the same one.
+        auto st = client->call("status", {}, 10'000);
+        json::object params;
+        if (st && st->is_object()) {
+            params = resume.reconnected(int_field(st->as_object(), "pid"));
+        }
+        if (first_time) {
+            params.clear();
+            if (o.since_seq)
+                params["since"] = *o.since_seq;
+            else if (!o.lines)
+                params["since"] = 0;
+            else
+                params["backlog"] = *o.lines;
+        }
+        int rc = connection_gone;
+        if (st) {
+            if (!o.json) learn_peers(*client, printer);
+            auto r = client->call("subscribe", std::move(params));
+            if (r) {
+                if (!first_time) {
+                    note(resume.last_time_ms() > 0
+                             ? "reconnected; resuming after " + event_time(resume.last_time_ms())
+                             : "reconnected");
+                }
+                rc = stream(*client, printer, resume, o);
+            } else if (!is_connection_lost(r.error())) {
+                return report(r.error());
+            }
+        } else if (!is_connection_lost(st.error())) {
+            return report(st.error());
+        }
+        if (rc != connection_gone) return rc;
+        note("p2pchatd went away; reconnecting (Ctrl-C to stop)");
+        client.reset();
+        auto again = reconnect(ctx);
+        if (!again) return report(again.error());
+        client.emplace(std::move(*again));
     }
 }
 
 }  // namespace
 
 int run_tail(context& ctx, args_t args) {
-    static constexpr option_spec specs[] = {
-        {"lines", 'n', true}, {"since", 0, true}, {"no-follow", 0, false}, {"json", 0, false}};
+    static constexpr option_spec specs[] = {{"lines", 'n', true},    {"since", 'S', true},
+                                            {"until", 'U', true},    {"follow", 'f', false},
+                                            {"no-follow", 0, false}, {"json", 0, false}};
     auto a = parse_args(args, specs, "tail");
     if (!a) return report(a.error());
     if (handle_common(ctx, *a, "tail")) return 0;
@@ -192,7 +299,10 @@ int run_tail(context& ctx, args_t args) {
             "tail", "unexpected argument '" + std::string(a->positionals.front()) + "'"));
 
     tail_options o;
-    o.follow = !a->has("no-follow");
+    if (a->has("follow") && a->has("no-follow"))
+        return report(usage_error("tail", "--follow and --no-follow contradict each other"));
+    // --until ends the output, so it implies --no-follow unless --follow is given.
+    o.follow = a->has("follow") || (!a->has("no-follow") && !a->has("until"));
     o.json = a->has("json");
     if (auto it = a->options.find("lines"); it != a->options.end()) {
         if (it->second == "all") {
@@ -204,21 +314,40 @@ int run_tail(context& ctx, args_t args) {
                 "tail", "-n wants a number or 'all', not '" + std::string(it->second) + "'"));
         }
     }
-    if (auto it = a->options.find("since"); it != a->options.end()) {
-        if (auto seq = parse_count(it->second)) {
-            o.since_seq = seq;
-        } else if (auto ms = parse_time_ms(std::string(it->second))) {
-            o.since_seq = 0;
-            o.since_ms = ms;
+    std::int64_t const now = unix_now_ms();
+    for (auto which : {bound::since, bound::until}) {
+        char const* name = which == bound::since ? "since" : "until";
+        auto it = a->options.find(name);
+        if (it == a->options.end()) continue;
+        auto spec = parse_time_spec(it->second, now, which);
+        if (!spec)
+            return report(
+                usage_error("tail", std::string("--") + name +
+                                        " wants an event number, a time (2026-11-25 14:00, 14:00, "
+                                        "yesterday) or an age (10m, 2h, \"1 hour ago\"), not '" +
+                                        std::string(it->second) + "'"));
+        if (auto* n = std::get_if<event_number>(&*spec)) {
+            (which == bound::since ? o.since_seq : o.until_seq) = n->seq;
         } else {
-            return report(usage_error("tail", "--since wants an event number or a time, not '" +
-                                                  std::string(it->second) + "'"));
+            auto const ms = std::get<point_in_time>(*spec).unix_ms;
+            if (which == bound::since) {
+                o.since_seq = 0;
+                o.since_ms = ms;
+            } else {
+                o.until_ms = ms;
+            }
         }
+    }
+    if ((o.until_seq || o.until_ms) && !o.since_seq) {
+        // The range starts at the oldest event; -n N keeps its last N, as journalctl does.
+        o.since_seq = 0;
+        if (a->has("lines") && o.lines && !o.follow)
+            o.keep_last = static_cast<std::size_t>(*o.lines);
     }
 
     auto client = connect(ctx);
     if (!client) return report(client.error());
-    return o.follow ? follow(*client, o) : print_history(*client, o);
+    return o.follow ? follow(ctx, std::move(*client), o) : print_history(*client, o);
 }
 
 }  // namespace p2pchat::ctl

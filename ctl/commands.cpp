@@ -17,15 +17,20 @@ constexpr command command_table[] = {
      "Sends TEXT (the words joined by one space) to every peer. With no TEXT, or TEXT \"-\",\n"
      "sends one message per line of standard input until end of file, pipelined over one\n"
      "connection; blank lines are skipped, lines that are not valid UTF-8 are reported and\n"
-     "skipped (exit 65 at the end). Prints nothing on success.\n"},
-    {"tail", run_tail, "tail [-n N|all] [--since SEQ|TIME] [--no-follow] [--json]",
+     "skipped (exit 65 at the end). Prints nothing on success. A blank TEXT is a usage\n"
+     "error (64). When the node has no peers, says that nobody received it (exit 75).\n"},
+    {"tail", run_tail, "tail [-f|--no-follow] [-n N|all] [--since WHEN] [--until WHEN] [--json]",
      "print the last messages and follow new ones",
      "Options:\n"
-     "  -n, --lines N|all   events of backlog to print first (default 10)\n"
-     "      --since SEQ     print every event after event number SEQ instead; TIME\n"
-     "                      (HH:MM[:SS] today, or YYYY-MM-DD[THH:MM[:SS]]) selects by time\n"
+     "  -f, --follow        follow new events (the default, unless --until is given)\n"
      "      --no-follow     print the backlog and exit\n"
+     "  -n, --lines N|all   events of backlog to print first (default 10)\n"
+     "  -S, --since WHEN    print every event from WHEN on instead\n"
+     "  -U, --until WHEN    stop at WHEN (implies --no-follow unless -f is given)\n"
      "      --json          one event object per line (see p2pchatctl(1))\n"
+     "WHEN is an event number (42), a time or date in local time (14:00, 2026-11-25,\n"
+     "\"2026-11-25 14:00\", today, yesterday) or an age (10m, 2h, 3d, \"1 hour ago\", -10m).\n"
+     "Messages are shown and filtered by their send time, with the date when not today.\n"
      "Lines are flushed one by one; a closed output (tail | head) ends quietly.\n"},
     {"peers", run_peers, "peers [--json]", "list the peers of this node",
      "Prints ID NAME ADDRESS STATE, this node first.\n"
@@ -34,7 +39,8 @@ constexpr command command_table[] = {
      "NAME: 1-64 bytes of UTF-8 without control characters. Every peer is told.\n"},
     {"join", run_join, "join HOST[:PORT]|INVITE", "join a network through one of its peers",
      "PORT defaults to 7447; IPv6 as [ADDR]:PORT. An INVITE (from `p2pchatctl invite` on a\n"
-     "member) also gives the network key a closed network needs. Prints \"joined: N peers\".\n"},
+     "member) also gives the network key a closed network needs. Prints \"joined: N peers\".\n"
+     "A malformed address or invite is a usage error (64).\n"},
     {"invite", run_invite, "invite [--address HOST[:PORT]] [--new-key]",
      "print an invite to this network",
      "Prints one line, p2pchat:KEY@HOST:PORT, that `p2pchatctl join` and p2pchatd(8) at start-up\n"
@@ -48,10 +54,13 @@ constexpr command command_table[] = {
      "Exit status 3 when no daemon is running.\n"
      "  --json   the status result object on one line\n"},
     {"chat", run_chat, "chat", "the interactive chat room",
-     "Messages appear as they arrive while you type; Enter sends.\n"
-     "Commands: /name NEW, /peers, /leave, /quit, /help (start a message with // to send a\n"
-     "line beginning with /). Ctrl-C or Ctrl-D on an empty line quits. Asks for a screen\n"
-     "name first while the node still has its default one (the login name).\n"},
+     "Messages appear as they arrive while you type; Enter sends. The line is edited as in\n"
+     "irssi or bash: Left/Right, Ctrl-Left/Right, Home/End, Up/Down (history, kept in\n"
+     "$XDG_STATE_HOME/p2pchat/chat_history), Tab (names), Ctrl-W/U/K/Y, Ctrl-L.\n"
+     "Commands: /name NEW, /me ACTION, /peers, /join HOST[:PORT], /leave, /history [N],\n"
+     "/help, /quit (start a message with // to send a line beginning with /). A paste of\n"
+     "4 lines or more asks first. Ctrl-C or Ctrl-D on an empty line quits. Asks for a\n"
+     "screen name first while the node still has its default one (the login name).\n"},
 };
 
 }  // namespace
@@ -83,7 +92,7 @@ std::string overview_help() {
         "  --version       print the version\n"
         "\nExit status: 0 ok, 1 refused by the daemon, 3 status: not running, 64 usage,\n"
         "65 bad input data, 69 daemon unreachable, 70 protocol error, 74 connection lost,\n"
-        "77 permission denied on the socket.\n";
+        "75 send: nobody received it (no peers), 77 permission denied on the socket.\n";
     return out;
 }
 

@@ -47,6 +47,10 @@ std::string command_help(command const& c);
 bool handle_common(context& ctx, parsed_args const& a, std::string_view command);
 result<rpc_client> connect(context const& ctx);
 
+// The params of a `join` call for what the user typed (join ADDRESS, /join ADDRESS), or a
+// usage failure saying why it is not an address. The one place invites will be added.
+result<boost::json::object> join_params(std::string_view target);
+
 // Writes text to stdout; a closed pipe or a write error becomes a failure (status 0 and no
 // message for EPIPE, so `| head` ends quietly; 74 otherwise).
 result<void> print(std::string_view text);

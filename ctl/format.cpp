@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <boost/json/value.hpp>
+#include <cctype>
 #include <cstdio>
 #include <ctime>
 #include <string_view>
@@ -110,25 +111,136 @@ std::string clock_time(std::int64_t unix_ms) {
     return buf;
 }
 
-std::optional<std::string> human_event(json::object const& event, style const& s) {
-    std::string_view type = string_field(event, "type");
-    std::string line = clock_time(int_field(event, "time_ms")) + " ";
+std::string event_time(std::int64_t unix_ms, std::int64_t now_ms) {
+    if (now_ms < 0) now_ms = static_cast<std::int64_t>(std::time(nullptr)) * 1000;
+    auto local = [](std::int64_t ms) {
+        std::time_t t = static_cast<std::time_t>(ms / 1000);
+        std::tm tm{};
+        localtime_r(&t, &tm);
+        return tm;
+    };
+    std::tm const when = local(unix_ms), today = local(now_ms);
+    char buf[32];
+    bool const same_day = when.tm_year == today.tm_year && when.tm_yday == today.tm_yday;
+    std::strftime(buf, sizeof buf, same_day ? "%H:%M:%S" : "%Y-%m-%d %H:%M:%S", &when);
+    return buf;
+}
+
+std::int64_t event_unix_ms(json::object const& event) {
+    if (string_field(event, "type") == "message") {
+        if (auto sent = int_field(event, "sent_ms", -1); sent >= 0) return sent;
+    }
+    return int_field(event, "time_ms");
+}
+
+std::optional<std::string_view> me_action(std::string_view text) {
+    if (!text.starts_with("/me ") || text.size() <= 4) return std::nullopt;
+    return text.substr(4);
+}
+
+bool mentions(std::string_view text, std::string_view name) {
+    if (name.empty() || text.size() < name.size()) return false;
+    auto lower = [](unsigned char c) { return c < 0x80 ? std::tolower(c) : c; };
+    auto word_char = [](unsigned char c) { return std::isalnum(c) || c == '_' || c >= 0x80; };
+    for (std::size_t i = 0; i + name.size() <= text.size(); ++i) {
+        bool match = true;
+        for (std::size_t k = 0; k < name.size() && match; ++k)
+            match = lower(static_cast<unsigned char>(text[i + k])) ==
+                    lower(static_cast<unsigned char>(name[k]));
+        if (!match) continue;
+        bool const starts = i == 0 || !word_char(static_cast<unsigned char>(text[i - 1]));
+        std::size_t const end = i + name.size();
+        bool const ends = end == text.size() || !word_char(static_cast<unsigned char>(text[end]));
+        if (starts && ends) return true;
+    }
+    return false;
+}
+
+void name_book::learn(std::string_view id, std::string_view name) {
+    if (id.empty()) return;
+    for (auto& [i, n] : entries_)
+        if (i == id) {
+            n = name;
+            return;
+        }
+    entries_.emplace_back(id, name);
+}
+
+void name_book::learn_if_new(std::string_view id, std::string_view name) {
+    for (auto const& e : entries_)
+        if (e.first == id) return;
+    learn(id, name);
+}
+
+bool name_book::shared(std::string_view name) const {
+    std::size_t holders = 0;
+    for (auto const& e : entries_)
+        if (e.second == name) ++holders;
+    return holders > 1;
+}
+
+std::string name_book::display(std::string_view id, std::string_view name) const {
+    if ((shared(name) || name.find('#') != name.npos) && !id.empty())
+        return std::string(name) + "#" + std::string(id.substr(0, 8));
+    return std::string(name);
+}
+
+void name_book::learn_event(json::object const& event) {
+    std::string_view const type = string_field(event, "type");
     if (type == "message") {
-        line += coloured(string_field(event, "name"), string_field(event, "from"), s);
+        learn_if_new(string_field(event, "from"), string_field(event, "name"));
+    } else if (type == "peer_joined" || type == "peer_renamed") {
+        json::object const& peer = object_field(event, "peer");
+        learn(string_field(peer, "id"), string_field(peer, "name"));
+    }
+}
+
+void name_book::learn_peers(json::array const& peers) {
+    for (auto const& v : peers)
+        if (v.is_object())
+            learn(string_field(v.as_object(), "id"), string_field(v.as_object(), "name"));
+}
+
+std::optional<std::string> human_event(json::object const& event, style const& s,
+                                       name_book const* names) {
+    std::string_view type = string_field(event, "type");
+    std::string line = event_time(event_unix_ms(event), s.now_ms) + " ";
+    auto shown = [names](std::string_view id, std::string_view name) {
+        return names ? names->display(id, name) : std::string(name);
+    };
+    if (type == "message") {
+        std::string_view const from = string_field(event, "from");
+        std::string_view const text = string_field(event, "text");
+        std::string name = coloured(shown(from, string_field(event, "name")), from, s);
+        auto const* self = event.if_contains("self");
+        bool const mine = self && self->is_bool() && self->as_bool();
+        if (auto action = me_action(text)) {
+            line += "* " + name + " " + terminal_safe(*action);
+            return line;
+        }
+        line += name;
+        if (mine) line += " (you)";
         line += ": ";
-        line += terminal_safe(string_field(event, "text"));
+        if (s.colour && !mine && mentions(text, s.mention))
+            line += "\033[1;7m" + terminal_safe(text) + "\033[0m";  // a highlight
+        else
+            line += terminal_safe(text);
         return line;
     }
     json::object const& peer = object_field(event, "peer");
-    std::string name = coloured(string_field(peer, "name"), string_field(peer, "id"), s);
+    std::string_view const id = string_field(peer, "id");
+    std::string name = coloured(shown(id, string_field(peer, "name")), id, s);
+    auto const* self = peer.if_contains("self");
+    bool const me = self && self->is_bool() && self->as_bool();
     if (type == "peer_joined") {
         line += "* " + name + " joined (" + terminal_safe(short_id(peer)) + ")";
     } else if (type == "peer_left") {
-        line += "* " + name + " left";
+        line += me ? "* you left the network" : "* " + name + " left";
         if (string_field(event, "reason") == "unreachable") line += " (unreachable)";
     } else if (type == "peer_renamed") {
-        line += "* " + coloured(string_field(event, "old_name"), string_field(peer, "id"), s) +
-                " is now known as " + name;
+        line += me ? "* you are now known as " + name
+                   : "* " + coloured(shown(id, string_field(event, "old_name")), id, s) +
+                         " is now known as " + name;
     } else {
         return std::nullopt;  // a newer daemon's event: --json shows it, humans need not
     }
@@ -140,12 +252,15 @@ std::string peers_table(json::array const& peers) {
         std::string id, name, address, state;
     };
     std::vector<row> rows{{"ID", "NAME", "ADDRESS", "STATE"}};
+    name_book names;
+    names.learn_peers(peers);
     for (auto const& v : peers) {
         if (!v.is_object()) continue;
         auto const& p = v.as_object();
-        rows.push_back({terminal_safe(short_id(p)), terminal_safe(string_field(p, "name")),
-                        terminal_safe(string_field(p, "address")),
-                        terminal_safe(string_field(p, "state"))});
+        rows.push_back(
+            {terminal_safe(short_id(p)),
+             terminal_safe(names.display(string_field(p, "id"), string_field(p, "name"))),
+             terminal_safe(string_field(p, "address")), terminal_safe(string_field(p, "state"))});
     }
     std::size_t w_id = 0, w_name = 0, w_address = 0;
     for (auto const& r : rows) {

@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <string_view>
 
 namespace p2pchat::ctl {
 
@@ -27,10 +28,15 @@ write_status write_all(int fd, std::string_view text) {
     return write_status::ok;
 }
 
+bool dumb_terminal() {
+    char const* term = std::getenv("TERM");
+    return !term || !*term || std::string_view(term) == "dumb";
+}
+
 bool colour_wanted() {
     char const* no_colour = std::getenv("NO_COLOR");
     if (no_colour && *no_colour) return false;
-    return ::isatty(STDOUT_FILENO) == 1;
+    return ::isatty(STDOUT_FILENO) == 1 && !dumb_terminal();
 }
 
 }  // namespace p2pchat::ctl

@@ -15,7 +15,12 @@ enum class write_status {
 // Writes all of text to fd, retrying after EINTR and waiting out EAGAIN.
 write_status write_all(int fd, std::string_view text);
 
-// True when stdout is a terminal and NO_COLOR is unset (https://no-color.org).
+// True when TERM is unset, empty or "dumb": a terminal that understands no escape
+// sequences (Emacs shell buffers, some CI consoles), so no colour and no cursor movement.
+bool dumb_terminal();
+
+// True when stdout is a terminal that is not dumb and NO_COLOR is unset
+// (https://no-color.org).
 bool colour_wanted();
 
 }  // namespace p2pchat::ctl

@@ -38,6 +38,10 @@ failure connection_lost() {
     return failure{rpc::exit_status::io_error, "connection to p2pchatd lost"};
 }
 
+bool is_connection_lost(failure const& f) {
+    return f.status == rpc::exit_status::io_error && f.message == connection_lost().message;
+}
+
 failure unexpected_reply(std::string_view method) {
     return protocol_error("unexpected reply to " + std::string(method));
 }

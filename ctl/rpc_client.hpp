@@ -91,8 +91,9 @@ class rpc_client {
     bool eof_ = false;
 };
 
-// The failure for "the daemon closed the connection" (exit 74).
+// The failure for "the daemon closed the connection" (exit 74), and whether f is one.
 failure connection_lost();
+bool is_connection_lost(failure const& f);
 
 // The failure for a reply whose shape we do not understand (exit 70).
 failure unexpected_reply(std::string_view method);

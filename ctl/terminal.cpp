@@ -29,4 +29,10 @@ int terminal_columns(int fd) {
     return 80;
 }
 
+int terminal_rows(int fd) {
+    winsize ws{};
+    if (::ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0) return ws.ws_row;
+    return 24;
+}
+
 }  // namespace p2pchat::ctl

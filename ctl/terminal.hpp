@@ -22,7 +22,8 @@ class raw_mode {
     termios saved_{};
 };
 
-// The terminal's width in columns (80 when unknown).
+// The terminal's width in columns (80 when unknown) and height in rows (24 when unknown).
 int terminal_columns(int fd);
+int terminal_rows(int fd);
 
 }  // namespace p2pchat::ctl

@@ -9,6 +9,7 @@
 #include <boost/intrusive/list.hpp>
 #include <boost/json/serialize.hpp>
 #include <cstdlib>
+#include <map>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -58,6 +59,21 @@ bool read_count(json::object const& params, std::string_view key, std::uint64_t&
     else
         return false;
     return true;
+}
+
+// Params a method does not know are refused rather than ignored: a misspelt optional param
+// ({"backlg": 5}) would otherwise silently mean its default.
+std::optional<rpc::error> unknown_param(json::object const& params, std::string_view method,
+                                        std::vector<std::string_view> const& known) {
+    for (auto const& [key, value] : params) {
+        if (std::find(known.begin(), known.end(), std::string_view(key)) != known.end()) continue;
+        std::string takes;
+        for (auto k : known) takes += (takes.empty() ? "" : ", ") + std::string(k);
+        return invalid_params("unknown param \"" + std::string(key) + "\" for " +
+                              std::string(method) +
+                              (takes.empty() ? " (it takes none)" : " (it takes " + takes + ")"));
+    }
+    return std::nullopt;
 }
 
 bool read_string(json::object const& params, std::string_view key, std::string& out) {
@@ -262,13 +278,28 @@ class control_server::client : public std::enable_shared_from_this<client> {
             return rpc::make_result(id, std::move(std::get<json::value>(r)));
         };
         auto const& p = c.params;
+        static std::map<std::string_view, std::vector<std::string_view>> const known{
+            {"send", {"text"}},
+            {"status", {}},
+            {"peers", {}},
+            {"rename", {"name"}},
+            {"join", {"address"}},
+            {"leave", {}},
+            {"history", {"limit", "since"}},
+            {"subscribe", {"backlog", "since"}}};
+        if (auto it = known.find(c.method); it != known.end())
+            if (auto bad = unknown_param(p, c.method, it->second)) co_return reply(std::move(*bad));
         if (c.method == "send") {
             std::string text;
             if (!read_string(p, "text", text))
                 co_return reply(invalid_params("send needs a \"text\" string"));
             auto r = node().send(std::move(text));
             if (!r) co_return reply(r.error());
-            co_return reply(json::object{{"id", r->id}, {"seq", r->seq}, {"lamport", r->lamport}});
+            // "peers": who it went to; 0 tells the sender that nobody received it.
+            co_return reply(json::object{{"id", r->id},
+                                         {"seq", r->seq},
+                                         {"lamport", r->lamport},
+                                         {"peers", node().live_peers()}});
         }
         if (c.method == "status") co_return reply(to_json(node().status()));
         if (c.method == "peers") {

@@ -2,7 +2,9 @@
 
 #include <array>
 #include <boost/asio/write.hpp>
+#include <cstdio>
 #include <optional>
+#include <string_view>
 
 #include "common/wire/frame_decoder.hpp"
 #include "daemon/dial.hpp"
@@ -17,6 +19,45 @@ using answer = rpc::result<join_answer>;
 
 answer fail(rpc::code code, std::string message, boost::json::value data = nullptr) {
     return rpc::error{code, std::move(message), std::move(data)};
+}
+
+// A p2pchat node answers a handshake at once, so a contact that accepts the connection and
+// says nothing for this long is something else (an HTTP server waiting for a request line,
+// say): the user hears so now, not after the whole join timeout.
+constexpr auto silence_limit = std::chrono::seconds(1);
+
+// The first bytes a contact sent, as a human can read them: printable ASCII up to the first
+// line break, at most 40 characters, anything else as \xNN.
+std::string quoted_start(std::string_view raw) {
+    std::string out;
+    for (unsigned char c : raw.substr(0, 40)) {
+        if (c == '\r' || c == '\n') break;
+        if (c >= 0x20 && c < 0x7f) {
+            out += static_cast<char>(c);
+        } else {
+            char hex[8];
+            std::snprintf(hex, sizeof hex, "\\x%02x", c);
+            out += hex;
+        }
+    }
+    return "\"" + out + (raw.size() > 40 ? "...\"" : "\"");
+}
+
+// What a failed handshake says about the contact, in the user's words.
+std::string why_not_joined(std::string const& where, handshake_error const& e) {
+    switch (e.kind) {
+        case handshake_error::foreign:
+            return where + " is not a p2pchat node: it sent " + quoted_start(e.received);
+        case handshake_error::silent:
+            return where + " is not a p2pchat node: it accepted the connection but " + e.reason;
+        case handshake_error::closed:
+            return where + " closed the connection during the handshake: a node of a closed " +
+                   "network answers only to its members (join with an invite from one), and " +
+                   "a service that is not p2pchat does not speak its handshake";
+        case handshake_error::refused:
+            return where + ": " + e.reason;
+    }
+    return where + ": " + e.reason;
 }
 
 // Reads the contact's frames until its answer: the first `welcome` or `refused`.
@@ -79,14 +120,8 @@ awaitable<answer> exchange(asio::any_io_executor executor, address contact, fram
         }
     }
     auto secured = co_await secure_handshake(socket, crypto::handshake::role::initiator, settings,
-                                             handshake_timeout);
-    if (!secured)
-        co_return unreachable(
-            where + ": " + secured.error().reason +
-            (secured.error().reason.starts_with("closed")
-                 ? "; a node of a closed network answers only to its members (join with an "
-                   "invite), and a service that is not p2pchat does not answer at all"
-                 : ""));
+                                             handshake_timeout, silence_limit);
+    if (!secured) co_return unreachable(why_not_joined(where, secured.error()));
     std::string record;
     crypto::seal_records(secured->keys.send, std::array{join_frame}, record);
     auto [wec, written] = co_await asio::async_write(socket, asio::buffer(record), use_nothrow);

@@ -151,7 +151,12 @@ awaitable<rpc::result<std::size_t>> node::join(address contact, std::optional<cr
     ++traffic_.frames_sent;
     auto answer =
         co_await request_join(executor_, contact, std::move(request), settings, join_timeout);
-    if (!answer) co_return answer.error();
+    if (!answer) {
+        // Every failed join, from p2pchatctl, D-Bus or --join, with its reason.
+        log(log_level::warning, "join through ", to_string(contact),
+            " failed: ", answer.error().message);
+        co_return answer.error();
+    }
     traffic_.bytes_received += answer->bytes_read;
     if (new_key)
         if (auto const error = adopt(*key); !error.empty())
@@ -286,10 +291,8 @@ awaitable<void> node::startup_joins() {
     auto backoff = std::chrono::milliseconds(1s);
     while (!stopping_) {
         for (auto const& target : options_.join) {
-            auto const result = co_await join(target.contact, target.key);
+            auto const result = co_await join(target.contact, target.key);  // logs a failure
             if (result || stopping_) co_return;
-            log(log_level::warning, "join through ", to_string(target.contact),
-                " failed: ", result.error().message);
         }
         log(log_level::warning,
             "could not join through any --join peer; running alone, retrying in ",

@@ -54,6 +54,8 @@ class node final : public frame_handler, public link_observer {
     std::size_t leave();
     node_status status() const;
     std::vector<engine::peer_view> peers() const { return engine_.peers(); }
+    // Live peers, not counting this node: who a message sent now goes to.
+    std::size_t live_peers() const { return engine_.members().table().alive_count(); }
     event_log& events() { return events_; }
     std::string const& socket_path() const { return socket_path_; }
     void set_socket_path(std::string path) { socket_path_ = std::move(path); }

@@ -1,6 +1,8 @@
 #include "daemon/options.hpp"
 
 #include <boost/program_options.hpp>
+#include <charconv>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -28,13 +30,13 @@ po::options_description describe() {
         ("network-key", po::value<std::string>()->value_name("FILE"), "the network key (default: $CREDENTIALS_DIRECTORY/network.key or STATE-DIR/network.key if present)")
         ("network", po::value<std::string>()->value_name("open|closed"), "with no network key: run an open network, or create a key (default open)")
         ("socket", po::value<std::string>()->value_name("PATH"), "control socket path")
-        ("max-peers", po::value<std::size_t>()->value_name("N"), "most live peers in the table (default 256)")
+        ("max-peers", po::value<std::string>()->value_name("N"), "most live peers in the table (default 256)")
         ("config", po::value<std::string>()->value_name("FILE"), "config file (default /etc/p2pchat/p2pchatd.conf if present)")
         ("log-level", po::value<std::string>()->value_name("LEVEL"), "debug, info, notice, warning or error (default info)")
         ("dbus", po::value<std::string>()->value_name("BUS"), "publish the D-Bus interface on: none, user or system (default none)")
-        ("event-log-size", po::value<std::size_t>()->value_name("BYTES"), "recent events kept in memory for tail, history and slow readers (default 64 MiB)")
-        ("peer-timeout", po::value<unsigned>()->value_name("SECONDS"), "a peer unreachable this long is removed (default 30)")
-        ("gossip-interval", po::value<unsigned>()->value_name("MS"), "anti-entropy period in milliseconds (default 2000)")
+        ("event-log-size", po::value<std::string>()->value_name("BYTES"), "recent events kept in memory for tail, history and slow readers (default 64 MiB)")
+        ("peer-timeout", po::value<std::string>()->value_name("SECONDS"), "a peer unreachable this long is removed (default 30)")
+        ("gossip-interval", po::value<std::string>()->value_name("MS"), "anti-entropy period in milliseconds (default 2000)")
         ("help,h", "print this help and exit")
         ("version", "print the version and exit");
     // clang-format on
@@ -45,6 +47,22 @@ address parse_address_or_throw(std::string const& text, char const* option) {
     auto a = parse_address(text);
     if (!a) throw usage_error(std::string("--") + option + ": not HOST[:PORT]: '" + text + "'");
     return *a;
+}
+
+// A whole number in [min, max], digits only: "-1", "+3", "1e3", " 5" and "5x" are refused
+// (Boost's lexical_cast would turn "-1" into 2^64-1), and so is anything out of range.
+std::uint64_t number_or_throw(po::variables_map const& vm, char const* option, std::uint64_t min,
+                              std::uint64_t max, char const* unit = "") {
+    std::string const& text = vm[option].as<std::string>();
+    std::uint64_t value = 0;
+    auto const [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    bool const digits = !text.empty() && text.find_first_not_of("0123456789") == text.npos;
+    if (!digits || ec != std::errc{} || end != text.data() + text.size() || value < min ||
+        value > max)
+        throw usage_error(std::string("--") + option + " wants a whole number from " +
+                          std::to_string(min) + " to " + std::to_string(max) + unit + ", not '" +
+                          text + "'");
+    return value;
 }
 
 }  // namespace
@@ -65,7 +83,19 @@ parsed_options parse_options(int argc, char const* const argv[]) {
     auto const description = describe();
     po::variables_map vm;
     try {
-        po::store(po::parse_command_line(argc, argv, description), vm);
+        // No positional arguments: a stray word is a mistake, not something to ignore.
+        po::store(po::command_line_parser(argc, argv)
+                      .options(description)
+                      .positional(po::positional_options_description{})
+                      .run(),
+                  vm);
+    } catch (po::too_many_positional_options_error const&) {
+        // Name the stray word: parse again, collecting what is not an option.
+        auto const loose =
+            po::command_line_parser(argc, argv).options(description).allow_unregistered().run();
+        auto const words = po::collect_unrecognized(loose.options, po::include_positional);
+        throw usage_error("unexpected argument '" + (words.empty() ? "?" : words.front()) +
+                          "' (p2pchatd takes only options)");
     } catch (po::error const& e) {
         throw usage_error(e.what());
     }
@@ -98,9 +128,7 @@ parsed_options parse_options(int argc, char const* const argv[]) {
 
     options o;
     o.name = vm.count("name") ? vm["name"].as<std::string>() : default_screen_name();
-    if (!is_valid_name(o.name))
-        throw usage_error(
-            "--name: a screen name is 1-64 bytes of UTF-8 without control characters");
+    if (auto problem = screen_name_problem(o.name)) throw usage_error("--name: " + *problem);
     if (vm.count("listen"))
         o.listen = parse_address_or_throw(vm["listen"].as<std::string>(), "listen");
     if (vm.count("join"))
@@ -122,27 +150,19 @@ parsed_options parse_options(int argc, char const* const argv[]) {
         o.closed_network = network == "closed";
     }
     o.socket_path = vm.count("socket") ? vm["socket"].as<std::string>() : default_socket_path();
-    if (vm.count("max-peers")) {
-        o.max_peers = vm["max-peers"].as<std::size_t>();
-        if (o.max_peers < 1) throw usage_error("--max-peers must be at least 1");
-    }
+    // Upper bounds: what one process can serve (each peer costs descriptors and memory).
+    if (vm.count("max-peers")) o.max_peers = number_or_throw(vm, "max-peers", 1, 65536);
     if (vm.count("log-level") && !parse_log_level(vm["log-level"].as<std::string>(), o.level))
         throw usage_error("--log-level: expected debug, info, notice, warning or error");
-    if (vm.count("event-log-size")) {
-        o.event_log_bytes = vm["event-log-size"].as<std::size_t>();
-        if (o.event_log_bytes < 64 * 1024)
-            throw usage_error("--event-log-size must be at least 65536 bytes");
-    }
-    if (vm.count("peer-timeout")) {
-        o.peer_timeout = std::chrono::seconds(vm["peer-timeout"].as<unsigned>());
-        if (o.peer_timeout.count() < 1)
-            throw usage_error("--peer-timeout must be at least 1 second");
-    }
-    if (vm.count("gossip-interval")) {
-        o.gossip_interval = std::chrono::milliseconds(vm["gossip-interval"].as<unsigned>());
-        if (o.gossip_interval.count() < 10)
-            throw usage_error("--gossip-interval must be at least 10 ms");
-    }
+    if (vm.count("event-log-size"))
+        o.event_log_bytes =
+            number_or_throw(vm, "event-log-size", 64 * 1024, std::uint64_t{1} << 40, " bytes");
+    if (vm.count("peer-timeout"))
+        o.peer_timeout =
+            std::chrono::seconds(number_or_throw(vm, "peer-timeout", 1, 86400, " seconds"));
+    if (vm.count("gossip-interval"))
+        o.gossip_interval = std::chrono::milliseconds(
+            number_or_throw(vm, "gossip-interval", 10, 600'000, " milliseconds"));
     if (vm.count("dbus")) {
         if (!parse_bus_kind(vm["dbus"].as<std::string>(), o.dbus))
             throw usage_error("--dbus: expected none, user or system");

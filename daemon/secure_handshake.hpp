@@ -4,6 +4,7 @@
 // dialling side initiates. Afterwards the connection carries records (peer_connection).
 #include <boost/system/result.hpp>
 #include <chrono>
+#include <optional>
 #include <string>
 
 #include "common/crypto/secure_channel.hpp"
@@ -20,9 +21,15 @@ struct secured_peer {
 
 // Why a handshake failed, in words for a log line or a user ("not a member of this network").
 struct handshake_error {
+    enum kind_t {
+        refused,  // a handshake message failed its checks (wrong network key, identity...)
+        foreign,  // what came was not a p2pchat handshake at all: `received` holds its start
+        closed,   // the other side closed the connection (a node of another network does)
+        silent,   // nothing came before the deadline
+    };
+    kind_t kind = refused;
     std::string reason;
-    // The other side refused our mac1 or PSK, or we refused theirs: a network-key mismatch.
-    bool wrong_network = false;
+    std::string received;  // foreign: the first bytes the other side sent
 };
 
 // For result<secured_peer, handshake_error>::value(): found by ADL.
@@ -30,10 +37,12 @@ struct handshake_error {
                                              boost::source_location const& loc);
 
 // Runs the handshake on `socket`. Fails on a deadline, a closed connection, or a refused
-// message; the caller closes the socket then.
+// message; the caller closes the socket then. `first_answer` bounds the wait for the other
+// side's first byte when shorter than `timeout` (a join wants to tell silence apart fast).
 awaitable<boost::system::result<secured_peer, handshake_error>> secure_handshake(
     tcp::socket& socket, crypto::handshake::role role, link_settings const& settings,
-    std::chrono::steady_clock::duration timeout);
+    std::chrono::steady_clock::duration timeout,
+    std::optional<std::chrono::steady_clock::duration> first_answer = std::nullopt);
 
 inline constexpr std::chrono::seconds handshake_timeout{5};
 

@@ -14,12 +14,10 @@ chat_room::chat_room(std::string self_id, std::int64_t started_unix_ms, message_
       next_seq_(static_cast<std::uint64_t>(started_unix_ms) * 1000 + 1) {}
 
 rpc::result<send_receipt> chat_room::send(std::string text, std::string name, instant now) {
-    if (text.empty()) return rpc::error{rpc::code::invalid_params, "message is empty"};
-    if (text.size() > max_text_bytes)
-        return rpc::error{rpc::code::text_too_long, "message is " + std::to_string(text.size()) +
-                                                        " bytes; the limit is 65536"};
-    if (!is_valid_utf8(text))
-        return rpc::error{rpc::code::invalid_params, "message is not valid UTF-8"};
+    if (auto problem = message_problem(text))
+        return rpc::error{
+            text.size() > max_text_bytes ? rpc::code::text_too_long : rpc::code::invalid_params,
+            std::move(*problem)};
     wire::chat_msg chat{.origin = self_id_,
                         .seq = next_seq_++,
                         .lamport = ++lamport_,

@@ -73,9 +73,8 @@ rpc::result<send_receipt> node::send(std::string text, instant now) {
 }
 
 rpc::result<std::string> node::rename(std::string name, instant) {
-    if (!is_valid_name(name))
-        return rpc::error{rpc::code::invalid_params,
-                          "a screen name is 1-64 bytes of UTF-8 without control characters"};
+    if (auto problem = screen_name_problem(name))
+        return rpc::error{rpc::code::invalid_params, std::move(*problem)};
     members_.rename(name);
     return name;
 }

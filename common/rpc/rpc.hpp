@@ -88,6 +88,7 @@ inline constexpr int data_error = 65;     // EX_DATAERR: bad input (invalid UTF-
 inline constexpr int unavailable = 69;    // EX_UNAVAILABLE: daemon unreachable
 inline constexpr int software = 70;       // EX_SOFTWARE: protocol mismatch with the daemon
 inline constexpr int io_error = 74;       // EX_IOERR: connection lost mid-way
+inline constexpr int nobody = 75;         // EX_TEMPFAIL: sent, but the node had no peers
 inline constexpr int no_permission = 77;  // EX_NOPERM: socket permission denied
 }  // namespace exit_status
 

@@ -165,9 +165,13 @@ class field_reader {
         if (!ok) fail(decode_errc::bad_field);
     }
     void fail(decode_errc e) {
-        if (!error_) error_ = e;
+        if (failed_) return;
+        failed_ = true;
+        error_ = e;
     }
-    std::optional<decode_errc> error() const { return error_; }
+    std::optional<decode_errc> error() const {
+        return failed_ ? std::optional<decode_errc>(error_) : std::nullopt;
+    }
 
   private:
     json::value const* find(std::string_view key) {
@@ -177,7 +181,9 @@ class field_reader {
     }
 
     json::object const& o_;
-    std::optional<decode_errc> error_;
+    // Not an optional: GCC 12 -O2 reports it "maybe uninitialized" (-Wmaybe-uninitialized).
+    decode_errc error_{};
+    bool failed_ = false;
 };
 
 peer_entry read_entry(json::object const* o, field_reader& outer) {

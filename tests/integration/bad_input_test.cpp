@@ -31,8 +31,9 @@ std::size_t line_count(std::string const& s) {
 void expect_still_serving(node const& n) {
     auto const st = n.ctl({"status"});
     EXPECT_EQ(st.status, 0) << st.err << n.log();
+    // Accepted: 0 with peers, 75 (nobody received it) for a node alone.
     auto const sent = n.ctl({"send", "still here"});
-    EXPECT_EQ(sent.status, 0) << sent.err << n.log();
+    EXPECT_TRUE(sent.status == 0 || sent.status == 75) << sent.err << n.log();
 }
 
 // Sends bytes on the peer port, as a member would after its handshake (sealed in a record);

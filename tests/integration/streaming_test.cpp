@@ -56,12 +56,12 @@ TEST(Streaming, TailIntoHeadExitsCleanly) {
     ASSERT_TRUE(wait_until([&] { return num(a.status(), "subscribers") > before; }, 10s))
         << a.log();
 
-    ASSERT_EQ(a.ctl({"send", "first line"}).status, 0);
+    ASSERT_EQ(a.ctl({"send", "first line"}).status, 75);  // alone: nobody else received it
     auto const h = head.communicate({}, 10s);
     ASSERT_EQ(h.status, 0) << h.err;
     EXPECT_EQ(std::count(h.out.begin(), h.out.end(), '\n'), 1) << h.out;
     if (fresh) {  // no backlog: the first line tail prints is the message
-        EXPECT_NE(h.out.find("alice: first line"), std::string::npos) << h.out;
+        EXPECT_NE(h.out.find("alice (you): first line"), std::string::npos) << h.out;
     }
 
     // head is gone: tail notices the closed pipe and ends quietly with status 0.

@@ -124,6 +124,11 @@ wait_for 10 pc_zero || fail "PeerCount after Leave: $(prop PeerCount)"
 dbus_error org.freedesktop.DBus.Error.InvalidArgs Send string:""
 dbus_error net.p2pchat.P2PChat1.Error.TextTooLong Send "string:$(head -c 70000 /dev/zero | tr '\0' x)"
 dbus_error org.freedesktop.DBus.Error.InvalidArgs Rename string:""
+# The rules of the command line and JSON-RPC: no blank message, no blank or padded name.
+dbus_error org.freedesktop.DBus.Error.InvalidArgs Send "string:   "
+dbus_error org.freedesktop.DBus.Error.InvalidArgs Rename "string: alice"
+dbus_error org.freedesktop.DBus.Error.InvalidArgs Rename "string:   "
+dbus_error org.freedesktop.DBus.Error.InvalidArgs Join string:127.0.0.1:abc
 dbus_error org.freedesktop.DBus.Error.InvalidArgs Join string:127.0.0.1:99999
 dbus_error org.freedesktop.DBus.Error.InvalidArgs Join string:127.0.0.1:0
 # Port 1 on loopback: nobody listens, the connection is refused at once.

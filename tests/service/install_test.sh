@@ -30,20 +30,26 @@ fi
 expected=(
     usr/sbin/p2pchatd
     usr/bin/p2pchatctl
+    usr/bin/p2pchat-notify
     usr/lib/systemd/system/p2pchatd.service
     usr/lib/systemd/system/p2pchatd.socket
     usr/lib/systemd/user/p2pchatd.service
     usr/lib/systemd/user/p2pchatd.socket
+    usr/lib/systemd/user/p2pchat-notify.service
     usr/lib/sysusers.d/p2pchat.conf
     usr/lib/tmpfiles.d/p2pchat.conf
     usr/share/dbus-1/system.d/net.p2pchat.P2PChat1.conf
     etc/p2pchat/p2pchatd.conf
-    usr/share/man/man1/p2pchatctl.1
-    usr/share/man/man5/p2pchatd.conf.5
-    usr/share/man/man7/p2pchat.7
-    usr/share/man/man8/p2pchatd.8
+    usr/share/man/man1/p2pchatctl.1.gz
+    usr/share/man/man5/p2pchatd.conf.5.gz
+    usr/share/man/man7/p2pchat.7.gz
+    usr/share/man/man8/p2pchatd.8.gz
     usr/share/bash-completion/completions/p2pchatctl
+    usr/share/zsh/vendor-completions/_p2pchatctl
+    usr/share/fish/vendor_completions.d/p2pchatctl.fish
     usr/share/doc/p2pchat/DBUS.md
+    usr/share/doc/p2pchat/changelog.gz
+    usr/share/doc/p2pchat/copyright
 )
 for f in "${expected[@]}"; do
     [ -f "$dest/$f" ] || fail "not installed: /$f"
@@ -51,10 +57,10 @@ done
 for f in usr/sbin/p2pchatd usr/bin/p2pchatctl; do
     [ -x "$dest/$f" ] || fail "not executable: /$f"
 done
-# Every manual page in the source tree is installed.
+# Every manual page in the source tree is installed, compressed (Debian policy).
 for page in "$src"/man/*.[1-9]; do
     name=$(basename "$page")
-    [ -f "$dest/usr/share/man/man${name##*.}/$name" ] || fail "manual page $name not installed"
+    [ -f "$dest/usr/share/man/man${name##*.}/$name.gz" ] || fail "manual page $name not installed"
 done
 # Nothing outside the FHS places (e.g. a stray /usr/etc or /usr/local).
 stray=$(cd "$dest" && find . -type f | sed 's|^\./||' |
@@ -86,7 +92,7 @@ command -v man >/dev/null || { man_opt=--man=no; echo "install_test: man(1) miss
 mkdir -p "$tmp/verify/system" "$tmp/verify/user" "$tmp/runtime"
 chmod 700 "$tmp/runtime"
 for kind in system user; do
-    for f in "$dest"/usr/lib/systemd/$kind/p2pchatd.*; do
+    for f in "$dest"/usr/lib/systemd/$kind/p2pchat*; do
         sed "s|^ExecStart=/usr/|ExecStart=$dest/usr/|" "$f" >"$tmp/verify/$kind/$(basename "$f")"
     done
 done
@@ -95,7 +101,8 @@ out=$(cd "$tmp/verify/system" && MANPATH=$dest/usr/share/man timeout 30 \
 rc=$?
 [ $rc -eq 0 ] && [ -z "$out" ] || fail "systemd-analyze verify (system units), exit $rc: $out"
 out=$(cd "$tmp/verify/user" && MANPATH=$dest/usr/share/man XDG_RUNTIME_DIR=$tmp/runtime timeout 30 \
-      systemd-analyze --user verify $man_opt ./p2pchatd.service ./p2pchatd.socket 2>&1)
+      systemd-analyze --user verify $man_opt ./p2pchatd.service ./p2pchatd.socket \
+      ./p2pchat-notify.service 2>&1)
 rc=$?
 [ $rc -eq 0 ] && [ -z "$out" ] || fail "systemd-analyze --user verify (user units), exit $rc: $out"
 

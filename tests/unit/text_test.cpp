@@ -152,5 +152,27 @@ TEST(Name, MustBeValidUtf8) {
 
 TEST(Text, Limits) { EXPECT_EQ(max_text_bytes, 65536u); }
 
+TEST(UserInput, ScreenNamesAreNotBlankOrPadded) {
+    EXPECT_EQ(screen_name_problem("alice"), std::nullopt);
+    EXPECT_EQ(screen_name_problem("Ada Lovelace"), std::nullopt);
+    EXPECT_TRUE(screen_name_problem(""));
+    EXPECT_TRUE(screen_name_problem("   "));
+    EXPECT_TRUE(screen_name_problem(" alice"));
+    EXPECT_TRUE(screen_name_problem("alice\t"));
+    EXPECT_TRUE(screen_name_problem("a\x01"));
+    EXPECT_TRUE(screen_name_problem(std::string(65, 'a')));
+    EXPECT_TRUE(screen_name_problem("\xff"));
+}
+
+TEST(UserInput, MessagesAreNotBlank) {
+    EXPECT_EQ(message_problem("hi"), std::nullopt);
+    EXPECT_EQ(message_problem("  indented"), std::nullopt);
+    EXPECT_EQ(message_problem(""), std::optional<std::string>("message is empty"));
+    EXPECT_EQ(message_problem(" \t "), std::optional<std::string>("message is blank"));
+    EXPECT_TRUE(message_problem(std::string(max_text_bytes + 1, 'x')));
+    EXPECT_EQ(message_problem(std::string(max_text_bytes, 'x')), std::nullopt);
+    EXPECT_TRUE(message_problem("\xc3"));
+}
+
 }  // namespace
 }  // namespace p2pchat

@@ -22,32 +22,93 @@ class Format : public ::testing::Test {
     }
 };
 
+// "Today" for the lines below: 1970-01-01, the day of their events.
+style const plain{.colour = false, .now_ms = 0};
+
 TEST_F(Format, MessageLine) {
     auto const line = human_event(
         event(R"({"type":"message","time_ms":3723000,"name":"alice","from":"ab","text":"hi"})"),
-        {});
+        plain);
     EXPECT_EQ(line, std::optional<std::string>("01:02:03 alice: hi"));
+}
+
+TEST_F(Format, MessagesShowTheirSendTimeWithTheDateWhenNotToday) {
+    // Sent on 2025-11-24 at 23:59:30 UTC, received (time_ms) the next day after a join.
+    auto const msg =
+        event(R"({"type":"message","time_ms":1764115200000,"sent_ms":1764028770000,"name":"alice",)"
+              R"("from":"ab","text":"late"})");
+    EXPECT_EQ(human_event(msg, {.now_ms = 1764115200000}),
+              std::optional<std::string>("2025-11-24 23:59:30 alice: late"));
+    EXPECT_EQ(human_event(msg, {.now_ms = 1764028800000 - 1}),
+              std::optional<std::string>("23:59:30 alice: late"));
+    EXPECT_EQ(event_unix_ms(msg), 1764028770000);
+    EXPECT_EQ(event_unix_ms(event(R"({"type":"peer_joined","time_ms":5})")), 5);
+}
+
+TEST_F(Format, OwnMessagesAreMarkedAndActionsShownAsActions) {
+    EXPECT_EQ(human_event(event(R"({"type":"message","time_ms":0,"name":"al","from":"ab",)"
+                                R"("text":"hi","self":true})"),
+                          plain),
+              std::optional<std::string>("00:00:00 al (you): hi"));
+    EXPECT_EQ(human_event(event(R"({"type":"message","time_ms":0,"name":"al","from":"ab",)"
+                                R"("text":"/me waves"})"),
+                          plain),
+              std::optional<std::string>("00:00:00 * al waves"));
+    EXPECT_EQ(me_action("/me"), std::nullopt);
+    EXPECT_EQ(me_action("/mew x"), std::nullopt);
+}
+
+TEST_F(Format, SharedNamesCarryTheShortId) {
+    name_book names;
+    names.learn("1111111199", "alice");
+    auto const from = [](char const* id) {
+        return event((std::string(R"({"type":"message","time_ms":0,"name":"alice","from":")") + id +
+                      R"(","text":"x"})")
+                         .c_str());
+    };
+    EXPECT_EQ(human_event(from("1111111199"), plain, &names),
+              std::optional<std::string>("00:00:00 alice: x"));
+    names.learn_event(from("2222222299"));
+    EXPECT_TRUE(names.shared("alice"));
+    EXPECT_EQ(human_event(from("1111111199"), plain, &names),
+              std::optional<std::string>("00:00:00 alice#11111111: x"));
+    EXPECT_EQ(human_event(from("2222222299"), plain, &names),
+              std::optional<std::string>("00:00:00 alice#22222222: x"));
+    // One of them renames: both names are unique again.
+    names.learn("2222222299", "alicia");
+    EXPECT_FALSE(names.shared("alice"));
+    // A name with '#' cannot pose as a qualified one.
+    EXPECT_EQ(names.display("3333333399", "alice#11111111"), "alice#11111111#33333333");
+}
+
+TEST_F(Format, MentionsAreWholeWordsAnyCase) {
+    EXPECT_TRUE(mentions("hey Alice, look", "alice"));
+    EXPECT_TRUE(mentions("alice: hi", "alice"));
+    EXPECT_TRUE(mentions("thanks @alice", "alice"));
+    EXPECT_FALSE(mentions("malice aforethought", "alice"));
+    EXPECT_FALSE(mentions("alices", "alice"));
+    EXPECT_FALSE(mentions("hi", ""));
 }
 
 TEST_F(Format, PeerLines) {
     std::string const peer = R"("peer":{"id":"1a2b3c4d5e","short_id":"1a2b3c4d","name":"bob"})";
     EXPECT_EQ(
-        human_event(event((R"({"type":"peer_joined","time_ms":0,)" + peer + "}").c_str()), {}),
+        human_event(event((R"({"type":"peer_joined","time_ms":0,)" + peer + "}").c_str()), plain),
         std::optional<std::string>("00:00:00 * bob joined (1a2b3c4d)"));
     EXPECT_EQ(
         human_event(
             event((R"({"type":"peer_left","time_ms":0,"reason":"left",)" + peer + "}").c_str()),
-            {}),
+            plain),
         std::optional<std::string>("00:00:00 * bob left"));
     EXPECT_EQ(human_event(
                   event((R"({"type":"peer_left","time_ms":0,"reason":"unreachable",)" + peer + "}")
                             .c_str()),
-                  {}),
+                  plain),
               std::optional<std::string>("00:00:00 * bob left (unreachable)"));
     EXPECT_EQ(human_event(
                   event((R"({"type":"peer_renamed","time_ms":0,"old_name":"robert",)" + peer + "}")
                             .c_str()),
-                  {}),
+                  plain),
               std::optional<std::string>("00:00:00 * robert is now known as bob"));
 }
 

@@ -1,0 +1,58 @@
+#pragma once
+// Where a follower (tail, chat) stands in a daemon's event stream, so that it can reconnect
+// after the daemon went away and resume where it was: nothing shown twice, nothing skipped.
+//
+// Event numbers restart with the daemon today (issue #10 makes them survive restarts), so a
+// restarted daemon is resumed by time: it replays all it has, and the follower shows what it
+// has not shown yet: events recorded after the last one it showed, and messages whose id it
+// has not seen that were sent since it started following (a restarted node gets recent
+// history again in the welcome of its rejoin). The same daemon (same pid) is resumed exactly,
+// by event number. Pure; no I/O.
+#include <boost/json/object.hpp>
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+
+namespace p2pchat::ctl {
+
+class resume_point {
+  public:
+    // The daemon followed now (its pid, from status) and the subscribe params that resume in
+    // its stream: {"since": seq} for the same daemon, {"since": 0} (everything, filtered by
+    // wanted()) for a new one. The first call only records the pid.
+    boost::json::object reconnected(std::int64_t pid);
+
+    // Records an event that was handed to the output (or deliberately skipped by a filter).
+    void saw(boost::json::object const& event);
+    // The same for an event line as the daemon serialized it ({"type":..., ..., "seq":N,
+    // "time_ms":T}), without parsing all of it: the fast path of `tail --json`.
+    void saw_line(std::string_view line);
+
+    // False for an event replayed by a restarted daemon that was already shown.
+    bool wanted(boost::json::object const& event) const;
+    bool wanted_line(std::string_view line) const;
+
+    bool after_restart() const { return restarted_; }
+    std::uint64_t last_seq() const { return last_seq_; }
+    std::int64_t last_time_ms() const { return last_time_ms_; }
+
+  private:
+    bool wanted(std::string_view type, std::string_view id, std::int64_t time_ms,
+                std::int64_t sent_ms) const;
+    void remember(std::string_view type, std::string_view id, std::uint64_t seq,
+                  std::int64_t time_ms);
+
+    std::int64_t pid_ = 0;
+    bool restarted_ = false;
+    std::uint64_t last_seq_ = 0;
+    std::int64_t last_time_ms_ = 0;
+    std::int64_t first_time_ms_ = -1;  // the oldest event seen: where following began
+    // Message ids seen, the newest ones (a welcome replays at most 50 messages).
+    static constexpr std::size_t max_ids = 20000;
+    std::unordered_set<std::string> ids_;
+    std::deque<std::string> id_order_;
+};
+
+}  // namespace p2pchat::ctl
