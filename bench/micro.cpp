@@ -1,11 +1,15 @@
 // Google Benchmark micro-benchmarks of the per-message hot paths (docs/BENCHMARKS.md): the
-// chat frame codec, the frame decoder, the peer-table merge and the JSON-RPC request parse.
+// chat frame codec, the frame decoder, owner signatures, the peer-table merge and the
+// JSON-RPC request parse.
 // `bench/run` runs them and keeps the figures in its JSON; run alone for more detail.
 #include <benchmark/benchmark.h>
+#include <sodium.h>
 
+#include <cstdlib>
 #include <string>
 #include <vector>
 
+#include "common/crypto/signatures.hpp"
 #include "common/peer_table.hpp"
 #include "common/rpc/rpc.hpp"
 #include "common/wire/frame_decoder.hpp"
@@ -22,18 +26,57 @@ std::string hex_id(std::size_t n) {
     return id;
 }
 
-wire::chat_msg sample_chat() {
-    return {.origin = hex_id(7),
-            .seq = 12345,
-            .lamport = 67890,
-            .time_ms = 1764111111123,
-            .name = "alice",
-            .text = "hello, this is a chat line of typical length for a shell pipe"};
+// One Ed25519 identity signs everything here: the codec requires a well-formed signature,
+// and the verification benchmarks need a real one.
+struct identity {
+    std::string id;
+    crypto::signing_key key{};
+};
+identity const& the_identity() {
+    static identity const it = [] {
+        if (sodium_init() < 0) std::abort();
+        identity out;
+        unsigned char seed[crypto_sign_SEEDBYTES] = {7};
+        unsigned char pk[crypto_sign_PUBLICKEYBYTES];
+        crypto_sign_seed_keypair(pk, out.key.data(), seed);
+        char hex[crypto_sign_PUBLICKEYBYTES * 2 + 1];
+        sodium_bin2hex(hex, sizeof hex, pk, sizeof pk);
+        out.id = hex;
+        return out;
+    }();
+    return it;
 }
 
+// The chain value a message follows: any 32 bytes will do for the cost of a link.
+std::string const& previous_chain() {
+    static std::string const chain(43, 'A');
+    return chain;
+}
+
+wire::chat_msg sample_chat() {
+    wire::chat_msg chat{.origin = the_identity().id,
+                        .seq = 12345,
+                        .lamport = 67890,
+                        .time_ms = 1764111111123,
+                        .name = "alice",
+                        .text = "hello, this is a chat line of typical length for a shell pipe",
+                        .chain = {}};
+    chat.chain = crypto::next_chain(previous_chain(), chat);
+    return chat;
+}
+
+// Table entries: many ids, one signature-shaped text (the table neither signs nor checks).
 wire::peer_entry entry(std::size_t i, std::uint64_t inc) {
-    return {hex_id(i + 1), "node" + std::to_string(i), "127.0.0.1:" + std::to_string(7000 + i), inc,
-            wire::peer_state::alive};
+    return {
+        hex_id(i + 1), "node" + std::to_string(i), "127.0.0.1:" + std::to_string(7000 + i),
+        inc,           wire::peer_state::alive,    std::string(crypto::signature_text_size, 'A')};
+}
+
+wire::peer_entry signed_entry() {
+    wire::peer_entry e{the_identity().id,       "alice", "192.0.2.7:7447", 1764111111123,
+                       wire::peer_state::alive, {}};
+    e.sig = crypto::sign_entry(e, the_identity().key);
+    return e;
 }
 
 void frame_encode(benchmark::State& state) {
@@ -47,6 +90,33 @@ void frame_decode(benchmark::State& state) {
     for (auto _ : state) benchmark::DoNotOptimize(wire::decode(payload));
 }
 BENCHMARK(frame_decode);
+
+// What a relayed entry or message costs the receiver that checks it, and its signer.
+void entry_verify(benchmark::State& state) {
+    auto const e = signed_entry();
+    for (auto _ : state) benchmark::DoNotOptimize(crypto::verifies(e));
+}
+BENCHMARK(entry_verify);
+
+// A message costs its chain link; a seal (one per burst) costs a signature check.
+void chat_chain_link(benchmark::State& state) {
+    auto const chat = sample_chat();
+    for (auto _ : state) benchmark::DoNotOptimize(crypto::follows(previous_chain(), chat));
+}
+BENCHMARK(chat_chain_link);
+
+void seal_verify(benchmark::State& state) {
+    auto const chat = sample_chat();
+    auto const s = crypto::seal(chat.origin, chat.seq, chat.chain, the_identity().key);
+    for (auto _ : state) benchmark::DoNotOptimize(crypto::verifies(s));
+}
+BENCHMARK(seal_verify);
+
+void entry_sign(benchmark::State& state) {
+    auto const e = signed_entry();
+    for (auto _ : state) benchmark::DoNotOptimize(crypto::sign_entry(e, the_identity().key));
+}
+BENCHMARK(entry_sign);
 
 // Splitting a read of 64 frames: what the reader coroutine does per socket read under load.
 void frame_split_64(benchmark::State& state) {

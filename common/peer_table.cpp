@@ -14,8 +14,25 @@ bool outranks(peer_entry const& a, peer_entry const& b) {
     return a.state == peer_state::left && b.state == peer_state::alive;
 }
 
-peer_table::peer_table(peer_entry self, std::size_t max_peers)
-    : self_(std::move(self)), max_peers_(max_peers) {}
+peer_table::peer_table(peer_entry self, std::size_t max_peers, std::size_t max_tombstones)
+    : self_(std::move(self)),
+      max_peers_(max_peers),
+      max_tombstones_(max_tombstones ? max_tombstones : max_peers) {}
+
+void peer_table::cap_tombstones() {
+    // A flood of tombstones (each needs an owner's signature, but keys are free) must not
+    // grow the table: past the cap the oldest goes, and is remembered as expired.
+    while (tombstones() > max_tombstones_) {
+        auto oldest = others_.end();
+        for (auto it = others_.begin(); it != others_.end(); ++it)
+            if (it->second.entry.state == peer_state::left &&
+                (oldest == others_.end() || it->second.left_at_ms < oldest->second.left_at_ms))
+                oldest = it;
+        if (oldest == others_.end()) return;
+        expired_[oldest->first] = {oldest->second.entry.inc, oldest->second.left_at_ms};
+        others_.erase(oldest);
+    }
+}
 
 merge_result peer_table::merge(peer_entry const& entry, std::int64_t now_ms) {
     if (entry.id == self_.id) return {};
@@ -30,6 +47,7 @@ merge_result peer_table::merge(peer_entry const& entry, std::int64_t now_ms) {
         if (!incoming_alive) {
             // Keep the tombstone so a late, older "alive" cannot resurrect the peer.
             others_.emplace(entry.id, slot{entry, now_ms});
+            cap_tombstones();
             return {};
         }
         if (full()) return {merge_outcome::table_full, std::nullopt};
@@ -46,6 +64,7 @@ merge_result peer_table::merge(peer_entry const& entry, std::int64_t now_ms) {
     s.left_at_ms = incoming_alive ? 0 : now_ms;
     if (was_alive && !incoming_alive) {
         --alive_;
+        cap_tombstones();
         return {merge_outcome::left, std::move(previous)};
     }
     if (!was_alive && incoming_alive) {
@@ -128,16 +147,22 @@ std::vector<peer_entry> peer_table::newer_than(std::vector<peer_entry> const& th
     return out;
 }
 
-void peer_table::expire_tombstones(std::int64_t now_ms, std::int64_t max_age_ms) {
+std::vector<std::string> peer_table::expire_tombstones(std::int64_t now_ms,
+                                                       std::int64_t max_age_ms) {
     // Expired tombstones are remembered for one more lifetime (id and incarnation only),
     // long enough for every other node to have expired its copy too.
     std::erase_if(expired_, [&](auto const& kv) { return now_ms - kv.second.at_ms >= max_age_ms; });
+    std::vector<std::string> forgotten;
     std::erase_if(others_, [&](auto const& kv) {
         bool const old = kv.second.entry.state == peer_state::left &&
                          now_ms - kv.second.left_at_ms >= max_age_ms;
-        if (old) expired_[kv.first] = {kv.second.entry.inc, now_ms};
+        if (old) {
+            expired_[kv.first] = {kv.second.entry.inc, now_ms};
+            forgotten.push_back(kv.first);
+        }
         return old;
     });
+    return forgotten;
 }
 
 std::string peer_table::digest() const {

@@ -29,13 +29,17 @@ struct merge_result {
 
 class peer_table {
   public:
-    peer_table(wire::peer_entry self, std::size_t max_peers);
+    // Tombstones are capped at max_tombstones (default: max_peers); past it, the oldest goes.
+    peer_table(wire::peer_entry self, std::size_t max_peers, std::size_t max_tombstones = 0);
 
     wire::peer_entry const& self() const { return self_; }
     std::size_t max_peers() const { return max_peers_; }
 
     // Applies one received entry. now_ms timestamps tombstones for expire_tombstones().
     merge_result merge(wire::peer_entry const& entry, std::int64_t now_ms);
+
+    // This node's entry changed (rename, bump, refute): its new signature.
+    void sign_self(std::string sig) { self_.sig = std::move(sig); }
 
     // Renames this node: raises its incarnation. Returns the new self entry.
     wire::peer_entry const& rename_self(std::string name);
@@ -66,7 +70,9 @@ class peer_table {
 
     // Drops tombstones older than max_age_ms; remembers their (id, inc) for another max_age_ms
     // so the same tombstone gossiped back by a slower node is not taken in again.
-    void expire_tombstones(std::int64_t now_ms, std::int64_t max_age_ms);
+    // Returns the ids it forgot.
+    std::vector<std::string> expire_tombstones(std::int64_t now_ms, std::int64_t max_age_ms);
+    std::size_t tombstones() const { return others_.size() - alive_; }
 
     // Lowercase hex SHA-256 over sorted "id inc state\n" lines of all entries (self included).
     std::string digest() const;
@@ -77,8 +83,11 @@ class peer_table {
         std::int64_t left_at_ms = 0;
     };
 
+    void cap_tombstones();
+
     wire::peer_entry self_;
     std::size_t max_peers_;
+    std::size_t max_tombstones_;
     std::map<std::string, slot> others_;  // ordered: digest and listings need id order
     struct expired {
         std::uint64_t inc = 0;

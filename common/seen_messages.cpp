@@ -10,7 +10,14 @@ void seen_messages::absorb(window& w) {
 }
 
 bool seen_messages::insert(std::string const& origin, std::uint64_t seq) {
+    if (!origins_.contains(origin) && origins_.size() >= max_origins_) {
+        auto oldest = origins_.begin();
+        for (auto it = origins_.begin(); it != origins_.end(); ++it)
+            if (it->second.last_use < oldest->second.last_use) oldest = it;
+        origins_.erase(oldest);
+    }
     window& w = origins_[origin];
+    w.last_use = ++uses_;
     if (seq <= w.watermark) return false;
     if (seq - w.watermark > new_run_distance) {
         // A new run of seqs far ahead (a restarted origin starts at its start time): what

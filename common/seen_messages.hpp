@@ -17,8 +17,13 @@ class seen_messages {
   public:
     static constexpr std::uint64_t new_run_distance = 1'000'000;
 
-    explicit seen_messages(std::size_t max_gaps_per_origin = 4096)
-        : max_gaps_(max_gaps_per_origin) {}
+    // At most max_origins origins are remembered: past it, the one heard from least lately
+    // is forgotten (a flood of fresh origins must not grow the node).
+    static constexpr std::size_t default_max_origins = 4096;
+
+    explicit seen_messages(std::size_t max_gaps_per_origin = 4096,
+                           std::size_t max_origins = default_max_origins)
+        : max_gaps_(max_gaps_per_origin), max_origins_(max_origins) {}
 
     // True if (origin, seq) is new; records it.
     bool insert(std::string const& origin, std::uint64_t seq);
@@ -27,14 +32,21 @@ class seen_messages {
     // The highest contiguous seq seen from origin (0 if none).
     std::uint64_t watermark(std::string const& origin) const;
 
+    // Forgets an origin (a peer the node forgot for good).
+    void forget(std::string const& origin) { origins_.erase(origin); }
+    std::size_t origins() const { return origins_.size(); }
+
   private:
     struct window {
         std::uint64_t watermark = 0;
         std::set<std::uint64_t> above;
+        std::uint64_t last_use = 0;
     };
     static void absorb(window& w);
 
     std::size_t max_gaps_;
+    std::size_t max_origins_;
+    std::uint64_t uses_ = 0;
     std::unordered_map<std::string, window> origins_;
 };
 

@@ -33,6 +33,7 @@ json::object to_json(node_status const& s) {
             {"messages_received", s.node.messages_received},
             {"malformed_frames", s.traffic.malformed_frames},
             {"rejected_connections", s.traffic.rejected_connections},
+            {"forged", s.node.forged},
             {"dropped_frames", s.traffic.dropped_frames},
             {"bytes_sent", s.traffic.bytes_sent},
             {"frames_sent", s.traffic.frames_sent},

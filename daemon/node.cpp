@@ -1,5 +1,10 @@
 #include "daemon/node.hpp"
 
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
+
 #include <random>
 
 #include "common/invite.hpp"
@@ -32,15 +37,48 @@ log_level to_log_level(engine::severity s) {
     return log_level::info;
 }
 
+// This host's first IPv4 address that is up and not loopback, else 127.0.0.1: what a node
+// listening on every interface tells others to dial, unless --advertise says otherwise.
+std::string first_interface_address() {
+    ifaddrs* list = nullptr;
+    std::string found = "127.0.0.1";
+    if (::getifaddrs(&list) != 0) return found;
+    for (auto* i = list; i; i = i->ifa_next) {
+        if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET) continue;
+        if (!(i->ifa_flags & IFF_UP) || (i->ifa_flags & IFF_LOOPBACK)) continue;
+        char text[INET_ADDRSTRLEN];
+        auto const* in = reinterpret_cast<sockaddr_in const*>(i->ifa_addr);
+        if (::inet_ntop(AF_INET, &in->sin_addr, text, sizeof text)) {
+            found = text;
+            break;
+        }
+    }
+    ::freeifaddrs(list);
+    return found;
+}
+
+// The address other nodes are told to dial: a node advertises a concrete one, which its
+// signature covers (docs/PROTOCOL.md, "The peer entry").
+address advertised_address(options const& opts, address bound) {
+    if (opts.advertise) {
+        address a = *opts.advertise;
+        if (a.port == 0) a.port = bound.port;
+        return a;
+    }
+    if (is_unspecified_host(bound.host)) bound.host = first_interface_address();
+    return bound;
+}
+
 engine::node_config engine_config(options const& opts, node_identity const& identity,
                                   address const& bound) {
     return {.id = identity.id,
             .name = opts.name,
-            .listen = to_string(bound),
+            .listen = to_string(advertised_address(opts, bound)),
             .max_peers = opts.max_peers,
             .gossip_interval = opts.gossip_interval,
             .peer_timeout = opts.peer_timeout,
-            .seed = std::random_device{}()};
+            .seed = std::random_device{}(),
+            .signing_key = identity.secret_key};
 }
 
 crypto::identity_keys identity_keys_of(node_identity const& identity) {
@@ -66,7 +104,8 @@ node::node(asio::any_io_executor executor, options const& opts, node_identity id
       store_(stored_messages),
       engine_(engine_config(opts, identity_, listener_.local_address()), now(), store_),
       events_(1'000'000, opts.event_log_bytes),
-      gossip_timer_(executor, asio::steady_timer::time_point::max()),
+      timers_{asio::steady_timer(executor, asio::steady_timer::time_point::max()),
+              asio::steady_timer(executor, asio::steady_timer::time_point::max())},
       join_retry_(executor) {
     boost::system::error_code ec;
     auto const host = asio::ip::make_address(listener_.local_address().host, ec);
@@ -90,6 +129,7 @@ void node::start() {
     engine_.start(now());
     run_effects();
     asio::co_spawn(executor_, timer_loop(engine::timer_kind::gossip), log_exception{"gossip"});
+    asio::co_spawn(executor_, timer_loop(engine::timer_kind::seal), log_exception{"seal"});
     if (!options_.join.empty())
         asio::co_spawn(executor_, startup_joins(), log_exception{"start-up join"});
 }
@@ -99,7 +139,7 @@ awaitable<void> node::shutdown() {
     engine_.stop(now());
     run_effects();  // the goodbyes, and every link told to hang up once they are written
     listener_.stop();
-    gossip_timer_.cancel();
+    for (auto& t : timers_) t.cancel();
     join_retry_.cancel();
     // Give the goodbyes a moment to reach the wire; never hang the stop on a dead peer.
     asio::steady_timer poll(executor_);
@@ -161,8 +201,7 @@ awaitable<rpc::result<std::size_t>> node::join(address contact, std::optional<cr
     if (new_key)
         if (auto const error = adopt(*key); !error.empty())
             co_return rpc::error{rpc::code::internal_error, error};
-    auto joined = engine_.joined(std::move(answer->welcome), to_string(contact),
-                                 answer->contact.to_string(), now());
+    auto joined = engine_.joined(std::move(answer->welcome), to_string(contact), now());
     run_effects();
     co_return joined;
 }
@@ -275,7 +314,7 @@ void node::on_link_down(std::string const& peer) {
 }
 
 awaitable<void> node::timer_loop(engine::timer_kind timer) {
-    auto& t = gossip_timer_;  // the one kind there is
+    auto& t = this->timer(timer);
     while (!stopping_) {
         auto [ec] = co_await t.async_wait(use_nothrow);
         if (stopping_) break;
@@ -390,12 +429,18 @@ void node::hang_up(std::string const& peer, bool flush) {
     links_.erase(it);
 }
 
-void node::arm(engine::timer_kind timer, engine::steady_time at) {
-    switch (timer) {
+asio::steady_timer& node::timer(engine::timer_kind kind) {
+    switch (kind) {
         case engine::timer_kind::gossip:
-            gossip_timer_.expires_at(at);  // cancels the wait in timer_loop, which waits anew
-            return;
+            return timers_[0];
+        case engine::timer_kind::seal:
+            return timers_[1];
     }
+    return timers_[0];
+}
+
+void node::arm(engine::timer_kind kind, engine::steady_time at) {
+    timer(kind).expires_at(at);  // cancels the wait in timer_loop, which waits anew
 }
 
 }  // namespace p2pchat::daemon

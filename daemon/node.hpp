@@ -8,6 +8,7 @@
 //
 // Lives on the io thread; no locks. Owned by main(); the coroutines it starts end when
 // shutdown() has run.
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -84,6 +85,7 @@ class node final : public frame_handler, public link_observer {
     void dial(std::string const& peer, address const& target);
     void hang_up(std::string const& peer, bool flush);
     void arm(engine::timer_kind timer, engine::steady_time at);
+    asio::steady_timer& timer(engine::timer_kind kind);
     // Makes `key` this node's network key from now on, and keeps it in the state directory.
     std::string adopt(crypto::key const& key);
     void adopt_from_peer(engine::adopt_network_key const& offer);
@@ -105,7 +107,8 @@ class node final : public frame_handler, public link_observer {
     traffic_counters traffic_;
     std::unordered_map<std::string, std::shared_ptr<peer_link>> links_;
     std::vector<std::shared_ptr<peer_link>> departing_;  // saying goodbye after leave()
-    asio::steady_timer gossip_timer_;
+    // One per engine::timer_kind: gossip, seal.
+    std::array<asio::steady_timer, 2> timers_;
     asio::steady_timer join_retry_;
     std::vector<engine::effect> effects_;  // reused between inputs
     bool running_effects_ = false;

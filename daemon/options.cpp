@@ -25,6 +25,7 @@ po::options_description describe() {
     d.add_options()
         ("name", po::value<std::string>()->value_name("NAME"), "screen name (default: login name)")
         ("listen", po::value<std::string>()->value_name("HOST:PORT"), "TCP listen address (default 0.0.0.0:7447; port 0 picks one)")
+        ("advertise", po::value<std::string>()->value_name("HOST[:PORT]"), "the address other nodes dial (default: the listen address, or this host's first non-loopback IPv4 address when listening on every interface)")
         ("join", po::value<std::vector<std::string>>()->value_name("HOST:PORT|INVITE"), "join the network through this peer, or with this invite, at start-up (repeatable)")
         ("state-dir", po::value<std::string>()->value_name("DIR"), "where the identity key lives")
         ("network-key", po::value<std::string>()->value_name("FILE"), "the network key (default: $CREDENTIALS_DIRECTORY/network.key or STATE-DIR/network.key if present)")
@@ -142,6 +143,13 @@ parsed_options parse_options(int argc, char const* const argv[]) {
             }
         }
     o.state_dir = vm.count("state-dir") ? vm["state-dir"].as<std::string>() : default_state_dir();
+    if (vm.count("advertise")) {
+        auto const& text = vm["advertise"].as<std::string>();
+        auto a = parse_address(text, 0);
+        if (!a || is_unspecified_host(a->host))
+            throw usage_error("--advertise: not a HOST[:PORT] others can dial: '" + text + "'");
+        o.advertise = std::move(*a);
+    }
     if (vm.count("network-key")) o.network_key_file = vm["network-key"].as<std::string>();
     if (vm.count("network")) {
         auto const& network = vm["network"].as<std::string>();

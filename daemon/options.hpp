@@ -27,6 +27,8 @@ struct options {
     std::string name;
     address listen{"0.0.0.0", default_port};
     std::vector<join_target> join;
+    // The address other nodes are told to dial (--advertise); port 0: the listening port.
+    std::optional<address> advertise;
     std::string state_dir;
     // The network key file the administrator gives (empty: look elsewhere, see
     // network_key_file.hpp); closed_network: never run an open network.

@@ -58,8 +58,7 @@ struct exchange {
         }
         auto [hec, hn] = co_await asio::async_read(socket, asio::buffer(header), use_nothrow);
         if (hec) co_return closed(hec, {reinterpret_cast<char const*>(header.data()), hn});
-        std::size_t const length = (std::size_t{header[0]} << 24) |
-                                   (std::size_t{header[1]} << 16) |
+        std::size_t const length = (std::size_t{header[0]} << 24) | (std::size_t{header[1]} << 16) |
                                    (std::size_t{header[2]} << 8) | std::size_t{header[3]};
         if (length == 0 || length > max_handshake_message)
             co_return foreign({reinterpret_cast<char const*>(header.data()), header.size()});
@@ -87,7 +86,8 @@ struct exchange {
             return {handshake_error::foreign, "sent something that is not a p2pchat handshake",
                     std::string(partial)};
         return {handshake_error::closed,
-                "closed the connection during the handshake (" + ec.message() + ")", {}};
+                "closed the connection during the handshake (" + ec.message() + ")",
+                {}};
     }
 };
 
@@ -97,8 +97,8 @@ awaitable<result_type> run(tcp::socket& socket, crypto::handshake::role role,
     crypto::channel_handshake handshake(role, settings.identity, settings.network);
     exchange io{socket};
     if (role == crypto::handshake::role::initiator && !co_await io.send(handshake.start()))
-        co_return handshake_error{handshake_error::closed, "the connection broke during the handshake",
-                                  {}};
+        co_return handshake_error{
+            handshake_error::closed, "the connection broke during the handshake", {}};
     bool first = true;
     while (!handshake.done()) {
         auto message = co_await io.receive(first ? first_answer : std::nullopt);
@@ -107,11 +107,11 @@ awaitable<result_type> run(tcp::socket& socket, crypto::handshake::role role,
         crypto::handshake_failure failure{};
         auto answer = handshake.receive(*message, failure);
         if (!answer)
-            co_return handshake_error{handshake_error::refused,
-                                      std::string(crypto::to_string(failure)), {}};
+            co_return handshake_error{
+                handshake_error::refused, std::string(crypto::to_string(failure)), {}};
         if (!answer->empty() && !co_await io.send(*answer))
-            co_return handshake_error{handshake_error::closed,
-                                      "the connection broke during the handshake", {}};
+            co_return handshake_error{
+                handshake_error::closed, "the connection broke during the handshake", {}};
     }
     co_return secured_peer{hex(handshake.peer_identity()), handshake.keys()};
 }

@@ -28,7 +28,7 @@ outgoing make_outgoing(Message&& m) {
     return std::make_shared<wire::message const>(std::forward<Message>(m));
 }
 
-enum class timer_kind { gossip };
+enum class timer_kind { gossip, seal };
 enum class severity { debug, info, notice, warning };
 
 // Sends on the persistent outbound link to `peer` (queued while it is down). `first` puts the

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "common/crypto/signatures.hpp"
+
 namespace p2pchat::engine {
 
 using wire::peer_entry;
@@ -10,18 +12,6 @@ using wire::peer_state;
 namespace {
 
 std::string_view short_id(std::string_view id) { return id.substr(0, 8); }
-
-// An entry that advertises "every interface" describes the node at the other end of the
-// connection: put in the address we actually see it at.
-peer_entry with_seen_host(peer_entry entry, std::string_view seen_host) {
-    auto parsed = parse_address(entry.addr);
-    if (parsed && is_unspecified_host(parsed->host) && !seen_host.empty() &&
-        !is_unspecified_host(seen_host)) {
-        parsed->host = std::string(seen_host);
-        entry.addr = to_string(*parsed);
-    }
-    return entry;
-}
 
 }  // namespace
 
@@ -38,12 +28,25 @@ std::string_view to_string(node_state s) {
 }
 
 membership::membership(peer_entry self, membership_config const& config, std::uint64_t seed,
-                       effects& out, history_source welcome_history)
+                       crypto::signing_key const& key, effects& out, history_source welcome_history)
     : config_(config),
+      key_(key),
       out_(out),
       welcome_history_(std::move(welcome_history)),
       table_(std::move(self), config.max_peers),
-      random_(seed) {}
+      random_(seed) {
+    sign_self();
+}
+
+void membership::sign_self() { table_.sign_self(crypto::sign_entry(table_.self(), key_)); }
+
+bool membership::believable(peer_entry const& entry) const {
+    if (crypto::verifies(entry)) return true;
+    // A tombstone another node wrote (it found the owner unreachable) carries the owner's
+    // signature of the live entry at that incarnation: the incarnation is the owner's own,
+    // and the owner refutes the verdict if it is alive.
+    return entry.state == peer_state::left && crypto::verifies(entry, peer_state::alive);
+}
 
 void membership::start(instant now) { arm_gossip(now); }
 
@@ -54,7 +57,7 @@ void membership::arm_gossip(instant now) {
 // ---------------------------------------------------------------- frames
 
 void membership::on_join(frame_source const& from, wire::join_msg&& m, instant now) {
-    peer_entry const entry = with_seen_host(std::move(m.from), from.remote_host);
+    peer_entry const entry = std::move(m.from);
     if (entry.id != from.peer) {
         out_.log(severity::warning, "ignored a join for ", short_id(entry.id),
                  " on a connection of ", from.peer.empty() ? "nobody" : short_id(from.peer));
@@ -62,7 +65,8 @@ void membership::on_join(frame_source const& from, wire::join_msg&& m, instant n
     }
     if (entry.id == self().id) {
         // Someone joined us to ourselves (join to our own address): answer so it can tell.
-        out_.push(reply_on{from.connection, make_outgoing(wire::welcome_msg{self(), {}, {}})});
+        out_.push(
+            reply_on{from.connection, make_outgoing(wire::welcome_msg{self(), {}, {}, {}, {}})});
         out_.push(close_connection{from.connection, true});
         return;
     }
@@ -80,9 +84,10 @@ void membership::on_join(frame_source const& from, wire::join_msg&& m, instant n
         return;
     }
     state_ = node_state::active;  // somebody joined us: this node is in a network again
-    apply(entry, now);
-    out_.push(reply_on{from.connection, make_outgoing(wire::welcome_msg{
-                                            self(), table_.all_entries(), welcome_history_()})});
+    apply(entry, provenance::owner, now);
+    wire::welcome_msg welcome{self(), table_.all_entries(), {}, {}, {}};
+    welcome_history_(welcome);
+    out_.push(reply_on{from.connection, make_outgoing(std::move(welcome))});
     out_.push(close_connection{from.connection, true});
     // Introduce the newcomer to everyone else: one small entry each, never the whole table.
     if (auto const* stored = table_.find(entry.id))
@@ -91,24 +96,25 @@ void membership::on_join(frame_source const& from, wire::join_msg&& m, instant n
 }
 
 void membership::on_hello(frame_source const& from, wire::hello_msg&& m, instant now) {
-    peer_entry const entry = with_seen_host(std::move(m.from), from.remote_host);
+    peer_entry const entry = std::move(m.from);
     if (entry.id != from.peer) {
         out_.log(severity::warning, "ignored a hello for ", short_id(entry.id),
                  " on a connection of ", from.peer.empty() ? "nobody" : short_id(from.peer));
         return;
     }
-    apply(entry, now);
+    apply(entry, provenance::owner, now);
 }
 
-void membership::on_welcome(peer_entry const& contact, std::vector<peer_entry> const& peers,
-                            std::string_view contact_host, instant now) {
-    apply(with_seen_host(contact, contact_host), now);
-    for (auto const& entry : peers) apply(entry, now);
+void membership::on_welcome(peer_entry const& contact, provenance contact_provenance,
+                            std::vector<peer_entry> const& peers, instant now) {
+    apply(contact, contact_provenance, now);
+    for (auto const& entry : peers)
+        apply(entry, entry.id == contact.id ? contact_provenance : provenance::relayed, now);
 }
 
 void membership::on_peers(frame_source const& from, wire::peers_msg&& m, instant now) {
     for (auto const& entry : m.peers)
-        apply(entry.id == from.peer ? with_seen_host(entry, from.remote_host) : entry, now);
+        apply(entry, entry.id == from.peer ? provenance::owner : provenance::relayed, now);
     if (m.full) {
         auto missing = table_.newer_than(m.peers);
         if (!missing.empty())
@@ -137,7 +143,8 @@ void membership::on_rename(frame_source const& from, wire::rename_msg const& m, 
         peer_entry renamed = *known;
         renamed.name = m.name;
         renamed.inc = m.inc;
-        apply(renamed, now);
+        renamed.sig = m.sig;  // the owner's, for us to relay
+        apply(renamed, provenance::owner, now);
     }
 }
 
@@ -151,7 +158,8 @@ void membership::on_leave(frame_source const& from, wire::leave_msg const& m, in
         peer_entry gone = *known;
         gone.inc = m.inc;  // a late goodbye of an older incarnation must lose the merge
         gone.state = peer_state::left;
-        apply(gone, now);
+        gone.sig = m.sig;
+        apply(gone, provenance::owner, now);
     }
 }
 
@@ -177,7 +185,8 @@ void membership::on_link_down(std::string const& peer, instant now) {
 void membership::on_gossip_timer(instant now) {
     if (state_ == node_state::stopping) return;
     arm_gossip(now);
-    table_.expire_tombstones(steady_ms(now), tombstone_lifetime.count());
+    for (auto const& id : table_.expire_tombstones(steady_ms(now), tombstone_lifetime.count()))
+        if (forget_) forget_(id);
     remove_unreachable_peers(now);
     if (!settling(now)) send_digest();
 }
@@ -202,9 +211,9 @@ void membership::remove_unreachable_peers(instant now) {
         if (!known) continue;
         // A tombstone at the peer's own incarnation: it spreads with anti-entropy, and a
         // peer that is in fact alive refutes it (raises its incarnation) when it hears it.
-        peer_entry dead = *known;
+        peer_entry dead = *known;  // keeps the owner's signature of its live entry
         dead.state = peer_state::left;
-        apply(dead, now, leave_reason::unreachable);
+        apply(dead, provenance::verdict, now, leave_reason::unreachable);
     }
 }
 
@@ -217,9 +226,11 @@ bool membership::settling(instant now) const {
 bool membership::rename(std::string name) {
     std::string const old_name = self().name;
     if (name == old_name) return false;
-    auto const& renamed = table_.rename_self(std::move(name));
-    out_.push(
-        broadcast{make_outgoing(wire::rename_msg{renamed.id, renamed.name, renamed.inc}), {}});
+    table_.rename_self(std::move(name));
+    sign_self();
+    auto const& renamed = self();
+    out_.push(broadcast{
+        make_outgoing(wire::rename_msg{renamed.id, renamed.name, renamed.inc, renamed.sig}), {}});
     out_.push(emit_event{peer_renamed{view(renamed), old_name}});
     out_.log(severity::info, "renamed to ", renamed.name);
     return true;
@@ -229,13 +240,17 @@ std::size_t membership::leave() {
     std::size_t const told = links_.size();
     bool const was_connected = table_.alive_count() > 0;
     left_inc_ = self().inc;
+    peer_entry goodbye = self();
+    goodbye.state = peer_state::left;
+    left_sig_ = crypto::sign_entry(goodbye, key_);
     if (was_connected)
-        out_.push(broadcast{make_outgoing(wire::leave_msg{self().id, self().inc}), {}});
+        out_.push(broadcast{make_outgoing(wire::leave_msg{self().id, self().inc, left_sig_}), {}});
     for (auto const& [id, link] : links_) out_.push(hang_up{id, true});
     links_.clear();
     table_.clear();
     // Rejoining later must outrank the tombstones the others now keep of us.
     table_.bump_self();
+    sign_self();
     if (state_ != node_state::stopping) state_ = node_state::left;
     // Announced after the table is empty, so observers read the new peer count.
     if (was_connected) out_.push(emit_event{peer_left{view(self()), leave_reason::left}});
@@ -254,6 +269,7 @@ void membership::rejoin(peer_entry const& contact) {
         // make them ignore its hellos.
         table_.clear();
         table_.bump_self();
+        sign_self();
         return;
     }
     // After a split longer than the peer timeout, each side removed the other and no link
@@ -272,7 +288,8 @@ void membership::on_frame_after_leave(frame_source const& from) {
     // at the incarnation we left with, or it would keep us as a live peer for as long as our
     // listener takes its redials.
     if (state_ != node_state::left || from.peer.empty() || from.peer == self().id) return;
-    out_.push(reply_on{from.connection, make_outgoing(wire::leave_msg{self().id, left_inc_})});
+    out_.push(
+        reply_on{from.connection, make_outgoing(wire::leave_msg{self().id, left_inc_, left_sig_})});
 }
 
 void membership::stop() {
@@ -282,22 +299,31 @@ void membership::stop() {
 
 // ---------------------------------------------------------------- the table
 
-merge_outcome membership::apply(peer_entry const& received, instant now, leave_reason reason) {
+merge_outcome membership::apply(peer_entry const& received, provenance from, instant now,
+                                leave_reason reason) {
     if (received.id == self().id) {
         // News about ourselves that outranks us (a late goodbye, a clock that went back):
-        // answer with a higher incarnation, or the others would keep a false picture.
-        if (state_ == node_state::active && table_.refute(received)) {
+        // answer with a higher incarnation, or the others would keep a false picture. Only
+        // our own signed word counts: a forged claim must not make us churn.
+        if (state_ == node_state::active && outranks(received, self()) &&
+            (from != provenance::relayed || believable(received)) && table_.refute(received)) {
+            sign_self();
             out_.log(severity::notice, "refuting a stale entry about this node (incarnation ",
                      received.inc, ")");
             out_.push(broadcast{make_outgoing(wire::peers_msg{{self()}, false}), {}});
         }
         return merge_outcome::ignored;
     }
-    peer_entry entry = received;
-    // "Every interface" says nothing to us; keep the concrete address we already know.
-    if (auto const* known = table_.find(entry.id)) {
-        auto const parsed = parse_address(entry.addr);
-        if (parsed && is_unspecified_host(parsed->host)) entry.addr = known->addr;
+    peer_entry const& entry = received;
+    if (from == provenance::relayed) {
+        // Check only what would change the table: most relayed entries are old news.
+        auto const* known = table_.find(entry.id);
+        if ((!known || outranks(entry, *known)) && !believable(entry)) {
+            ++forged_;
+            out_.log(severity::warning, "refused an entry for ", short_id(entry.id),
+                     " that its owner did not sign");
+            return merge_outcome::ignored;
+        }
     }
     auto const result = table_.merge(entry, steady_ms(now));
     if (result.outcome != merge_outcome::ignored) last_table_change_ = now.steady;

@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/crypto/signatures.hpp"
 #include "common/engine/effects.hpp"
 #include "common/peer_table.hpp"
 
@@ -52,21 +53,34 @@ class membership {
     // Newcomers this node welcomed lately, see introduce_to_recent_newcomers().
     static constexpr std::size_t max_recent_newcomers = 32;
 
-    using history_source = std::function<std::vector<wire::chat_msg>()>;
+    // Fills a welcome's history and seals.
+    using history_source = std::function<void(wire::welcome_msg&)>;
+
+    // How far a received entry is to be believed (docs/PROTOCOL.md, "Signatures").
+    enum class provenance {
+        owner,    // from the node it describes, over a connection the handshake proved its own
+        relayed,  // from anyone else: believed only if its owner's signature verifies
+        verdict,  // this node's own judgement (a peer unreachable for the peer timeout)
+    };
 
     // `welcome_history` gives the chat history a welcome carries; `seed` drives the choice of
-    // anti-entropy partners.
+    // anti-entropy partners; `key` signs this node's own entry.
     membership(wire::peer_entry self, membership_config const& config, std::uint64_t seed,
-               effects& out, history_source welcome_history);
+               crypto::signing_key const& key, effects& out, history_source welcome_history);
+
+    // Called with the id of every peer the table forgets for good (its tombstone expired or
+    // was pushed out): what else the node keeps about that peer can go too.
+    void on_forget(std::function<void(std::string const&)> f) { forget_ = std::move(f); }
 
     void start(instant now);
 
     // ---- frames from peers
     void on_join(frame_source const& from, wire::join_msg&& m, instant now);
     void on_hello(frame_source const& from, wire::hello_msg&& m, instant now);
-    // The entries of a welcome, ours (after join()) or one arriving unasked.
-    void on_welcome(wire::peer_entry const& contact, std::vector<wire::peer_entry> const& peers,
-                    std::string_view contact_host, instant now);
+    // The entries of a welcome, ours (after join()) or one arriving unasked. `contact` is the
+    // owner's own when the connection is the contact's (the join's, or its link).
+    void on_welcome(wire::peer_entry const& contact, provenance contact_provenance,
+                    std::vector<wire::peer_entry> const& peers, instant now);
     void on_peers(frame_source const& from, wire::peers_msg&& m, instant now);
     void on_digest(frame_source const& from, wire::digest_msg const& m, instant now);
     void on_rename(frame_source const& from, wire::rename_msg const& m, instant now);
@@ -95,6 +109,8 @@ class membership {
 
     // ---- views
     node_state state() const { return state_; }
+    // Entries (and claims about this node) refused: their owner's signature did not verify.
+    std::uint64_t forged_entries() const { return forged_; }
     peer_table const& table() const { return table_; }
     wire::peer_entry const& self() const { return table_.self(); }
     peer_view view(wire::peer_entry const& e) const;
@@ -110,9 +126,12 @@ class membership {
         std::optional<steady_time> down_since;
     };
 
-    // Merges one entry and does what follows from it: links, events, introductions.
-    merge_outcome apply(wire::peer_entry const& received, instant now,
+    // Merges one entry and does what follows from it: links, events, introductions. A relayed
+    // entry that would change the table is checked against its owner's signature first.
+    merge_outcome apply(wire::peer_entry const& received, provenance from, instant now,
                         leave_reason reason = leave_reason::left);
+    bool believable(wire::peer_entry const& entry) const;
+    void sign_self();
     void open_link(wire::peer_entry const& entry);
     void close_link(std::string const& id, bool flush);
     void remember_newcomer(std::string const& id, instant now);
@@ -124,11 +143,15 @@ class membership {
     void arm_gossip(instant now);
 
     membership_config config_;
+    crypto::signing_key key_;
     effects& out_;
+    std::function<void(std::string const&)> forget_;
+    std::uint64_t forged_ = 0;
     history_source welcome_history_;
     peer_table table_;
     node_state state_ = node_state::active;
     std::uint64_t left_inc_ = 0;               // our incarnation when we last left
+    std::string left_sig_;                     // and our signature of that goodbye
     std::map<std::string, link_state> links_;  // ordered: the same partner for the same seed
     std::deque<std::pair<std::string, steady_time>> recent_newcomers_;
     std::optional<steady_time> last_table_change_;

@@ -47,4 +47,12 @@ std::vector<wire::chat_msg> memory_store::newest(std::size_t max_count,
     return {first, messages_.end()};
 }
 
+std::optional<std::string> memory_store::chain_of(std::string_view origin,
+                                                  std::uint64_t seq) const {
+    // Newest first: what a welcome asks about is just older than the history it carries.
+    for (auto it = messages_.rbegin(); it != messages_.rend(); ++it)
+        if (it->seq == seq && it->origin == origin) return it->chain;
+    return std::nullopt;
+}
+
 }  // namespace p2pchat::engine

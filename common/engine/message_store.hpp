@@ -7,7 +7,11 @@
 // memory_store keeps the newest messages in memory: the daemon's store until history is
 // persisted, and every simulated node's.
 #include <cstddef>
+#include <cstdint>
 #include <deque>
+#include <optional>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/wire/messages.hpp"
@@ -22,6 +26,9 @@ class message_store {
     // them by approx_size().
     virtual std::vector<wire::chat_msg> newest(std::size_t max_count,
                                                std::size_t max_bytes) const = 0;
+    // The chain of message `seq` of `origin`, if it is kept.
+    virtual std::optional<std::string> chain_of(std::string_view origin,
+                                                std::uint64_t seq) const = 0;
 };
 
 // What one message costs in a frame: its text and name as JSON writes them (escapes counted),
@@ -34,6 +41,7 @@ class memory_store final : public message_store {
 
     void append(wire::chat_msg chat) override;
     std::vector<wire::chat_msg> newest(std::size_t max_count, std::size_t max_bytes) const override;
+    std::optional<std::string> chain_of(std::string_view origin, std::uint64_t seq) const override;
     std::size_t size() const { return messages_.size(); }
 
   private:

@@ -6,11 +6,18 @@ namespace p2pchat::engine {
 
 node::node(node_config const& config, instant now, message_store const& store)
     : started_unix_ms_(now.unix_ms),
-      members_(wire::peer_entry{config.id, config.name, config.listen,
-                                static_cast<std::uint64_t>(now.unix_ms), wire::peer_state::alive},
+      members_(wire::peer_entry{config.id,
+                                config.name,
+                                config.listen,
+                                static_cast<std::uint64_t>(now.unix_ms),
+                                wire::peer_state::alive,
+                                {}},
                membership_config{config.max_peers, config.gossip_interval, config.peer_timeout},
-               config.seed, out_, [this] { return chat_.welcome_history(); }),
-      chat_(config.id, now.unix_ms, store, out_) {}
+               config.seed, config.signing_key, out_,
+               [this](wire::welcome_msg& w) { chat_.fill_welcome(w); }),
+      chat_(config.id, now.unix_ms, config.signing_key, store, out_) {
+    members_.on_forget([this](std::string const& id) { chat_.forget(id); });
+}
 
 void node::start(instant now) { members_.start(now); }
 
@@ -31,8 +38,11 @@ void node::on_frame(frame_source const& from, wire::message&& message, instant n
             } else if constexpr (std::is_same_v<T, wire::welcome_msg>) {
                 // Welcomes are read by the joining side on its own connection; one arriving
                 // elsewhere is still useful news.
-                members_.on_welcome(m.from, m.peers, from.remote_host, now);
-                chat_.receive_history(std::move(m.history));
+                members_.on_welcome(m.from,
+                                    m.from.id == from.peer ? membership::provenance::owner
+                                                           : membership::provenance::relayed,
+                                    m.peers, now);
+                chat_.receive_history(std::move(m.history), m.seals, m.anchors);
             } else if constexpr (std::is_same_v<T, wire::refused_msg>) {
                 out_.log(severity::info, from.remote_host, " refused us: ", m.reason);
             } else if constexpr (std::is_same_v<T, wire::peers_msg>) {
@@ -40,7 +50,9 @@ void node::on_frame(frame_source const& from, wire::message&& message, instant n
             } else if constexpr (std::is_same_v<T, wire::digest_msg>) {
                 members_.on_digest(from, m, now);
             } else if constexpr (std::is_same_v<T, wire::chat_msg>) {
-                chat_.receive(std::move(m));
+                chat_.receive(std::move(m), from.peer);
+            } else if constexpr (std::is_same_v<T, wire::seal_msg>) {
+                chat_.receive_seal(std::move(m), from.peer);
             } else if constexpr (std::is_same_v<T, wire::rename_msg>) {
                 members_.on_rename(from, m, now);
             } else if constexpr (std::is_same_v<T, wire::leave_msg>) {
@@ -65,6 +77,9 @@ void node::on_timer(timer_kind timer, instant now) {
         case timer_kind::gossip:
             members_.on_gossip_timer(now);
             return;
+        case timer_kind::seal:
+            chat_.on_seal_timer();
+            return;
     }
 }
 
@@ -80,12 +95,13 @@ rpc::result<std::string> node::rename(std::string name, instant) {
 }
 
 rpc::result<std::size_t> node::joined(wire::welcome_msg&& welcome, std::string_view contact,
-                                      std::string_view contact_host, instant now) {
+                                      instant now) {
     if (welcome.from.id == members_.self().id)
         return rpc::error{rpc::code::invalid_params, std::string(contact) + " is this node itself"};
     if (members_.state() != node_state::stopping) members_.rejoin(welcome.from);
-    members_.on_welcome(welcome.from, welcome.peers, contact_host, now);
-    chat_.receive_history(std::move(welcome.history));
+    // The join's connection proved the contact's id (the runtime checks welcome.from.id).
+    members_.on_welcome(welcome.from, membership::provenance::owner, welcome.peers, now);
+    chat_.receive_history(std::move(welcome.history), welcome.seals, welcome.anchors);
     out_.log(severity::notice, "joined the network through ", contact, "; ",
              members_.table().alive_count(), " peers");
     return members_.table().alive_count();
@@ -106,6 +122,7 @@ node_summary node::summary() const {
             members_.table().max_peers(),
             chat_.messages_sent(),
             chat_.messages_received(),
+            members_.forged_entries() + chat_.messages_refused(),
             started_unix_ms_};
 }
 

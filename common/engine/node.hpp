@@ -28,6 +28,8 @@ struct node_config {
     milliseconds gossip_interval{2000};
     milliseconds peer_timeout{30000};
     std::uint64_t seed = 0;  // the node's random choices (anti-entropy partners)
+    // The Ed25519 secret key whose public half `id` is: signs this node's entry and messages.
+    crypto::signing_key signing_key{};
 };
 
 // What the node can say about itself without I/O counters (the runtime adds those).
@@ -38,6 +40,8 @@ struct node_summary {
     std::size_t max_peers = 0;
     std::uint64_t messages_sent = 0;
     std::uint64_t messages_received = 0;
+    // Entries and messages refused: not signed by their owner, or out of reach.
+    std::uint64_t forged = 0;
     std::int64_t started_unix_ms = 0;
 };
 
@@ -68,11 +72,11 @@ class node {
     rpc::result<std::string> rename(std::string name, instant now);
     // Joining is a request the runtime carries to a contact on a connection of its own: it
     // sends join_request() and hands the welcome to joined() (a refusal or silence never
-    // reaches the engine). `contact` names the contact in messages; `contact_host` is the IP
-    // it was reached at.
+    // reaches the engine). `contact` names the contact in messages. The runtime has checked
+    // that the welcome comes from the node its connection's handshake proved.
     wire::join_msg join_request() const { return {members_.self()}; }
     rpc::result<std::size_t> joined(wire::welcome_msg&& welcome, std::string_view contact,
-                                    std::string_view contact_host, instant now);
+                                    instant now);
     std::size_t leave(instant now);
     // Says goodbye to everyone and refuses everything from now on.
     void stop(instant now);

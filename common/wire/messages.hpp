@@ -22,6 +22,10 @@ struct peer_entry {
     std::string addr;  // host:port
     std::uint64_t inc = 0;
     peer_state state = peer_state::alive;
+    // The owner's signature of this entry (common/crypto/signatures.hpp). A tombstone that
+    // another node wrote (a peer it found unreachable) carries the owner's signature of the
+    // live entry at that incarnation: proof the incarnation is the owner's own.
+    std::string sig;
 
     friend bool operator==(peer_entry const&, peer_entry const&) = default;
 };
@@ -33,8 +37,33 @@ struct chat_msg {
     std::int64_t time_ms = 0;
     std::string name;
     std::string text;
+    // The origin's hash chain: H(chain of its previous message || this message), which the
+    // origin's seals sign (common/crypto/signatures.hpp). 43 characters of base64url.
+    std::string chain;
 
     friend bool operator==(chat_msg const&, chat_msg const&) = default;
+};
+
+// An origin's signature over the tip of its chain: every message of that origin up to `seq`
+// whose chain leads to `chain` is proven the origin's. Sent after a burst of messages.
+struct seal_msg {
+    std::string origin;
+    std::uint64_t seq = 0;
+    std::string chain;
+    std::string sig;
+
+    friend bool operator==(seal_msg const&, seal_msg const&) = default;
+};
+
+// Where a stretch of an origin's messages in a welcome's history starts: message `seq` of
+// `origin` follows `chain` (the chain of the origin's message before it, which the history
+// does not carry). Needs no signature: a false one breaks the hash chain the seal proves.
+struct chain_anchor {
+    std::string origin;
+    std::uint64_t seq = 0;
+    std::string chain;
+
+    friend bool operator==(chain_anchor const&, chain_anchor const&) = default;
 };
 
 struct join_msg {
@@ -44,6 +73,8 @@ struct welcome_msg {
     peer_entry from;
     std::vector<peer_entry> peers;
     std::vector<chat_msg> history;
+    std::vector<seal_msg> seals;  // the newest seals of each origin in the history
+    std::vector<chain_anchor> anchors;
 };
 struct refused_msg {
     std::string code;  // "table_full", "shutting_down"
@@ -64,10 +95,12 @@ struct rename_msg {
     std::string id;
     std::string name;
     std::uint64_t inc = 0;
+    std::string sig;  // of the renamed entry, for the receivers to relay
 };
 struct leave_msg {
     std::string id;
     std::uint64_t inc = 0;
+    std::string sig;  // of the tombstone, for the receivers to relay
 };
 // A member that closed an open network hands its new network key to the members it has.
 struct network_key_msg {
@@ -77,8 +110,9 @@ struct unknown_msg {
     std::string type;
 };
 
-using message = std::variant<join_msg, welcome_msg, refused_msg, hello_msg, peers_msg, digest_msg,
-                             chat_msg, rename_msg, leave_msg, network_key_msg, unknown_msg>;
+using message =
+    std::variant<join_msg, welcome_msg, refused_msg, hello_msg, peers_msg, digest_msg, chat_msg,
+                 rename_msg, leave_msg, network_key_msg, seal_msg, unknown_msg>;
 
 enum class decode_errc {
     not_json = 1,

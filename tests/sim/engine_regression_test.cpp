@@ -3,13 +3,21 @@
 #include <gtest/gtest.h>
 
 #include "common/engine/node.hpp"
+#include "tests/support/identities.hpp"
 
 namespace p2pchat::engine {
 namespace {
 
 using namespace std::chrono_literals;
+using test::id_of;
 
-std::string id_of(char c) { return std::string(64, c); }
+// A node named `c`, with the identity test::identity_of(c) (it signs what it says).
+node_config config_of(char c, std::string listen) {
+    return {.id = id_of(c),
+            .name = std::string(1, c),
+            .listen = std::move(listen),
+            .signing_key = test::identity_of(c).key};
+}
 
 instant at(milliseconds t) {
     return {steady_time(std::chrono::hours(1) + t), 1'767'225'600'000 + t.count()};
@@ -27,13 +35,14 @@ std::vector<Effect> effects_of(node& n) {
 // the new incarnation must start the timeout again, not be removed with it.
 TEST(EngineRegression, ANewIncarnationRestartsThePeerTimeout) {
     memory_store store(50);
-    node a({id_of('a'), "a", "10.0.0.1:7447"}, at(0ms), store);
+    node a(config_of('a', "10.0.0.1:7447"), at(0ms), store);
     a.start(at(0ms));
-    wire::peer_entry b{id_of('b'), "b", "10.0.0.2:7447", 100, wire::peer_state::alive};
+    auto b = test::signed_entry('b', "b", "10.0.0.2:7447", 100);
     a.on_frame({1, b.id, "10.0.0.2"}, wire::hello_msg{b}, at(0ms));
     a.on_link_up(b.id, at(10ms));
     a.on_link_down(b.id, at(1000ms));  // b crashed; every redial is refused
     b.inc = 200;                       // b restarted; a third node introduces it
+    test::sign(b);                     // (b signs its new incarnation)
     a.on_frame({2, id_of('c'), "10.0.0.3"}, wire::peers_msg{{b}, false}, at(30'000ms));
     a.on_timer(timer_kind::gossip, at(32'000ms));  // 31 s after the link went down
     EXPECT_TRUE(a.members().table().is_alive(b.id));
@@ -46,8 +55,8 @@ TEST(EngineRegression, ANewIncarnationRestartsThePeerTimeout) {
 // the link comes back, the peer hears `leave` in answer, at the incarnation it left with.
 TEST(EngineRegression, ANodeThatLeftAnswersAPeerThatMissedTheGoodbye) {
     memory_store store_a(50), store_b(50);
-    node a({id_of('a'), "a", "10.0.0.1:7447"}, at(0ms), store_a);
-    node b({id_of('b'), "b", "10.0.0.2:7447"}, at(0ms), store_b);
+    node a(config_of('a', "10.0.0.1:7447"), at(0ms), store_a);
+    node b(config_of('b', "10.0.0.2:7447"), at(0ms), store_b);
     auto const a_entry = a.members().self();
     auto const b_entry = b.members().self();
     a.on_frame({1, b_entry.id, "10.0.0.2"}, wire::hello_msg{b_entry}, at(0ms));
@@ -68,11 +77,17 @@ TEST(EngineRegression, ANodeThatLeftAnswersAPeerThatMissedTheGoodbye) {
     ASSERT_NE(leave, nullptr);
     EXPECT_EQ(leave->id, a_entry.id);
     EXPECT_EQ(leave->inc, a_entry.inc);
+    // Signed as the tombstone it makes, so that b can relay it to whoever missed it too.
+    auto tombstone = a_entry;
+    tombstone.state = wire::peer_state::left;
+    tombstone.sig = leave->sig;
+    EXPECT_TRUE(crypto::verifies(tombstone));
     EXPECT_FALSE(a.members().table().is_alive(b_entry.id));  // and a stays out
 
     // b hears it on its link to a and lets a go.
     b.on_frame({4, a_entry.id, "10.0.0.1"}, wire::message{*leave}, at(5001ms));
     EXPECT_FALSE(b.members().table().is_alive(a_entry.id));
+    EXPECT_EQ(*b.members().table().find(a_entry.id), tombstone);
 
     // Nothing is answered on a connection nobody vouched for.
     a.on_frame({5, {}, "10.0.0.9"}, wire::digest_msg{"00", 1}, at(6000ms));

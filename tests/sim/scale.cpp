@@ -13,7 +13,7 @@ namespace {
 
 constexpr char const* type_names[] = {"join",  "welcome",     "refused", "hello",
                                       "peers", "digest",      "chat",    "rename",
-                                      "leave", "network_key", "unknown"};
+                                      "leave", "network_key", "seal",    "unknown"};
 static_assert(std::size(type_names) == std::variant_size_v<wire::message>);
 
 // Per node B5 (docs/BENCHMARKS.md): the daemon's resident memory per added peer (two
@@ -71,7 +71,7 @@ scale_result run_scale(int nodes, sim_time join_interval, std::uint64_t seed) {
         if (k > 0)
             contacts.push_back(static_cast<int>(w.random().below(static_cast<std::uint64_t>(k))));
         w.queue().at(join_interval * k, [wp = &w, k, contacts] {
-            wp->node(k).boot({wp->node(k).spec().id}, contacts, false);
+            wp->node(k).boot(wp->node(k).spec().identity(), contacts, false);
         });
     }
     scale_result out;
@@ -126,7 +126,7 @@ scale_result run_scale(int nodes, sim_time join_interval, std::uint64_t seed) {
     // One more join, through a random member.
     auto const before_join = total_traffic(w);
     int const contact = static_cast<int>(w.random().below(static_cast<std::uint64_t>(nodes)));
-    w.node(nodes).boot({w.node(nodes).spec().id}, {contact}, false);
+    w.node(nodes).boot(w.node(nodes).spec().identity(), {contact}, false);
     auto const join_took = run_until_converged(w, nodes + 1, 1ms, 600s);
     out.one_join_converged = everyone_knows_everyone(w, nodes + 1);
     out.one_join_s = seconds(join_took);

@@ -7,7 +7,6 @@
 #include <vector>
 
 #include "common/wire/messages.hpp"
-
 #include "tests/sim/event_queue.hpp"
 
 namespace p2pchat::sim {

@@ -58,7 +58,7 @@ void simulation::start(int n, sim_time at, std::vector<int> contacts) {
         for (std::size_t i = 0; i < contacts.size(); ++i)
             text += (i ? ", n" : " joining through n") + std::to_string(contacts[i]);
         world_.note(text);
-        world_.node(n).boot({world_.node(n).spec().id}, contacts, false);
+        world_.node(n).boot(world_.node(n).spec().identity(), contacts, false);
     });
 }
 
@@ -112,7 +112,7 @@ void simulation::restart(int n, sim_time at) {
         if (world_.node(n).up()) return;
         ++counts_.restarts;
         world_.note("restart n" + std::to_string(n));
-        world_.node(n).boot({world_.node(n).spec().id}, {}, true);
+        world_.node(n).boot(world_.node(n).spec().identity(), {}, true);
     });
 }
 

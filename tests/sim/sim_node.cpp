@@ -86,7 +86,8 @@ void sim_node::execute(std::vector<engine::effect>& effects) {
         line_.assign("  -> ");
         if (auto const* timer = std::get_if<engine::arm_timer>(&e)) {
             // In the node's terms: how far ahead (its steady clock's epoch means nothing).
-            line_ += "arm_timer gossip in ";
+            line_ += timer->timer == engine::timer_kind::gossip ? "arm_timer gossip in "
+                                                                : "arm_timer seal in ";
             line_ += std::to_string(
                 std::chrono::duration_cast<engine::milliseconds>(timer->at - now().steady).count());
             line_ += " ms";
@@ -135,12 +136,15 @@ void sim_node::execute(engine::effect& e) {
             } else if constexpr (std::is_same_v<T, engine::close_connection>) {
                 close(fx.connection);
             } else if constexpr (std::is_same_v<T, engine::arm_timer>) {
-                auto const serial = ++gossip_serial_;
-                at(virtual_time(fx.at), [this, serial] {
-                    if (serial != gossip_serial_) return;
-                    input("timer gossip", [this](engine::node& n) {
-                        n.on_timer(engine::timer_kind::gossip, now());
-                    });
+                // One timer per kind, as the daemon has: re-arming replaces the last time.
+                bool const gossip = fx.timer == engine::timer_kind::gossip;
+                auto& serials = gossip ? gossip_serial_ : seal_serial_;
+                auto const serial = ++serials;
+                auto const kind = fx.timer;
+                at(virtual_time(fx.at), [this, serial, gossip, kind] {
+                    if (serial != (gossip ? gossip_serial_ : seal_serial_)) return;
+                    input(gossip ? "timer gossip" : "timer seal",
+                          [this, kind](engine::node& n) { n.on_timer(kind, now()); });
                 });
             } else if constexpr (std::is_same_v<T, engine::emit_event>) {
                 world_.record().event(index_, fx.event, world_.now());
@@ -168,6 +172,7 @@ void sim_node::boot(persisted_state const& persisted, std::vector<int> contacts,
     auto const& config = world_.config();
     engine::node_config nc;
     nc.id = persisted.id;
+    nc.signing_key = persisted.key;
     nc.name = spec_.name;
     nc.listen = spec_.listen;
     nc.max_peers = config.max_peers;
@@ -588,7 +593,7 @@ void sim_node::on_join_answer(connection_id c, wire::message&& m) {
     describe(line_, m, world_.names());
     bool ok = false;
     input(line_, [&](engine::node& n) {
-        ok = n.joined(std::move(*welcome), contact.listen, contact.host, now()).has_value();
+        ok = n.joined(std::move(*welcome), contact.listen, now()).has_value();
     });
     if (!ok) {
         join_attempt();

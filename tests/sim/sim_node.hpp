@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "common/crypto/signatures.hpp"
 #include "common/engine/message_store.hpp"
 #include "common/engine/node.hpp"
 #include "tests/sim/network.hpp"
@@ -62,11 +63,14 @@ class frame_fifo {
 // an empty message store (durable history and a persisted seq will add theirs here).
 struct persisted_state {
     std::string id;
+    crypto::signing_key key{};  // the identity key: a restarted node is the same node
 };
 
 // What never changes for a node: its identity, configuration and place in the network.
 struct node_spec {
     std::string id;
+    crypto::signing_key key{};  // whose public half the id is
+    persisted_state identity() const { return {id, key}; }
     std::string name;  // the configured screen name (a restart comes back with it)
     std::string host;  // "10.x.y.z"
     std::string listen;
@@ -222,6 +226,7 @@ class sim_node {
     std::size_t inbound_ = 0;
     std::uint64_t next_serial_ = 0;
     std::uint64_t gossip_serial_ = 0;
+    std::uint64_t seal_serial_ = 0;
     join_client join_;
     std::vector<engine::effect> spare_;
     std::string line_;  // trace line buffer, reused

@@ -111,6 +111,10 @@ void describe(std::string& out, wire::message const& m, id_names const& names) {
                 append_number(out, msg.inc);
             } else if constexpr (std::is_same_v<T, wire::network_key_msg>) {
                 out += "(key)";  // a secret: never in a trace
+            } else if constexpr (std::is_same_v<T, wire::seal_msg>) {
+                out += names(msg.origin);
+                out += ':';
+                append_number(out, msg.seq);
             } else {
                 static_assert(std::is_same_v<T, wire::unknown_msg>);
                 out += msg.type;

@@ -1,16 +1,23 @@
 #include "tests/sim/world.hpp"
 
+#include <sodium.h>
+
 #include <cstdio>
 
 namespace p2pchat::sim {
 
 namespace {
 
-std::string random_id(rng& random) {
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string id(64, '0');
-    for (auto& c : id) c = digits[random.below(16)];
-    return id;
+// A real Ed25519 identity, from the run's generator: the engine signs with it and checks the
+// signatures of what others relay, so the ids must be keys. Same seed, same keys.
+void random_identity(rng& random, node_spec& spec) {
+    unsigned char seed[crypto_sign_SEEDBYTES];
+    for (auto& b : seed) b = static_cast<unsigned char>(random.below(256));
+    unsigned char pk[crypto_sign_PUBLICKEYBYTES];
+    crypto_sign_seed_keypair(pk, spec.key.data(), seed);
+    char hex[crypto_sign_PUBLICKEYBYTES * 2 + 1];
+    sodium_bin2hex(hex, sizeof hex, pk, sizeof pk);
+    spec.id = hex;
 }
 
 std::string host_of(int index) {
@@ -31,7 +38,7 @@ world::world(world_config const& config)
     nodes_.reserve(static_cast<std::size_t>(config.nodes));
     for (int i = 0; i < config.nodes; ++i) {
         node_spec spec;
-        spec.id = random_id(random_);
+        random_identity(random_, spec);
         spec.name = "n" + std::to_string(i);
         spec.host = host_of(i);
         spec.listen = spec.host + ":7447";

@@ -32,6 +32,7 @@ class secure_peer {
     std::string const& id() const { return id_; }
     // The other side's node id.
     std::string const& peer_id() const { return peer_id_; }
+    crypto::identity_keys const& identity() const { return identity_; }
 
     // Seals `bytes` (frames, or anything) into one record and writes it.
     bool send_record(std::string_view bytes, milliseconds timeout = 5s);

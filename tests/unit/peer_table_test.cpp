@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/wire_printers.hpp"
+
 namespace p2pchat {
 namespace {
 
@@ -21,10 +23,17 @@ constexpr std::int64_t ten_minutes_ms = 10 * 60 * 1000;
 std::string node_id(char c) { return std::string(64, c); }
 
 // Name and address follow from (id, inc): only the owner raises inc, so one incarnation of a
-// node always looks the same wherever it is reported.
+// node always looks the same wherever it is reported. The table neither makes nor checks
+// signatures (the engine does, tests/unit/engine/membership_test.cpp), but it keeps the one
+// an entry came with, for relaying: a stand-in that differs per entry shows it does.
 peer_entry entry(char c, std::uint64_t inc, peer_state state = peer_state::alive) {
-    return {node_id(c), std::string("n") + c + std::to_string(inc),
-            "127.0.0.1:" + std::to_string(7000 + inc % 1000), inc, state};
+    std::string const state_text = state == peer_state::alive ? "+" : "-";
+    return {node_id(c),
+            std::string("n") + c + std::to_string(inc),
+            "127.0.0.1:" + std::to_string(7000 + inc % 1000),
+            inc,
+            state,
+            "sig of " + std::string(1, c) + std::to_string(inc) + state_text};
 }
 peer_entry tombstone(char c, std::uint64_t inc) { return entry(c, inc, peer_state::left); }
 

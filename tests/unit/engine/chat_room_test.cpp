@@ -13,6 +13,7 @@
 
 #include "common/text.hpp"
 #include "common/wire/frame_decoder.hpp"
+#include "tests/support/identities.hpp"
 #include "tests/unit/engine/property.hpp"
 
 namespace p2pchat::engine {
@@ -20,22 +21,54 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::string const self_id(64, 'a');
-std::string const bob(64, 'b');
-std::string const carol(64, 'c');
+// Real identities: the room chains and seals its own messages and checks the seals of the
+// history a welcome hands it.
+std::string const self_id = test::id_of('a');
+std::string const bob = test::id_of('b');
+std::string const carol = test::id_of('c');
+crypto::signing_key const& self_key = test::identity_of('a').key;
 constexpr std::int64_t started_ms = 1'764'000'000'000;
 
 instant at(std::int64_t unix_ms) { return {steady_time{} + 1000s, unix_ms}; }
 
+// The character of the identity behind an id of the three above.
+char name_of(std::string const& origin) {
+    return origin == self_id ? 'a' : origin == bob ? 'b' : 'c';
+}
+
+// A message as its origin sent it (chained as the first of a run: live messages come from
+// their author's own link, and nothing checks their chain there).
 wire::chat_msg chat(std::string const& origin, std::uint64_t seq, std::uint64_t lamport,
                     std::string text = "hi") {
-    return {origin, seq, lamport, started_ms, "bob", std::move(text)};
+    return test::chained_chat(name_of(origin), seq, lamport, std::move(text), {}, "bob",
+                              started_ms);
+}
+
+// A welcome's history as honest authors made it: each origin's messages chained in seq order
+// (consecutive seqs of one run), and one seal per origin over its newest message.
+struct sealed_history {
+    std::vector<wire::chat_msg> history;
+    std::vector<wire::seal_msg> seals;
+};
+sealed_history sealed(std::vector<wire::chat_msg> history) {
+    std::map<std::string, std::map<std::uint64_t, wire::chat_msg*>> by_origin;
+    for (auto& c : history) by_origin[c.origin][c.seq] = &c;
+    sealed_history out;
+    for (auto& [origin, msgs] : by_origin) {
+        std::string previous;
+        for (auto& [seq, c] : msgs) previous = test::rechain(*c, previous).chain;
+        out.seals.push_back(test::seal_of(*msgs.rbegin()->second));
+    }
+    // Duplicates (same id) carry the same chain as their first copy.
+    for (auto& c : history) c.chain = by_origin[c.origin][c.seq]->chain;
+    out.history = std::move(history);
+    return out;
 }
 
 struct room_fixture : ::testing::Test {
     memory_store store{1000};
     effects out;
-    chat_room room{self_id, started_ms, store, out};
+    chat_room room{self_id, started_ms, self_key, store, out};
 
     // Executes the store writes as a runtime would, and returns what was shown.
     std::vector<message_arrived> drain() {
@@ -46,6 +79,21 @@ struct room_fixture : ::testing::Test {
                 if (auto* m = std::get_if<message_arrived>(&ev->event)) shown.push_back(*m);
         }
         return shown;
+    }
+    // A live message from its author.
+    void receive(wire::chat_msg chat) {
+        auto const sender = chat.origin;
+        room.receive(std::move(chat), sender);
+    }
+    void receive_history(std::vector<wire::chat_msg> history) {
+        auto h = sealed(std::move(history));
+        room.receive_history(std::move(h.history), h.seals);
+    }
+    // What a welcome from this node would carry.
+    wire::welcome_msg welcome() const {
+        wire::welcome_msg w;
+        room.fill_welcome(w);
+        return w;
     }
 };
 
@@ -65,27 +113,204 @@ TEST_F(room_fixture, SeqsStartAtTheStartTimeAndIdsAreOriginColonSeq) {
     EXPECT_EQ(room.messages_sent(), 2u);
 }
 
-TEST_F(room_fixture, SendBroadcastsStoresAndShowsItAsOwn) {
-    auto const r = room.send("hello", "alice", at(started_ms + 42));
+TEST_F(room_fixture, SendBroadcastsStoresAndShowsItAsOwnThenArmsTheSeal) {
+    auto const now = at(started_ms + 42);
+    auto const r = room.send("hello", "alice", now);
     ASSERT_TRUE(r);
     auto const fx = out.take();
-    ASSERT_EQ(fx.size(), 3u);
-    auto const& b = std::get<broadcast>(fx[0]);
+    ASSERT_EQ(fx.size(), 4u);
+    // The seal waits for the end of this turn, so that a burst costs one signature.
+    EXPECT_EQ(std::get<arm_timer>(fx[0]).timer, timer_kind::seal);
+    EXPECT_EQ(std::get<arm_timer>(fx[0]).at, now.steady);
+    auto const& b = std::get<broadcast>(fx[1]);
     EXPECT_TRUE(b.except.empty());
     auto const& sent = std::get<wire::chat_msg>(*b.message);
+    // The first of a run is chained after nothing.
     EXPECT_EQ(sent,
-              (wire::chat_msg{self_id, r->seq, r->lamport, started_ms + 42, "alice", "hello"}));
-    EXPECT_EQ(std::get<store_message>(fx[1]).chat, sent);
-    auto const& shown = std::get<message_arrived>(std::get<emit_event>(fx[2]).event);
+              test::chained_chat('a', r->seq, r->lamport, "hello", {}, "alice", started_ms + 42));
+    EXPECT_EQ(std::get<store_message>(fx[2]).chat, sent);
+    auto const& shown = std::get<message_arrived>(std::get<emit_event>(fx[3]).event);
     EXPECT_EQ(shown.chat, sent);
     EXPECT_TRUE(shown.self);
 }
 
-TEST_F(room_fixture, OwnMessageEchoedBackIsNotShownAgain) {
+// ---------------------------------------------------------------- chains and seals
+
+std::vector<wire::chat_msg> sent_chats(std::vector<effect> const& fx) {
+    std::vector<wire::chat_msg> out;
+    for (auto const& e : fx)
+        if (auto const* b = std::get_if<broadcast>(&e))
+            if (auto const* c = std::get_if<wire::chat_msg>(&*b->message)) out.push_back(*c);
+    return out;
+}
+std::vector<wire::seal_msg> sent_seals(std::vector<effect> const& fx) {
+    std::vector<wire::seal_msg> out;
+    for (auto const& e : fx)
+        if (auto const* b = std::get_if<broadcast>(&e))
+            if (auto const* s = std::get_if<wire::seal_msg>(&*b->message)) out.push_back(*s);
+    return out;
+}
+
+TEST_F(room_fixture, ABurstIsChainedAndSealedOnceAtItsTip) {
+    ASSERT_TRUE(room.send("one", "alice", at(started_ms)));
+    ASSERT_TRUE(room.send("two", "alice", at(started_ms)));
+    ASSERT_TRUE(room.send("three", "alice", at(started_ms)));
+    auto const fx = out.take();
+    auto const chats = sent_chats(fx);
+    ASSERT_EQ(chats.size(), 3u);
+    std::size_t timers = 0;
+    for (auto const& e : fx) timers += std::holds_alternative<arm_timer>(e);
+    EXPECT_EQ(timers, 1u);  // armed once for the burst
+    EXPECT_TRUE(crypto::follows("", chats[0]));
+    EXPECT_TRUE(crypto::follows(chats[0].chain, chats[1]));
+    EXPECT_TRUE(crypto::follows(chats[1].chain, chats[2]));
+    EXPECT_TRUE(sent_seals(fx).empty());
+
+    room.on_seal_timer();
+    auto const seals = sent_seals(out.take());
+    ASSERT_EQ(seals.size(), 1u);
+    EXPECT_EQ(seals[0].origin, self_id);
+    EXPECT_EQ(seals[0].seq, chats[2].seq);
+    EXPECT_EQ(seals[0].chain, chats[2].chain);
+    EXPECT_TRUE(crypto::verifies(seals[0]));
+    // Nothing new since: no second seal.
+    room.on_seal_timer();
+    EXPECT_TRUE(out.empty());
+    // The next burst continues the same chain and arms the timer again.
+    ASSERT_TRUE(room.send("four", "alice", at(started_ms)));
+    auto const next = out.take();
+    ASSERT_TRUE(std::holds_alternative<arm_timer>(next.at(0)));
+    EXPECT_TRUE(crypto::follows(chats[2].chain, sent_chats(next).at(0)));
+}
+
+TEST_F(room_fixture, ALiveMessageIsTakenOnlyFromItsAuthor) {
+    room.receive(chat(bob, 1, 1, "forged"), carol);
+    room.receive(chat(bob, 1, 1, "forged"), "");
+    auto const refused = drain();
+    EXPECT_TRUE(refused.empty());
+    EXPECT_EQ(room.messages_refused(), 2u);
+    EXPECT_EQ(room.lamport(), 0u);
+    // A refusal marks nothing as seen: the real one is shown when its author sends it.
+    receive(chat(bob, 1, 1, "real"));
+    auto const shown = drain();
+    ASSERT_EQ(shown.size(), 1u);
+    EXPECT_EQ(shown[0].chat.text, "real");
+}
+
+TEST_F(room_fixture, HistoryIsShownUpToWhatASealProves) {
+    auto h = sealed({chat(bob, 1, 1, "one"), chat(bob, 2, 2, "two"), chat(bob, 3, 3, "three"),
+                     chat(carol, 1, 4, "unsealed")});
+    // Carol's seal is missing; Bob's proves 3, and through the chain 2 and 1.
+    h.seals.erase(std::remove_if(h.seals.begin(), h.seals.end(),
+                                 [](auto const& s) { return s.origin == carol; }),
+                  h.seals.end());
+    room.receive_history(std::move(h.history), h.seals);
+    std::vector<std::string> texts;
+    for (auto const& m : drain()) texts.push_back(m.chat.text);
+    EXPECT_EQ(texts, (std::vector<std::string>{"one", "two", "three"}));
+    EXPECT_EQ(room.messages_refused(), 1u);
+}
+
+TEST_F(room_fixture, AForgedLinkBreaksTheProofOfEverythingBeforeIt) {
+    auto h = sealed({chat(bob, 1, 1, "one"), chat(bob, 2, 2, "two"), chat(bob, 3, 3, "three")});
+    h.history[1].text = "altered";  // the relay changed message 2, its chain left as it was
+    room.receive_history(std::move(h.history), h.seals);
+    std::vector<std::string> texts;
+    for (auto const& m : drain()) texts.push_back(m.chat.text);
+    // 3 is sealed, but 2 no longer hashes to what 3 follows: 2 and 1 are unproven.
+    EXPECT_EQ(texts, std::vector<std::string>{"three"});
+    EXPECT_EQ(room.messages_refused(), 2u);
+}
+
+TEST_F(room_fixture, ASealThatDoesNotVerifyOrDoesNotMatchProvesNothing) {
+    auto h = sealed({chat(bob, 1, 1, "one")});
+    auto bad = h;
+    bad.seals[0].sig = test::seal_of(chat(carol, 1, 1)).sig;  // another key's signature
+    room.receive_history(std::move(bad.history), bad.seals);
+    auto wrong = h;
+    wrong.seals[0] = test::seal_of(chat(bob, 1, 1, "another text"));  // signs another chain
+    room.receive_history(std::move(wrong.history), wrong.seals);
+    EXPECT_TRUE(drain().empty());
+    EXPECT_EQ(room.messages_refused(), 2u);
+    // The message is not marked seen: proven later, it is shown.
+    room.receive_history(std::move(h.history), h.seals);
+    EXPECT_EQ(drain().size(), 1u);
+}
+
+TEST_F(room_fixture, EverySealOfAnOriginProvesItsOwnStretch) {
+    // A contact that missed Bob's message 3 still proves 1-2 with Bob's earlier seal, and 4
+    // with the later one, from the anchor of its stretch: the chain of 3.
+    auto early = sealed({chat(bob, 1, 1, "one"), chat(bob, 2, 2, "two")});
+    auto late = sealed({chat(bob, 1, 1, "one"), chat(bob, 2, 2, "two"), chat(bob, 3, 3, "three"),
+                        chat(bob, 4, 4, "four")});
+    std::vector<wire::chat_msg> history{early.history[0], early.history[1], late.history[3]};
+    std::vector<wire::seal_msg> seals{early.seals[0], late.seals[0]};
+    auto const without_anchor = history;
+    room.receive_history(std::vector<wire::chat_msg>(without_anchor), seals);
+    std::vector<std::string> texts;
+    for (auto const& m : drain()) texts.push_back(m.chat.text);
+    EXPECT_EQ(texts, (std::vector<std::string>{"one", "two"}));
+    EXPECT_EQ(room.messages_refused(), 1u);  // four: nothing to hash it from
+
+    room.receive_history(std::move(history), seals, {{bob, 4, late.history[2].chain}});
+    texts.clear();
+    for (auto const& m : drain()) texts.push_back(m.chat.text);
+    EXPECT_EQ(texts, std::vector<std::string>{"four"});
+    // A false anchor proves nothing.
+    auto const five =
+        test::chained_chat('b', 5, 5, "five", late.history[3].chain, "bob", started_ms);
+    room.receive_history({five}, {test::seal_of(five)}, {{bob, 5, early.history[0].chain}});
+    EXPECT_TRUE(drain().empty());
+    EXPECT_EQ(room.messages_refused(), 2u);
+}
+
+TEST_F(room_fixture, AWelcomeCarriesTheSealsOfItsHistorysOrigins) {
+    receive(chat(bob, 1, 1, "b1"));
+    auto b2 = test::chained_chat('b', 2, 2, "b2", chat(bob, 1, 1, "b1").chain, "bob", started_ms);
+    receive(b2);
+    room.receive_seal(test::seal_of(b2), bob);
+    room.receive_seal(test::seal_of(chat(carol, 1, 1)), bob);  // Carol's, relayed: ignored
+    ASSERT_TRUE(room.send("mine", "alice", at(started_ms)));
+    room.on_seal_timer();
+    drain();
+    auto w = welcome();
+    ASSERT_EQ(w.history.size(), 3u);
+    ASSERT_EQ(w.seals.size(), 2u);
+    // A newcomer proves all of it.
+    memory_store s(1000);
+    effects fx;
+    chat_room newcomer(carol, started_ms, test::identity_of('c').key, s, fx);
+    newcomer.receive_history(std::move(w.history), w.seals);
+    EXPECT_EQ(newcomer.messages_refused(), 0u);
+    std::size_t shown = 0;
+    for (auto const& e : fx.take()) shown += std::holds_alternative<emit_event>(e);
+    EXPECT_EQ(shown, 3u);
+}
+
+TEST_F(room_fixture, AWelcomeKeepsTheNewestSealsOfEachOrigin) {
+    std::string previous;
+    for (std::uint64_t i = 1; i <= chat_room::seals_per_origin + 3; ++i) {
+        auto c =
+            test::chained_chat('b', i, i, "m" + std::to_string(i), previous, "bob", started_ms);
+        previous = c.chain;
+        receive(c);
+        room.receive_seal(test::seal_of(c), bob);
+    }
+    drain();
+    auto const w = welcome();
+    ASSERT_EQ(w.seals.size(), chat_room::seals_per_origin);
+    EXPECT_EQ(w.seals.back().seq, chat_room::seals_per_origin + 3);
+    EXPECT_EQ(w.seals.front().seq, 4u);
+    // Forgotten with the peer.
+    room.forget(bob);
+    EXPECT_TRUE(welcome().seals.empty());
+}
+
+TEST_F(room_fixture, OwnMessageEchoedBackInAHistoryIsNotShownAgain) {
     auto const r = room.send("hello", "alice", at(started_ms));
     ASSERT_TRUE(r);
     drain();
-    room.receive(chat(self_id, r->seq, r->lamport, "hello"));
+    receive_history({chat(self_id, r->seq, r->lamport, "hello")});
     EXPECT_TRUE(out.empty());
     EXPECT_EQ(room.messages_received(), 0u);
 }
@@ -135,9 +360,9 @@ TEST_F(room_fixture, MultibyteAndControlCharactersAreText) {
 // ---------------------------------------------------------------- receiving
 
 TEST_F(room_fixture, LamportRuleOnReceive) {
-    room.receive(chat(bob, 1, 10));
+    receive(chat(bob, 1, 10));
     EXPECT_EQ(room.lamport(), 11u);  // max(0, 10) + 1
-    room.receive(chat(bob, 2, 3));
+    receive(chat(bob, 2, 3));
     EXPECT_EQ(room.lamport(), 12u);  // max(11, 3) + 1
     auto const r = room.send("after", "alice", at(started_ms));
     ASSERT_TRUE(r);
@@ -146,17 +371,17 @@ TEST_F(room_fixture, LamportRuleOnReceive) {
 }
 
 TEST_F(room_fixture, DuplicateIsDroppedAndLeavesTheClockAlone) {
-    room.receive(chat(bob, 7, 5));
+    receive(chat(bob, 7, 5));
     ASSERT_EQ(drain().size(), 1u);
-    room.receive(chat(bob, 7, 500));  // same id, whatever it says
+    receive(chat(bob, 7, 500));  // same id, whatever it says
     EXPECT_TRUE(out.empty());
     EXPECT_EQ(room.lamport(), 6u);
     EXPECT_EQ(room.messages_received(), 1u);
 }
 
 TEST_F(room_fixture, SameSeqFromAnotherOriginIsAnotherMessage) {
-    room.receive(chat(bob, 1, 1));
-    room.receive(chat(carol, 1, 1));
+    receive(chat(bob, 1, 1));
+    receive(chat(carol, 1, 1));
     EXPECT_EQ(drain().size(), 2u);
 }
 
@@ -166,17 +391,17 @@ TEST_F(room_fixture, SameSeqFromAnotherOriginIsAnotherMessage) {
 // (a welcome's history processed after a live message from the same origin) is not shown.
 TEST_F(room_fixture, FirstSightOfAnOriginStartsItsRun) {
     std::uint64_t const run = static_cast<std::uint64_t>(started_ms - 60'000) * 1000 + 1;
-    room.receive(chat(bob, run + 1, 2, "second"));
-    room.receive_history({chat(bob, run, 1, "first")});
-    room.receive(chat(bob, run + 3, 4, "fourth"));
-    room.receive(chat(bob, run + 2, 3, "third"));  // after first sight, order is free
+    receive(chat(bob, run + 1, 2, "second"));
+    receive_history({chat(bob, run, 1, "first")});
+    receive(chat(bob, run + 3, 4, "fourth"));
+    receive(chat(bob, run + 2, 3, "third"));  // after first sight, order is free
     std::vector<std::string> texts;
     for (auto const& m : drain()) texts.push_back(m.chat.text);
     EXPECT_EQ(texts, (std::vector<std::string>{"second", "fourth", "third"}));
 }
 
 TEST_F(room_fixture, ReceivedMessageIsStoredAndShownNotAsOwn) {
-    room.receive(chat(bob, 1, 1, "yo"));
+    receive(chat(bob, 1, 1, "yo"));
     auto const fx = out.take();
     ASSERT_EQ(fx.size(), 2u);
     EXPECT_EQ(std::get<store_message>(fx[0]).chat.text, "yo");
@@ -188,23 +413,23 @@ TEST_F(room_fixture, ReceivedMessageIsStoredAndShownNotAsOwn) {
 // ---------------------------------------------------------------- history
 
 TEST_F(room_fixture, HistoryIsShownInOrderAndDeduplicated) {
-    room.receive(chat(bob, 2, 2, "live"));
+    receive(chat(bob, 2, 2, "live"));
     drain();
-    room.receive_history({chat(bob, 1, 1, "one"), chat(bob, 2, 2, "live"), chat(carol, 1, 3, "c"),
-                          chat(carol, 1, 3, "c")});
+    receive_history({chat(bob, 1, 1, "one"), chat(bob, 2, 2, "live"), chat(carol, 1, 3, "c"),
+                     chat(carol, 1, 3, "c")});
     auto const shown = drain();
     ASSERT_EQ(shown.size(), 2u);
     EXPECT_EQ(shown[0].chat.text, "one");
     EXPECT_EQ(shown[1].chat.text, "c");
     EXPECT_EQ(room.lamport(), 5u);  // 2+1, then max(3, 1)+1, max(4, 3)+1
     // And a live copy of a message that came with the history is a duplicate too.
-    room.receive(chat(carol, 1, 3, "c"));
+    receive(chat(carol, 1, 3, "c"));
     EXPECT_TRUE(out.empty());
 }
 
 TEST_F(room_fixture, OwnMessagesInHistoryAreShownAsOwn) {
     // A restarted node hears its former self's messages back in the welcome.
-    room.receive_history({chat(self_id, 5, 1, "mine, before the restart"), chat(bob, 1, 2)});
+    receive_history({chat(self_id, 5, 1, "mine, before the restart"), chat(bob, 1, 2)});
     auto const shown = drain();
     ASSERT_EQ(shown.size(), 2u);
     EXPECT_TRUE(shown[0].self);
@@ -214,11 +439,17 @@ TEST_F(room_fixture, OwnMessagesInHistoryAreShownAsOwn) {
 }
 
 TEST_F(room_fixture, WelcomeHistoryIsTheFiftyNewestOldestFirst) {
-    for (std::uint64_t i = 1; i <= 80; ++i) room.receive(chat(bob, i, i, std::to_string(i)));
+    for (std::uint64_t i = 1; i <= 80; ++i) receive(chat(bob, i, i, std::to_string(i)));
     drain();
-    auto const h = room.welcome_history();
+    auto const w = welcome();
+    auto const& h = w.history;
     ASSERT_EQ(h.size(), chat_room::welcome_history_count);
     EXPECT_EQ(h.front().seq, 31u);
+    // The stretch starts after message 30, which the store keeps: its chain anchors it.
+    ASSERT_EQ(w.anchors.size(), 1u);
+    EXPECT_EQ(w.anchors[0].origin, bob);
+    EXPECT_EQ(w.anchors[0].seq, 31u);
+    EXPECT_EQ(w.anchors[0].chain, chat(bob, 30, 30, "30").chain);
     EXPECT_EQ(h.back().seq, 80u);
     EXPECT_TRUE(std::is_sorted(h.begin(), h.end(),
                                [](auto const& a, auto const& b) { return a.seq < b.seq; }));
@@ -226,13 +457,13 @@ TEST_F(room_fixture, WelcomeHistoryIsTheFiftyNewestOldestFirst) {
 
 TEST_F(room_fixture, WelcomeHistoryKeepsWithinItsByteBudget) {
     for (std::uint64_t i = 1; i <= 20; ++i)
-        room.receive(chat(bob, i, i, std::string(max_text_bytes, 'x')));
+        receive(chat(bob, i, i, std::string(max_text_bytes, 'x')));
     drain();
-    auto const h = room.welcome_history();
+    auto const h = welcome().history;
     std::size_t bytes = 0;
     for (auto const& c : h) bytes += approx_size(c);
     EXPECT_LE(bytes, chat_room::welcome_history_bytes);
-    EXPECT_EQ(h.size(), 7u);  // 7 x (64 KiB + 203) fit in 512 KiB, 8 do not
+    EXPECT_EQ(h.size(), 7u);  // 7 x (64 KiB + 3 + room for the rest) fit in 512 KiB, 8 do not
     EXPECT_EQ(h.back().seq, 20u);
 }
 
@@ -247,20 +478,21 @@ TEST_F(room_fixture, WelcomeWithTheHistoryFitsInAFrame) {
     for (auto const& text : awkward) {
         memory_store s(1000);
         effects fx;
-        chat_room r(self_id, started_ms, s, fx);
+        chat_room r(self_id, started_ms, self_key, s, fx);
         for (std::uint64_t i = 1; i <= 60; ++i) {
-            r.receive(chat(bob, i, i, text));
+            r.receive(chat(bob, i, i, text), bob);
             for (auto& e : fx.take())
                 if (auto* st = std::get_if<store_message>(&e)) s.append(st->chat);
         }
-        std::vector<wire::peer_entry> peers;  // a full table of long names, too
-        for (int i = 0; i < 256; ++i)
-            peers.push_back({std::string(64, 'b'),
-                             std::string(64, '"'),
-                             "[2001:db8::1234:5678]:65535",
-                             1'764'000'000'000'000,
-                             {}});
-        wire::welcome_msg const w{peers.front(), peers, r.welcome_history()};
+        std::vector<wire::peer_entry> peers(  // a full table of long names, too
+            256, test::signed_entry('b', std::string(64, '"'), "[2001:db8::1234:5678]:65535",
+                                    1'764'000'000'000'000));
+        // With the most seals a welcome can carry: one origin per message, each with its
+        // whole allowance.
+        wire::welcome_msg w{peers.front(), peers, {}, {}, {}};
+        r.fill_welcome(w);
+        auto const seal = test::seal_of(chat(bob, 1, 1));
+        w.seals.assign(w.history.size() * chat_room::seals_per_origin, seal);
         EXPECT_FALSE(w.history.empty());
         EXPECT_LE(wire::encode(w).size(), wire::default_frame_limit)
             << "history of " << w.history.size() << " messages of byte "
@@ -285,10 +517,18 @@ TEST(ChatRoomProperty, EachMessageShownOnceAndTheLamportRuleHolds) {
                                    : *rc::gen::inRange<std::int64_t>(-1'000'000, 1'000'000);
             auto const base = static_cast<std::uint64_t>(started_ms - start) * 1000 + 1;
             if (count > 0) lowest[origin] = all.size();
-            for (std::uint64_t i = 0; i < count; ++i)
-                all.push_back({origin, base + i, *rc::gen::inRange<std::uint64_t>(1, 100),
-                               started_ms, "n", "m" + std::to_string(all.size())});
+            for (std::uint64_t i = 0; i < count; ++i) {
+                all.push_back(test::chained_chat(
+                    name_of(origin), base + i, *rc::gen::inRange<std::uint64_t>(1, 100),
+                    "m" + std::to_string(all.size()), i == 0 ? std::string() : all.back().chain,
+                    "n", started_ms));
+            }
         }
+        // The chain each message follows, for the anchors of a history's stretches.
+        std::map<std::pair<std::string, std::uint64_t>, std::string> chain_before;
+        for (std::size_t i = 1; i < all.size(); ++i)
+            if (all[i].origin == all[i - 1].origin)
+                chain_before[{all[i].origin, all[i].seq}] = all[i - 1].chain;
         // Every message at least once, some more than once, in a random order.
         std::vector<std::size_t> order(all.size());
         std::iota(order.begin(), order.end(), 0);
@@ -321,7 +561,7 @@ TEST(ChatRoomProperty, EachMessageShownOnceAndTheLamportRuleHolds) {
 
         memory_store store(1000);
         effects out;
-        chat_room room(self_id, started_ms, store, out);
+        chat_room room(self_id, started_ms, self_key, store, out);
         std::map<std::string, int> shown;  // text -> times shown
         std::uint64_t max_received_lamport = 0;
         std::uint64_t last_clock = 0;
@@ -336,9 +576,24 @@ TEST(ChatRoomProperty, EachMessageShownOnceAndTheLamportRuleHolds) {
             last_clock = room.lamport();
             return out_shown;
         };
+        // A batch comes with a seal at the tip of each stretch of consecutive messages of one
+        // origin in it, as the contact that kept those seals would send.
         std::vector<wire::chat_msg> batch;
         auto deliver_batch = [&] {
-            room.receive_history(std::move(batch));
+            std::set<std::pair<std::string, std::uint64_t>> ids;
+            for (auto const& m : batch) ids.insert({m.origin, m.seq});
+            std::vector<wire::seal_msg> seals;
+            std::vector<wire::chain_anchor> anchors;
+            for (auto const& m : batch) {
+                if (!ids.contains({m.origin, m.seq - 1}))
+                    if (auto prev = chain_before.find({m.origin, m.seq});
+                        prev != chain_before.end())
+                        anchors.push_back({m.origin, m.seq, prev->second});
+            }
+            for (auto const& m : batch)
+                if (!ids.contains({m.origin, m.seq + 1}) && ids.erase({m.origin, m.seq}))
+                    seals.push_back(test::seal_of(m));
+            room.receive_history(std::move(batch), seals, anchors);
             batch.clear();
             for (auto const& m : take_shown()) {
                 RC_ASSERT(m.self == (m.chat.origin == self_id));
@@ -348,12 +603,19 @@ TEST(ChatRoomProperty, EachMessageShownOnceAndTheLamportRuleHolds) {
         };
         for (std::size_t i = 0; i < sequence.size(); ++i) {
             auto const& m = all[sequence[i]];
-            if (cuts[i]) {
+            // Our former self's messages only ever come in a history: no link is our own.
+            if (cuts[i] || m.origin == self_id) {
                 batch.push_back(m);
                 continue;
             }
             deliver_batch();
-            room.receive(wire::chat_msg(m));
+            // Live, from its author's link; sometimes a copy from another peer first, which is
+            // refused and must not keep the real one from being shown.
+            if (*rc::gen::arbitrary<bool>()) {
+                room.receive(wire::chat_msg(m), m.origin == bob ? carol : bob);
+                RC_ASSERT(take_shown().empty());
+            }
+            room.receive(wire::chat_msg(m), m.origin);
             for (auto const& s : take_shown()) {
                 RC_ASSERT(!s.self);
                 RC_ASSERT(room.lamport() > s.chat.lamport);

@@ -102,7 +102,7 @@ TEST(Effects, LogJoinsItsPartsIntoOneLine) {
 }
 
 TEST(Effects, OutgoingMessagesAreSharedNotCopied) {
-    auto const msg = make_outgoing(wire::leave_msg{std::string(64, 'a'), 5});
+    auto const msg = make_outgoing(wire::leave_msg{std::string(64, 'a'), 5, {}});
     broadcast b{msg, {}};
     send_to_peer s{"p", msg};
     EXPECT_EQ(b.message.get(), s.message.get());

@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "common/wire/frame_decoder.hpp"
+#include "tests/support/identities.hpp"
 
 namespace p2pchat::engine::harness {
 
@@ -20,7 +21,7 @@ std::string short_id(std::string const& id) { return id.substr(0, 8); }
 
 }  // namespace
 
-std::string node_id(char key) { return std::string(64, key); }
+std::string node_id(char key) { return test::id_of(key); }
 
 std::string_view frame::type() const { return wire::type_name(*message); }
 std::string_view delivery::type() const { return wire::type_name(message); }
@@ -51,13 +52,14 @@ machine& network::add(char key, machine_options o) {
     m->host = "127.0.1." + std::to_string(static_cast<unsigned char>(key));
     m->listen = o.listen.empty() ? m->host + ":7447" : o.listen;
     m->clock_skew_ms = o.clock_skew_ms;
-    node_config const config{m->id,
-                             o.name.empty() ? std::string("node-") + key : o.name,
-                             m->listen,
-                             o.max_peers,
-                             o.gossip_interval,
-                             o.peer_timeout,
-                             o.seed};
+    node_config const config{.id = m->id,
+                             .name = o.name.empty() ? std::string("node-") + key : o.name,
+                             .listen = m->listen,
+                             .max_peers = o.max_peers,
+                             .gossip_interval = o.gossip_interval,
+                             .peer_timeout = o.peer_timeout,
+                             .seed = o.seed,
+                             .signing_key = test::identity_of(key).key};
     machine& ref = *m;
     machines_[key] = std::move(m);
     ref.engine = std::make_unique<node>(config, now_of(ref), ref.store);
@@ -84,20 +86,30 @@ std::vector<char> network::keys() const {
     return out;
 }
 
-machine& network::by_id(std::string const& id) { return at(id.empty() ? '?' : id[0]); }
+machine* network::find(std::string const& id) {
+    for (auto& [key, m] : machines_)
+        if (m->id == id) return m.get();
+    return nullptr;
+}
+
+machine& network::by_id(std::string const& id) {
+    if (machine* m = find(id)) return *m;
+    throw std::out_of_range("no machine with id " + short_id(id));
+}
 
 machine* network::find_running(std::string const& id) {
-    if (id.empty()) return nullptr;
-    auto it = machines_.find(id[0]);
-    if (it == machines_.end() || !it->second->up || it->second->id != id) return nullptr;
-    return it->second.get();
+    machine* m = find(id);
+    return m && m->up ? m : nullptr;
 }
 
 machine* network::find_listener(address const& target) {
     for (auto& [key, m] : machines_) {
         if (!m->up) continue;
+        // Reached where it advertises itself, or on its own host at that port.
         auto const listen = parse_address(m->listen);
-        if (listen && listen->port == target.port && target.host == m->host) return m.get();
+        if (listen && listen->port == target.port &&
+            (target.host == m->host || target.host == listen->host))
+            return m.get();
     }
     return nullptr;
 }
@@ -201,7 +213,6 @@ void network::inject(char to, wire::message message, std::string const& vouched,
     c.acceptor = m.id;
     c.at_acceptor = ++next_local_connection_[m.id];
     c.vouched = vouched;
-    c.vouch_set = true;
     auto& stored = connections_.emplace(number, std::move(c)).first->second;
     local_[{m.id, stored.at_acceptor}] = {number, false};
     m.engine->on_frame(frame_source{stored.at_acceptor, stored.vouched, stored.dialer_host},
@@ -222,6 +233,7 @@ std::uint64_t network::open_connection(machine& dialer, machine& acceptor, std::
     c.at_acceptor = ++next_local_connection_[acceptor.id];
     c.link_peer = std::move(link_peer);
     c.join = join;
+    c.vouched = dialer.id;  // the handshake proved the dialler's identity
     local_[{dialer.id, c.at_dialer}] = {number, true};
     local_[{acceptor.id, c.at_acceptor}] = {number, false};
     connections_.emplace(number, std::move(c));
@@ -335,8 +347,15 @@ machine& network::restart(char key, machine_options options) {
 // ---------------------------------------------------------------- effects
 
 void network::execute(machine& m) {
-    auto effects = m.engine->take_effects();
-    for (auto const& e : effects) execute_one(m, e);
+    for (;;) {
+        auto effects = m.engine->take_effects();
+        for (auto const& e : effects) execute_one(m, e);
+        // A seal timer is armed for "now": it fires once the turn's effects are out, as the
+        // runtime's does.
+        if (!m.seal_due) return;
+        m.seal_due = false;
+        m.engine->on_timer(timer_kind::seal, now_of(m));
+    }
 }
 
 void network::execute_one(machine& m, effect const& e) {
@@ -407,7 +426,10 @@ void network::execute_one(machine& m, effect const& e) {
                 close_connection_frames(number, !is_dialer);  // nothing more is read
                 if (!fx.flush) close_connection_frames(number, is_dialer);
             } else if constexpr (std::is_same_v<T, arm_timer>) {
-                m.gossip_at = fx.at;
+                if (fx.timer == timer_kind::seal)
+                    m.seal_due = true;
+                else
+                    m.gossip_at = fx.at;
             } else if constexpr (std::is_same_v<T, emit_event>) {
                 m.events.push_back(fx.event);
             } else if constexpr (std::is_same_v<T, store_message>) {
@@ -544,8 +566,7 @@ void network::deliver(std::size_t index) {
             // The join client's connection: the runtime reads the answer itself.
             if (auto* w = std::get_if<wire::welcome_msg>(&*decoded)) {
                 machine& contact = by_id(c.acceptor);
-                to->join->joined =
-                    to->engine->joined(std::move(*w), contact.listen, contact.host, now);
+                to->join->joined = to->engine->joined(std::move(*w), contact.listen, now);
                 execute(*to);
                 return;
             }
@@ -559,15 +580,6 @@ void network::deliver(std::size_t index) {
                              now);
         execute(*to);
         return;
-    }
-    if (!c.vouch_set) {
-        if (auto* h = std::get_if<wire::hello_msg>(&*decoded)) {
-            c.vouched = h->from.id;
-            c.vouch_set = true;
-        } else if (auto* j = std::get_if<wire::join_msg>(&*decoded)) {
-            c.vouched = j->from.id;
-            c.vouch_set = true;
-        }
     }
     to->engine->on_frame(frame_source{c.at_acceptor, c.vouched, c.dialer_host}, std::move(*decoded),
                          now);

@@ -8,8 +8,12 @@
 //
 // Frames travel as the wire carries them: each is encoded and decoded again on delivery, so a
 // frame the codec refuses or one above the frame limit is caught. The receiver's frame_source
-// is what the connection layer vouches for: the link's peer for frames coming back on an
-// outbound link, the id of the first hello/join an inbound connection carried otherwise.
+// is what the connection layer vouches for, as the handshake proves it: the link's peer for
+// frames coming back on an outbound link, the dialling node otherwise.
+//
+// Every node has a real identity (tests/support/identities.hpp): node_id('a') is the public
+// key of identity_of('a'), and each node signs its entry and messages with its key, as the
+// engine requires of what others relay.
 //
 // The harness also checks the runtime contract as it goes and records every breach in
 // violations(): effects about a peer the node has no link for, a second dial of a dialled
@@ -30,7 +34,7 @@
 
 namespace p2pchat::engine::harness {
 
-// A node id made of one hex digit: node_id('a') is "aaaa...a" (64 digits).
+// The id of the node named `key`: the public key of test::identity_of(key).
 std::string node_id(char key);
 
 // The steady and wall clock a network starts at.
@@ -38,7 +42,7 @@ inline constexpr std::int64_t start_unix_ms = 1'764'000'000'000;
 
 struct machine_options {
     std::string name = {};    // empty: "node-<key>"
-    std::string listen = {};  // empty: "<host>:7447"; "0.0.0.0:7447" advertises every interface
+    std::string listen = {};  // what it advertises; empty: "<host>:7447" (dialled there either way)
     std::size_t max_peers = 256;
     milliseconds gossip_interval{2000};
     milliseconds peer_timeout{30000};
@@ -96,6 +100,7 @@ struct machine {
     std::unique_ptr<node> engine;
     std::map<std::string, link> links;  // outbound links by peer id
     std::optional<steady_time> gossip_at;
+    bool seal_due = false;  // a seal timer armed this turn
     std::vector<node_event> events;
     std::vector<effect> trace;  // every effect executed, in order
     std::vector<std::string> logs;
@@ -212,8 +217,7 @@ class network {
         connection_id at_acceptor = 0;
         std::string link_peer;  // the dialled peer for a link; empty for a join connection
         bool join = false;
-        std::string vouched;  // at the acceptor: the id of the first hello/join
-        bool vouch_set = false;
+        std::string vouched;  // at the acceptor: the dialler, as the handshake proved it
         bool open = true;
     };
     struct dial_attempt {
@@ -224,6 +228,7 @@ class network {
     };
 
     machine& by_id(std::string const& id);
+    machine* find(std::string const& id);
     machine* find_running(std::string const& id);
     machine* find_listener(address const& target);
     instant now_of(machine const& m) const;

@@ -9,9 +9,12 @@
 #include <map>
 #include <numeric>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "common/crypto/signatures.hpp"
+#include "tests/support/identities.hpp"
 #include "tests/unit/engine/property.hpp"
 
 namespace p2pchat::engine {
@@ -25,19 +28,47 @@ constexpr std::int64_t unix_start = 1'764'000'000'000;
 
 instant t(std::int64_t ms) { return {steady_time{} + 1000s + milliseconds(ms), unix_start + ms}; }
 
-// Ids live as long as the program: frame_source holds views of them.
-std::string const& id(char c) {
-    static std::map<char, std::string> ids;
-    return ids.try_emplace(c, std::string(64, c)).first->second;
+// Node `c` is test::identity_of(c): a real key, so its entries carry real signatures. Ids
+// live as long as the program: frame_source holds views of them.
+std::string const& id(char c) { return test::id_of(c); }
+// The node an id names, among those the tests use.
+char key_of(std::string const& node_id) {
+    for (char c : std::string("bcdefjkmsx"))
+        if (id(c) == node_id) return c;
+    throw std::logic_error("not a test node");
 }
 
 std::string host_of(char c) { return "127.0.2." + std::to_string(static_cast<unsigned char>(c)); }
 
-// One incarnation of a node always looks the same (only its owner raises inc).
+// One incarnation of a node always looks the same (only its owner raises inc), signed by it.
 peer_entry entry(char c, std::uint64_t inc, peer_state state = peer_state::alive) {
-    return {id(c), std::string("n") + c + std::to_string(inc), host_of(c) + ":7447", inc, state};
+    return test::signed_entry(c, std::string("n") + c + std::to_string(inc), host_of(c) + ":7447",
+                              inc, state);
 }
+// The owner's goodbye: signed as a tombstone.
 peer_entry tombstone(char c, std::uint64_t inc) { return entry(c, inc, peer_state::left); }
+// Another node's verdict that `c` is unreachable: the live entry, marked left, with the live
+// signature (the proof the incarnation is the owner's own).
+peer_entry verdict(char c, std::uint64_t inc) {
+    auto e = entry(c, inc);
+    e.state = peer_state::left;
+    return e;
+}
+// What the owner sends to rename itself or leave: the signature of the resulting entry.
+wire::rename_msg renamed(char c, std::string name, std::uint64_t inc) {
+    auto e = entry(c, inc);
+    e.name = name;
+    return {id(c), std::move(name), inc, test::sign(e).sig};
+}
+wire::leave_msg goodbye(char c, std::uint64_t inc) { return {id(c), inc, tombstone(c, inc).sig}; }
+
+// A list as the table gives it: this node's entry first, then the others in id order (ids
+// are keys now, so their order is not the order of the letters).
+std::vector<peer_entry> in_table_order(std::vector<peer_entry> v) {
+    std::sort(v.begin() + 1, v.end(),
+              [](peer_entry const& a, peer_entry const& b) { return a.id < b.id; });
+    return v;
+}
 
 // A frame from `c` on a connection vouched for `c`.
 frame_source from(char c, connection_id conn = 1) { return {conn, id(c), "127.0.9.9"}; }
@@ -76,8 +107,9 @@ struct node_under_test {
     membership m;
 
     explicit node_under_test(std::size_t max_peers = 256, peer_entry self = entry('s', 100))
-        : m(std::move(self), membership_config{max_peers, 2000ms, 30000ms}, 7, out,
-            [this] { return history; }) {}
+        : m(std::move(self), membership_config{max_peers, 2000ms, 30000ms}, 7,
+            test::identity_of('s').key, out,
+            [this](wire::welcome_msg& w) { w.history = history; }) {}
 
     std::vector<effect> take() { return out.take(); }
     // Makes `c` a known live peer with its link up, as of time `ms`.
@@ -122,6 +154,7 @@ TEST(Membership, HelloWithANewerIncarnationUpdatesNameAndAddress) {
     n.know('b', 1);
     auto moved = entry('b', 2);
     moved.addr = "127.0.3.1:7500";
+    test::sign(moved);
     n.m.on_hello(from('b'), {moved}, t(10));
     auto const fx = n.take();
     EXPECT_EQ(kinds(fx), (kind_list{"redirect", "event"}));
@@ -146,7 +179,7 @@ TEST(Membership, HelloWithTheSameOrAnOlderIncarnationChangesNothing) {
 
 TEST(Membership, JoinIsWelcomedAndTheNewcomerIntroducedWithOneEntry) {
     node_under_test n;
-    n.history = {{id('b'), 1, 1, 5, "nb", "hi"}};
+    n.history = {test::chained_chat('b', 1, 1, "hi", {}, "nb", 5)};
     n.know('b');
     n.know('c');
     n.m.on_join(from('j', 42), {entry('j', 7)}, t(100));
@@ -156,8 +189,8 @@ TEST(Membership, JoinIsWelcomedAndTheNewcomerIntroducedWithOneEntry) {
     EXPECT_EQ(reply.connection, 42u);
     auto const& welcome = msg<wire::welcome_msg>(reply.message);
     EXPECT_EQ(welcome.from, entry('s', 100));
-    EXPECT_EQ(welcome.peers, (std::vector<peer_entry>{entry('s', 100), entry('b', 1), entry('c', 1),
-                                                      entry('j', 7)}));
+    EXPECT_EQ(welcome.peers,
+              in_table_order({entry('s', 100), entry('b', 1), entry('c', 1), entry('j', 7)}));
     EXPECT_EQ(welcome.history, n.history);
     auto const close = only<close_connection>(fx).at(0);
     EXPECT_EQ(close.connection, 42u);
@@ -234,22 +267,28 @@ TEST(Membership, AJoinBringsALeftNodeBack) {
     EXPECT_EQ(welcome.peers, (std::vector<peer_entry>{welcome.from, entry('j', 7)}));
 }
 
-TEST(Membership, AJoinFromEveryInterfaceGetsTheAddressItCameFrom) {
+// A node advertises a concrete address, which its signature covers (PROTOCOL.md, "The peer
+// entry"): the engine keeps it whatever address the connection came from (behind a NAT, or
+// from another interface), and so the introduction it relays still verifies.
+TEST(Membership, AJoinKeepsTheAddressTheNewcomerAdvertises) {
     node_under_test n;
     n.know('b');
-    auto any = entry('j', 7);
-    any.addr = "0.0.0.0:7000";
-    n.m.on_join({5, id('j'), "127.0.5.5"}, {any}, t(0));
+    auto advertised = entry('j', 7);
+    advertised.addr = "198.51.100.7:7000";
+    test::sign(advertised);
+    n.m.on_join({5, id('j'), "127.0.5.5"}, {advertised}, t(0));
     auto const fx = n.take();
-    EXPECT_EQ(n.m.table().find(id('j'))->addr, "127.0.5.5:7000");
-    EXPECT_EQ(only<dial_peer>(fx).at(0).target, (address{"127.0.5.5", 7000}));
+    EXPECT_EQ(*n.m.table().find(id('j')), advertised);
+    EXPECT_EQ(only<dial_peer>(fx).at(0).target, (address{"198.51.100.7", 7000}));
     auto const& intro = msg<wire::peers_msg>(only<broadcast>(fx).at(0).message);
-    EXPECT_EQ(intro.peers.at(0).addr, "127.0.5.5:7000");
-    // Also [::] on IPv6.
-    auto any6 = entry('k', 7);
-    any6.addr = "[::]:7001";
-    n.m.on_join({6, id('k'), "::1"}, {any6}, t(0));
-    EXPECT_EQ(n.m.table().find(id('k'))->addr, "[::1]:7001");
+    EXPECT_EQ(intro.peers.at(0), advertised);
+    EXPECT_TRUE(crypto::verifies(intro.peers.at(0)));
+    // The same over IPv6.
+    auto v6 = entry('k', 7);
+    v6.addr = "[2001:db8::7]:7001";
+    test::sign(v6);
+    n.m.on_join({6, id('k'), "::1"}, {v6}, t(0));
+    EXPECT_EQ(n.m.table().find(id('k'))->addr, "[2001:db8::7]:7001");
 }
 
 // ---------------------------------------------------------------- introductions
@@ -294,38 +333,40 @@ TEST(Membership, ANewcomerIsNotIntroducedToItself) {
 
 TEST(Membership, WelcomeMergesTheContactAndEveryEntryAndDialsThem) {
     node_under_test n;
-    auto contact = entry('c', 3);
-    contact.addr = "0.0.0.0:7447";
-    n.m.on_welcome(contact, {contact, entry('b', 1), tombstone('d', 4), entry('s', 100)},
-                   "127.0.6.6", t(0));
+    auto const contact = entry('c', 3);
+    n.m.on_welcome(contact, membership::provenance::owner,
+                   {contact, entry('b', 1), tombstone('d', 4), entry('s', 100)}, t(0));
     auto const fx = n.take();
-    EXPECT_EQ(n.m.table().find(id('c'))->addr, "127.0.6.6:7447");
+    EXPECT_EQ(*n.m.table().find(id('c')), contact);
     auto const dials = only<dial_peer>(fx);
     ASSERT_EQ(dials.size(), 2u);
     EXPECT_EQ(dials[0].peer, id('c'));
-    EXPECT_EQ(dials[0].target, (address{"127.0.6.6", 7447}));
+    EXPECT_EQ(dials[0].target, (address{host_of('c'), 7447}));
     EXPECT_EQ(dials[1].peer, id('b'));
     EXPECT_EQ(events<peer_joined>(fx).size(), 2u);
     EXPECT_EQ(n.m.table().find(id('d'))->state, peer_state::left);  // a tombstone is kept
     EXPECT_EQ(n.m.table().alive_count(), 2u);
 }
 
-TEST(Membership, EveryInterfaceFromAThirdPartyKeepsTheKnownAddress) {
+// An address is the owner's to change: its signed entry moves the link, whoever relays it.
+TEST(Membership, AnAddressChangeSignedByItsOwnerIsTakenFromAnyone) {
     node_under_test n;
     n.know('b');
     n.know('c');
-    auto any = entry('c', 2);
-    any.addr = "0.0.0.0:7447";
-    n.m.on_peers(from('b'), {{any}, false}, t(0));  // b relays c's own view of itself
-    EXPECT_EQ(n.m.table().find(id('c'))->addr, host_of('c') + ":7447");
-    EXPECT_EQ(n.m.table().find(id('c'))->inc, 2u);
-    EXPECT_TRUE(only<redirect_link>(n.take()).empty());
-    // From c itself, it means the address c's connection came from.
-    auto again = entry('c', 3);
-    again.addr = "0.0.0.0:7448";
-    n.m.on_peers({2, id('c'), "127.0.7.7"}, {{again}, false}, t(0));
-    EXPECT_EQ(n.m.table().find(id('c'))->addr, "127.0.7.7:7448");
+    auto moved = entry('c', 2);
+    moved.addr = "127.0.7.7:7448";
+    test::sign(moved);
+    n.m.on_peers(from('b'), {{moved}, false}, t(0));  // b relays c's own word
+    EXPECT_EQ(*n.m.table().find(id('c')), moved);
     EXPECT_EQ(only<redirect_link>(n.take()).at(0).target, (address{"127.0.7.7", 7448}));
+    // From c itself, the same.
+    auto again = entry('c', 3);
+    again.addr = "127.0.8.8:7449";
+    test::sign(again);
+    n.m.on_peers(from('c'), {{again}, false}, t(0));
+    EXPECT_EQ(*n.m.table().find(id('c')), again);
+    EXPECT_EQ(only<redirect_link>(n.take()).at(0).target, (address{"127.0.8.8", 7449}));
+    EXPECT_EQ(n.m.forged_entries(), 0u);
 }
 
 TEST(Membership, AFullListIsAnsweredWithWhatItLacks) {
@@ -340,8 +381,7 @@ TEST(Membership, AFullListIsAnsweredWithWhatItLacks) {
     EXPECT_EQ(reply.connection, 8u);
     auto const& answer = msg<wire::peers_msg>(reply.message);
     EXPECT_FALSE(answer.full);
-    EXPECT_EQ(answer.peers,
-              (std::vector<peer_entry>{entry('s', 100), entry('c', 3), entry('d', 1)}));
+    EXPECT_EQ(answer.peers, in_table_order({entry('s', 100), entry('c', 3), entry('d', 1)}));
     EXPECT_TRUE(n.m.table().is_alive(id('e')));
 }
 
@@ -458,13 +498,15 @@ TEST(Membership, TheGossipTimerStopsWhenTheNodeStops) {
 TEST(Membership, APeerRenamesItself) {
     node_under_test n;
     n.know('b', 1);
-    n.m.on_rename(from('b'), {id('b'), "bobby", 2}, t(0));
+    n.m.on_rename(from('b'), renamed('b', "bobby", 2), t(0));
     auto const fx = n.take();
-    auto const renamed = events<peer_renamed>(fx).at(0);
-    EXPECT_EQ(renamed.old_name, "nb1");
-    EXPECT_EQ(renamed.peer.name, "bobby");
-    EXPECT_EQ(renamed.peer.incarnation, 2u);
+    auto const event = events<peer_renamed>(fx).at(0);
+    EXPECT_EQ(event.old_name, "nb1");
+    EXPECT_EQ(event.peer.name, "bobby");
+    EXPECT_EQ(event.peer.incarnation, 2u);
     EXPECT_EQ(n.m.table().find(id('b'))->name, "bobby");
+    // Kept with b's signature of the renamed entry, for relaying.
+    EXPECT_TRUE(crypto::verifies(*n.m.table().find(id('b'))));
     EXPECT_TRUE(only<redirect_link>(fx).empty());  // the address stays
 }
 
@@ -472,8 +514,8 @@ TEST(Membership, OnlyANodeItselfMayRenameItself) {
     node_under_test n;
     n.know('b', 1);
     n.know('c', 1);
-    n.m.on_rename(from('c'), {id('b'), "mallory", 9}, t(0));
-    n.m.on_rename(from('c'), {id('s'), "mallory", 900}, t(0));  // nor us
+    n.m.on_rename(from('c'), renamed('b', "mallory", 9), t(0));    // even with b's signature
+    n.m.on_rename(from('c'), renamed('s', "mallory", 900), t(0));  // nor us
     auto const fx = n.take();
     EXPECT_TRUE(kinds(fx).empty());
     EXPECT_EQ(only<log_line>(fx).size(), 2u);
@@ -484,9 +526,9 @@ TEST(Membership, OnlyANodeItselfMayRenameItself) {
 TEST(Membership, AStaleOrUnknownRenameChangesNothing) {
     node_under_test n;
     n.know('b', 5);
-    n.m.on_rename(from('b'), {id('b'), "old", 5}, t(0));
-    n.m.on_rename(from('b'), {id('b'), "older", 4}, t(0));
-    n.m.on_rename(from('x'), {id('x'), "who", 4}, t(0));
+    n.m.on_rename(from('b'), renamed('b', "old", 5), t(0));
+    n.m.on_rename(from('b'), renamed('b', "older", 4), t(0));
+    n.m.on_rename(from('x'), renamed('x', "who", 4), t(0));
     EXPECT_TRUE(kinds(n.take()).empty());
     EXPECT_EQ(n.m.table().find(id('b'))->name, "nb5");
     EXPECT_EQ(n.m.table().find(id('x')), nullptr);
@@ -502,9 +544,13 @@ TEST(Membership, RenamingItselfRaisesTheIncarnationAndTellsEveryone) {
     EXPECT_EQ(rn.id, id('s'));
     EXPECT_EQ(rn.name, "sam");
     EXPECT_EQ(rn.inc, 101u);
-    auto const renamed = events<peer_renamed>(fx).at(0);
-    EXPECT_EQ(renamed.old_name, "ns100");
-    EXPECT_EQ(renamed.peer.status, peer_status::self);
+    // Signed: a receiver keeps the renamed entry with it and relays it to others.
+    EXPECT_EQ(rn.sig, n.m.self().sig);
+    EXPECT_TRUE(crypto::verifies(n.m.self()));
+    EXPECT_EQ(n.m.self(), test::signed_entry('s', "sam", host_of('s') + ":7447", 101));
+    auto const event = events<peer_renamed>(fx).at(0);
+    EXPECT_EQ(event.old_name, "ns100");
+    EXPECT_EQ(event.peer.status, peer_status::self);
     EXPECT_EQ(n.m.self().inc, 101u);
     // The same name again is no change.
     EXPECT_FALSE(n.m.rename("sam"));
@@ -518,7 +564,7 @@ TEST(Membership, APeerLeaving) {
     node_under_test n;
     n.know('b', 3);
     n.know('c');
-    n.m.on_leave(from('b'), {id('b'), 3}, t(0));
+    n.m.on_leave(from('b'), goodbye('b', 3), t(0));
     auto const fx = n.take();
     EXPECT_EQ(kinds(fx), (kind_list{"hang_up", "event"}));
     EXPECT_EQ(only<hang_up>(fx).at(0).peer, id('b'));
@@ -535,7 +581,7 @@ TEST(Membership, OnlyANodeItselfMayLeave) {
     node_under_test n;
     n.know('b');
     n.know('c');
-    n.m.on_leave(from('c'), {id('b'), 1}, t(0));
+    n.m.on_leave(from('c'), goodbye('b', 1), t(0));  // even with b's signature
     EXPECT_TRUE(kinds(n.take()).empty());
     EXPECT_TRUE(n.m.table().is_alive(id('b')));
 }
@@ -545,7 +591,7 @@ TEST(Membership, ALateGoodbyeCannotRemoveANewerIncarnation) {
     n.know('b', 1);
     n.m.on_hello(from('b'), {entry('b', 2)}, t(0));  // b left as 1 and came back as 2
     n.take();
-    n.m.on_leave(from('b'), {id('b'), 1}, t(0));
+    n.m.on_leave(from('b'), goodbye('b', 1), t(0));
     EXPECT_TRUE(kinds(n.take()).empty());
     EXPECT_TRUE(n.m.table().is_alive(id('b')));
 }
@@ -557,9 +603,11 @@ TEST(Membership, LeavingSaysGoodbyeHangsUpAfterItAndForgetsEveryone) {
     EXPECT_EQ(n.m.leave(), 2u);
     auto const fx = n.take();
     EXPECT_EQ(kinds(fx), (kind_list{"broadcast", "hang_up", "hang_up", "event"}));
-    auto const& goodbye = msg<wire::leave_msg>(only<broadcast>(fx).at(0).message);
-    EXPECT_EQ(goodbye.id, id('s'));
-    EXPECT_EQ(goodbye.inc, 100u);
+    auto const& said = msg<wire::leave_msg>(only<broadcast>(fx).at(0).message);
+    EXPECT_EQ(said.id, id('s'));
+    EXPECT_EQ(said.inc, 100u);
+    // Signed as the tombstone it makes: a receiver can relay it and others believe it.
+    EXPECT_EQ(said.sig, tombstone('s', 100).sig);
     for (auto const& h : only<hang_up>(fx)) EXPECT_TRUE(h.flush);  // the goodbye gets out
     auto const left = events<peer_left>(fx).at(0);
     EXPECT_EQ(left.peer.id, id('s'));
@@ -585,7 +633,7 @@ TEST(Membership, StoppingLeavesAndOpensNoLinks) {
     auto const fx = n.take();
     EXPECT_EQ(kinds(fx), (kind_list{"broadcast", "hang_up", "event"}));
     EXPECT_EQ(n.m.state(), node_state::stopping);
-    n.m.on_welcome(entry('c', 1), {entry('d', 1)}, "127.0.0.1", t(0));
+    n.m.on_welcome(entry('c', 1), membership::provenance::owner, {entry('d', 1)}, t(0));
     EXPECT_TRUE(only<dial_peer>(n.take()).empty());
 }
 
@@ -601,14 +649,14 @@ TEST(Membership, RejoiningWhileAloneStartsAfresh) {
     EXPECT_EQ(n.m.self().inc, 101u);  // outranks whatever the others hold of it
     EXPECT_TRUE(n.take().empty());
     // So the welcome's b@4 is b again.
-    n.m.on_welcome(entry('b', 4), {}, "127.0.0.1", t(30002));
+    n.m.on_welcome(entry('b', 4), membership::provenance::owner, {}, t(30002));
     EXPECT_TRUE(n.m.table().is_alive(id('b')));
 }
 
 TEST(Membership, RejoiningWhileInANetworkKeepsTheTable) {
     node_under_test n;
     n.know('b');
-    n.m.on_leave(from('b'), {id('b'), 1}, t(0));
+    n.m.on_leave(from('b'), goodbye('b', 1), t(0));
     n.know('c');
     n.m.rejoin(entry('c', 1));
     EXPECT_EQ(n.m.self().inc, 100u);
@@ -623,12 +671,12 @@ TEST(Membership, RejoiningForgetsATombstoneOfTheContactThatAnswered) {
     n.know('c', 2);
     n.m.on_link_down(id('c'), t(0));
     n.m.on_gossip_timer(t(30001));  // c removed as unreachable at its own incarnation
-    ASSERT_EQ(*n.m.table().find(id('c')), tombstone('c', 2));
+    ASSERT_EQ(*n.m.table().find(id('c')), verdict('c', 2));
     n.take();
     n.m.rejoin(entry('c', 2));  // and then c answered our join at that incarnation
     EXPECT_EQ(n.m.table().find(id('c')), nullptr);
     EXPECT_EQ(n.m.self().inc, 100u);
-    n.m.on_welcome(entry('c', 2), {}, "127.0.0.1", t(30002));
+    n.m.on_welcome(entry('c', 2), membership::provenance::owner, {}, t(30002));
     EXPECT_TRUE(n.m.table().is_alive(id('c')));
     EXPECT_EQ(only<dial_peer>(n.take()).at(0).peer, id('c'));
     // A tombstone newer than what the contact says is news for the contact to refute: kept.
@@ -707,8 +755,9 @@ TEST(Membership, APeerDownForThePeerTimeoutIsRemovedAsUnreachable) {
     auto const left = events<peer_left>(fx).at(0);
     EXPECT_EQ(left.reason, leave_reason::unreachable);
     EXPECT_EQ(left.peer.id, id('b'));
-    // A tombstone at the peer's own incarnation: a live peer can refute it.
-    EXPECT_EQ(*n.m.table().find(id('b')), tombstone('b', 4));
+    // A tombstone at the peer's own incarnation, with its signature of the live entry: a live
+    // peer can refute it, and others believe it was the peer's incarnation.
+    EXPECT_EQ(*n.m.table().find(id('b')), verdict('b', 4));
     EXPECT_TRUE(n.m.table().is_alive(id('c')));
 }
 
@@ -737,7 +786,7 @@ TEST(Membership, APeerNeverReachedTimesOutFromTheFirstFailedDial) {
 TEST(Membership, TombstonesExpireAndAreNotTakenBackFromASlowerNode) {
     node_under_test n;
     n.know('b', 3, 0);
-    n.m.on_leave(from('b'), {id('b'), 3}, t(0));
+    n.m.on_leave(from('b'), goodbye('b', 3), t(0));
     n.m.on_gossip_timer(t(membership::tombstone_lifetime.count() - 1));
     ASSERT_NE(n.m.table().find(id('b')), nullptr);
     n.m.on_gossip_timer(t(membership::tombstone_lifetime.count()));
@@ -778,7 +827,7 @@ TEST(Membership, ViewsShowSelfAliveConnectingAndLeft) {
     n.know('c');                                     // link up
     n.m.on_hello(from('b'), {entry('b', 1)}, t(0));  // dialled, not up
     n.know('d');
-    n.m.on_leave(from('d'), {id('d'), 1}, t(0));
+    n.m.on_leave(from('d'), goodbye('d', 1), t(0));
     auto const peers = n.m.peers();
     ASSERT_EQ(peers.size(), 3u);  // self first, then live peers by id
     EXPECT_EQ(peers[0].id, id('s'));
@@ -907,9 +956,10 @@ TEST(MembershipProperty, TheTableLimitHoldsAndLinksFollowTheLivePeers) {
         for (auto const& f : frames) {
             auto const kind = *rc::gen::inRange(0, 4);
             if (kind == 0 && !f.empty() && f[0].state == peer_state::alive && f[0].id != id('s'))
-                n.m.on_join(from(f[0].id[0]), {f[0]}, t(ms += 500));
+                n.m.on_join(from(key_of(f[0].id)), {f[0]}, t(ms += 500));
             else if (kind == 1 && !f.empty())
-                n.m.on_leave(from(f[0].id[0]), {f[0].id, f[0].inc}, t(ms += 500));
+                n.m.on_leave(from(key_of(f[0].id)), goodbye(key_of(f[0].id), f[0].inc),
+                             t(ms += 500));
             else if (kind == 2)
                 n.m.on_gossip_timer(t(ms += 20000));
             else

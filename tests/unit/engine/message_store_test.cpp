@@ -13,8 +13,8 @@ namespace p2pchat::engine {
 namespace {
 
 wire::chat_msg message(std::uint64_t seq, std::size_t text_bytes = 5) {
-    return {std::string(64, 'a'),        seq, seq, 1000 + static_cast<std::int64_t>(seq), "alice",
-            std::string(text_bytes, 'x')};
+    return {std::string(64, 'a'),         seq, seq, 1000 + static_cast<std::int64_t>(seq), "alice",
+            std::string(text_bytes, 'x'), {}};
 }
 
 std::vector<std::uint64_t> seqs(std::vector<wire::chat_msg> const& v) {
@@ -54,7 +54,8 @@ TEST(MessageStore, ApproxSizeCountsTheBytesJsonWrites) {
     auto big = message(1);
     big.seq = big.lamport = UINT64_MAX;
     big.time_ms = INT64_MAX;
-    wire::welcome_msg without{{std::string(64, 'b'), "bob", "127.0.0.1:7447", 1, {}}, {}, {}};
+    wire::welcome_msg without{
+        {std::string(64, 'b'), "bob", "127.0.0.1:7447", 1, {}, {}}, {}, {}, {}, {}};
     wire::welcome_msg with = without;
     with.history.push_back(big);
     EXPECT_LE(wire::encode(with).size() - wire::encode(without).size(), approx_size(big));

@@ -10,7 +10,9 @@
 #include <string>
 #include <vector>
 
+#include "common/crypto/signatures.hpp"
 #include "common/text.hpp"
+#include "tests/support/identities.hpp"
 #include "tests/unit/engine/harness.hpp"
 #include "tests/unit/engine/property.hpp"
 
@@ -20,6 +22,8 @@ namespace {
 using namespace std::chrono_literals;
 using harness::frame;
 using harness::network;
+using test::chained_chat;
+using test::signed_entry;
 using wire::peer_state;
 
 // Every test ends with no breach of the runtime contract.
@@ -227,7 +231,7 @@ TEST_F(node_test, ALinkIsConnectingUntilItComesUp) {
 
 TEST_F(node_test, AHelloIsMergedOnlyFromTheNodeItNames) {
     mesh("ab");
-    wire::peer_entry const c{nid('c'), "carol", "127.0.0.3:7447", 5, peer_state::alive};
+    auto const c = signed_entry('c', "carol", "127.0.0.3:7447", 5);
     net.inject('a', wire::hello_msg{c}, nid('b'));  // b's connection speaks for c
     net.inject('a', wire::join_msg{c}, nid('b'));
     EXPECT_EQ(entry_at('a', 'c'), nullptr);
@@ -236,14 +240,18 @@ TEST_F(node_test, AHelloIsMergedOnlyFromTheNodeItNames) {
     EXPECT_EQ(*entry_at('a', 'c'), c);
 }
 
-TEST_F(node_test, TheFirstHelloOfAConnectionVouchesForItsFrames) {
+TEST_F(node_test, TheHandshakeVouchesForAConnectionsFrames) {
     mesh("ab");
-    // b's link to a carried b's hello first: a rename that b sends over it is b's.
+    // b's link to a is b's, as the handshake proved: a rename that b sends over it is b's.
     ASSERT_TRUE(net.rename('b', "bobby"));
     net.run();
     EXPECT_EQ(entry_at('a', 'b')->name, "bobby");
-    // The same rename on a connection vouched for somebody else is ignored.
-    net.inject('a', wire::rename_msg{nid('b'), "mallory", 99}, nid('c'));
+    // The same rename on a connection vouched for somebody else is ignored, even signed by b.
+    auto mallory = *entry_at('a', 'b');
+    mallory.name = "mallory";
+    mallory.inc += 99;
+    test::sign(mallory);
+    net.inject('a', wire::rename_msg{nid('b'), "mallory", mallory.inc, mallory.sig}, nid('c'));
     EXPECT_EQ(entry_at('a', 'b')->name, "bobby");
 }
 
@@ -313,8 +321,9 @@ TEST_F(node_test, LeaveSaysGoodbyeToEveryone) {
         ASSERT_EQ(left.size(), 1u) << k;
         EXPECT_EQ(left[0].peer.id, nid('b'));
         EXPECT_EQ(left[0].reason, leave_reason::left);
-        EXPECT_EQ(*entry_at(k, 'b'), (wire::peer_entry{nid('b'), "node-b", net.at('b').listen, inc,
-                                                       peer_state::left}));
+        // b's goodbye, signed by b: whoever it is relayed to believes it.
+        EXPECT_EQ(*entry_at(k, 'b'),
+                  signed_entry('b', "node-b", net.at('b').listen, inc, peer_state::left));
         EXPECT_FALSE(net.at(k).links.contains(nid('b')));
     }
     EXPECT_TRUE(net.at('b').links.empty());
@@ -330,14 +339,20 @@ TEST_F(node_test, ANodeThatLeftListensOnlyToAJoin) {
     net.leave('b');
     net.run();
     auto const before = net.at('b').trace.size();
-    wire::peer_entry const d{nid('d'), "dora", "127.0.0.4:7447", 5, peer_state::alive};
+    auto const d = signed_entry('d', "dora", "127.0.0.4:7447", 5);
     net.inject('b', wire::hello_msg{d}, nid('d'));
     net.inject('b', wire::peers_msg{{d}, true}, nid('d'));
-    net.inject('b', wire::welcome_msg{d, {d}, {}}, nid('d'));
+    net.inject('b', wire::welcome_msg{d, {d}, {}, {}, {}}, nid('d'));
     net.inject('b', wire::digest_msg{"00", 1}, nid('d'));
-    net.inject('b', wire::chat_msg{nid('d'), 1, 1, 1, "dora", "hello?"}, nid('d'));
-    net.inject('b', wire::rename_msg{nid('d'), "x", 6}, nid('d'));
-    net.inject('b', wire::leave_msg{nid('d'), 6}, nid('d'));
+    net.inject('b', chained_chat('d', 1, 1, "hello?", {}, "dora", 1), nid('d'));
+    net.inject('b',
+               wire::rename_msg{nid('d'), "x", 6, signed_entry('d', "x", "127.0.0.4:7447", 6).sig},
+               nid('d'));
+    net.inject(
+        'b',
+        wire::leave_msg{nid('d'), 6,
+                        signed_entry('d', "dora", "127.0.0.4:7447", 6, peer_state::left).sig},
+        nid('d'));
     // Nothing but the goodbye again, to each frame of a peer that missed it (not even a
     // log line).
     auto const& trace = net.at('b').trace;
@@ -554,8 +569,10 @@ TEST_F(node_test, ACrashedPeerIsRemovedAfterThePeerTimeout) {
         auto const left = net.at(k).events_of<peer_left>();
         ASSERT_EQ(left.size(), 1u) << k;
         EXPECT_EQ(left[0].reason, leave_reason::unreachable);
-        EXPECT_EQ(*entry_at(k, 'b'), (wire::peer_entry{nid('b'), "node-b", net.at('b').listen,
-                                                       b_inc, peer_state::left}));
+        // A verdict: b's live entry marked left, with b's live signature as its proof.
+        auto verdict = signed_entry('b', "node-b", net.at('b').listen, b_inc);
+        verdict.state = peer_state::left;
+        EXPECT_EQ(*entry_at(k, 'b'), verdict);
         EXPECT_FALSE(net.at(k).links.contains(nid('b')));
     }
     EXPECT_TRUE(net.converged());
@@ -595,30 +612,37 @@ TEST_F(node_test, QuietConvergedNetworkSendsDigestsOnly) {
 
 // ---------------------------------------------------------------- addresses
 
-TEST_F(node_test, EveryInterfaceIsReplacedByTheAddressSeen) {
+// A node advertises a concrete address (the daemon's --advertise, or the interface it picked
+// when listening on all of them), which its signature covers: everyone keeps and dials what
+// it advertises, not the address its connections come from. (An entry for 0.0.0.0 or [::] is
+// malformed: tests/unit/wire/messages_test.cpp, AnEntryForEveryInterfaceIsMalformed.)
+TEST_F(node_test, AnAdvertisedAddressIsDialledWhateverHostConnectionsComeFrom) {
     net.add('a');
-    net.add('b', {.listen = "0.0.0.0:7447"});
+    net.add('b', {.listen = "198.51.100.2:7447"});  // b's connections come from its host
     net.add('c');
     net.join('b', 'a');
     net.run();
-    EXPECT_EQ(entry_at('a', 'b')->addr, net.at('b').host + ":7447");
-    net.join('c', 'a');
+    ASSERT_NE(net.at('b').host + ":7447", net.at('b').listen);
+    EXPECT_EQ(entry_at('a', 'b')->addr, "198.51.100.2:7447");
+    EXPECT_EQ(net.at('a').links.at(nid('b')).target, (address{"198.51.100.2", 7447}));
+    EXPECT_TRUE(net.at('a').link_up(nid('b')));
+    net.join('c', 'a');  // c learns b from a's welcome: relayed, and b's signature holds
     net.run();
-    EXPECT_EQ(entry_at('c', 'b')->addr, net.at('b').host + ":7447");
+    EXPECT_EQ(entry_at('c', 'b')->addr, "198.51.100.2:7447");
     EXPECT_TRUE(net.at('c').link_up(nid('b')));
-    // b still says 0.0.0.0 about itself; nobody dials that (the harness would flag it).
-    EXPECT_EQ(net.engine('b').summary().self.addr, "0.0.0.0:7447");
     net.settle(10s);
-    EXPECT_TRUE(net.converged());  // the digest leaves addresses out
+    EXPECT_TRUE(net.converged());
     EXPECT_EQ(net.at('c').alive_peers(), ids("ab"));
+    for (char k : {'a', 'b', 'c'}) EXPECT_EQ(net.engine(k).summary().forged, 0u) << k;
 }
 
-TEST_F(node_test, AContactOnEveryInterfaceIsDialledWhereItWasReached) {
-    net.add('a', {.listen = "0.0.0.0:7447"});
+TEST_F(node_test, AContactIsDialledWhereItAdvertisesItself) {
+    net.add('a', {.listen = "198.51.100.1:7447"});
     net.add('b');
     net.join('b', 'a');
     net.run();
-    EXPECT_EQ(entry_at('b', 'a')->addr, net.at('a').host + ":7447");
+    EXPECT_EQ(entry_at('b', 'a')->addr, "198.51.100.1:7447");
+    EXPECT_EQ(net.at('b').links.at(nid('a')).target, (address{"198.51.100.1", 7447}));
     EXPECT_TRUE(net.at('b').link_up(nid('a')));
 }
 
@@ -646,20 +670,24 @@ TEST_F(node_test, UnknownMessageTypesAreIgnored) {
 
 TEST_F(node_test, FramesFromANewerVersionAreReadForWhatTheySay) {
     mesh("ab");
-    std::string const c_id = std::string(64, 'c');
+    std::string const c_id = nid('c');
+    auto const c = signed_entry('c', "carol", "127.0.0.3:7447", 5);
+    auto const hi = chained_chat('c', 1, 3, "hi", {}, "carol", 5);
     net.inject('a',
                decoded(R"({"v":2,"type":"hello","from":{"id":")" + c_id +
                        R"(","name":"carol","addr":"127.0.0.3:7447","inc":5,"state":"alive",)"
-                       R"("pubkey":"x"},"signature":"y"})"),
+                       R"("sig":")" +
+                       c.sig + R"(","pubkey":"x"},"signature":"y"})"),
                c_id);
     ASSERT_NE(entry_at('a', 'c'), nullptr);
-    EXPECT_EQ(entry_at('a', 'c')->name, "carol");
+    EXPECT_EQ(*entry_at('a', 'c'), c);
     net.inject('a',
                decoded(R"({"v":2,"type":"chat","origin":")" + c_id +
-                       R"(","seq":1,"lamport":3,"time":5,"name":"carol","text":"hi",)"
-                       R"("reply_to":"x","attachments":[]})"),
+                       R"(","seq":1,"lamport":3,"time":5,"name":"carol","text":"hi","chain":")" +
+                       hi.chain + R"(","reply_to":"x","attachments":[]})"),
                c_id);
     EXPECT_EQ(net.at('a').shown_texts(), std::vector<std::string>{"hi"});
+    EXPECT_EQ(net.engine('a').summary().forged, 0u);
 }
 
 // ---------------------------------------------------------------- chat

@@ -8,22 +8,36 @@
 #include <string>
 #include <vector>
 
+#include "common/crypto/signatures.hpp"
 #include "common/text.hpp"
+#include "tests/support/identities.hpp"
 
 namespace p2pchat::wire {
 namespace {
 
 namespace json = boost::json;
 
-std::string node_id(char c) { return std::string(64, c); }
+// 64 times the same character: for what makes an id well-formed or not.
+std::string repeated(char c) { return std::string(64, c); }
+// The id of a real identity (tests/support/identities.hpp), which signs what it sends.
+std::string const& node_id(char c) { return test::id_of(c); }
 
 peer_entry entry(char c, std::string name, std::uint64_t inc,
                  peer_state state = peer_state::alive) {
-    return {node_id(c), std::move(name), "127.0.0.1:7447", inc, state};
+    return test::signed_entry(c, std::move(name), "127.0.0.1:7447", inc, state);
 }
 
 chat_msg chat(std::uint64_t seq, std::string text) {
-    return {node_id('a'), seq, seq + 10, 1764111111123, "alice", std::move(text)};
+    return test::chained_chat('a', seq, seq + 10, std::move(text), {}, "alice", 1764111111123);
+}
+
+// What a rename or a leave carries: the signature of the entry that results.
+rename_msg renaming(char c, std::string name, std::uint64_t inc) {
+    auto const sig = entry(c, name, inc).sig;
+    return {node_id(c), std::move(name), inc, sig};
+}
+leave_msg leaving(char c, std::uint64_t inc) {
+    return {node_id(c), inc, entry(c, "n", inc, peer_state::left).sig};
 }
 
 // A decoded message compared with the one encoded, member by member.
@@ -36,6 +50,8 @@ void expect_same(message const& got, message const& want) {
         EXPECT_EQ(g.from, w->from);
         EXPECT_EQ(g.peers, w->peers);
         EXPECT_EQ(g.history, w->history);
+        EXPECT_EQ(g.seals, w->seals);
+        EXPECT_EQ(g.anchors, w->anchors);
     } else if (auto const* w = std::get_if<refused_msg>(&want)) {
         EXPECT_EQ(std::get<refused_msg>(got).code, w->code);
         EXPECT_EQ(std::get<refused_msg>(got).reason, w->reason);
@@ -53,9 +69,13 @@ void expect_same(message const& got, message const& want) {
         EXPECT_EQ(std::get<rename_msg>(got).id, w->id);
         EXPECT_EQ(std::get<rename_msg>(got).name, w->name);
         EXPECT_EQ(std::get<rename_msg>(got).inc, w->inc);
+        EXPECT_EQ(std::get<rename_msg>(got).sig, w->sig);
     } else if (auto const* w = std::get_if<leave_msg>(&want)) {
         EXPECT_EQ(std::get<leave_msg>(got).id, w->id);
         EXPECT_EQ(std::get<leave_msg>(got).inc, w->inc);
+        EXPECT_EQ(std::get<leave_msg>(got).sig, w->sig);
+    } else if (auto const* w = std::get_if<seal_msg>(&want)) {
+        EXPECT_EQ(std::get<seal_msg>(got), *w);
     } else if (auto const* w = std::get_if<unknown_msg>(&want)) {
         EXPECT_EQ(std::get<unknown_msg>(got).type, w->type);
     }
@@ -66,22 +86,32 @@ std::vector<message> samples() {
     auto const a = entry('a', "alice", 1764111111123);
     auto b = entry('b', "bob", 7, peer_state::left);
     b.addr = "[::1]:7448";
+    test::sign(b);
     auto c = entry('c', "çarlos ✓", std::numeric_limits<std::uint64_t>::max());
     c.addr = "example.org:1";
+    test::sign(c);
+    auto const first = chat(1, "hi");
+    auto second = chat(2, "line\nbreak \"quoted\" ✓");
+    test::rechain(second, first.chain);
     return {
         join_msg{a},
-        welcome_msg{a, {a, b, c}, {chat(1, "hi"), chat(2, "line\nbreak \"quoted\" ✓")}},
-        welcome_msg{a, {}, {}},
+        welcome_msg{a,
+                    {a, b, c},
+                    {first, second},
+                    {test::seal_of(second)},
+                    {{first.origin, first.seq, std::string(43, 'A')}}},
+        welcome_msg{a, {}, {}, {}, {}},
         refused_msg{"table_full", "the table holds 256 peers"},
         hello_msg{c},
         peers_msg{{b}, false},
         peers_msg{{a, b, c}, true},
         peers_msg{{}, true},
         digest_msg{std::string(64, 'f'), 3},
-        chat_msg{node_id('9'), 1, 0, -5, "x", "t"},
+        test::chained_chat('9', 1, 0, "t", {}, "x", -5),
+        test::seal_of(first),
         chat(42, std::string(max_text_bytes, 'z')),
-        rename_msg{node_id('d'), "dora", 12},
-        leave_msg{node_id('e'), 99},
+        renaming('d', "dora", 12),
+        leaving('e', 99),
         network_key_msg{std::string(43, 'A')},
     };
 }
@@ -118,14 +148,17 @@ TEST(WireCodec, EncodedObjectsCarryVersionTypeAndProtocolFieldNames) {
     };
     std::vector<expectation> const cases = {
         {join_msg{entry('a', "a", 1)}, "join", {"from"}},
-        {welcome_msg{entry('a', "a", 1), {}, {}}, "welcome", {"from", "peers", "history"}},
+        {welcome_msg{entry('a', "a", 1), {}, {}, {}, {}},
+         "welcome",
+         {"from", "peers", "history", "seals", "anchors"}},
         {refused_msg{"version", "too new"}, "refused", {"code", "reason"}},
         {hello_msg{entry('a', "a", 1)}, "hello", {"from"}},
         {peers_msg{{}, true}, "peers", {"peers", "full"}},
         {digest_msg{"00", 1}, "digest", {"hash", "count"}},
-        {chat(1, "x"), "chat", {"origin", "seq", "lamport", "time", "name", "text"}},
-        {rename_msg{node_id('a'), "n", 2}, "rename", {"id", "name", "inc"}},
-        {leave_msg{node_id('a'), 2}, "leave", {"id", "inc"}},
+        {chat(1, "x"), "chat", {"origin", "seq", "lamport", "time", "name", "text", "chain"}},
+        {test::seal_of(chat(1, "x")), "seal", {"origin", "seq", "chain", "sig"}},
+        {renaming('a', "n", 2), "rename", {"id", "name", "inc", "sig"}},
+        {leaving('a', 2), "leave", {"id", "inc", "sig"}},
     };
     for (auto const& c : cases) {
         auto const o = as_object(encode(c.m));
@@ -140,14 +173,16 @@ TEST(WireCodec, EncodedObjectsCarryVersionTypeAndProtocolFieldNames) {
 }
 
 TEST(WireCodec, PeerEntryShape) {
-    auto const o = as_object(encode(join_msg{entry('a', "alice", 5, peer_state::left)}));
+    auto const e = entry('a', "alice", 5, peer_state::left);
+    auto const o = as_object(encode(join_msg{e}));
     auto const& from = o.at("from").as_object();
-    EXPECT_EQ(from.size(), 5u);
+    EXPECT_EQ(from.size(), 6u);
     EXPECT_EQ(from.at("id"), json::value(node_id('a')));
     EXPECT_EQ(from.at("name"), json::value("alice"));
     EXPECT_EQ(from.at("addr"), json::value("127.0.0.1:7447"));
     EXPECT_EQ(from.at("inc").to_number<std::uint64_t>(), 5u);
     EXPECT_EQ(from.at("state"), json::value("left"));
+    EXPECT_EQ(from.at("sig"), json::value(e.sig));
     auto const alive = as_object(encode(join_msg{entry('a', "alice", 5)}));
     EXPECT_EQ(alive.at("from").at("state"), json::value("alive"));
 }
@@ -289,7 +324,7 @@ TEST(WireCodec, EveryNestedFieldIsRequiredAndTyped) {
 TEST(WireCodec, ListItemsMustBeObjects) {
     expect_error(R"({"v":1,"type":"peers","full":true,"peers":[1]})", decode_errc::bad_field);
     expect_error(R"({"v":1,"type":"peers","full":true,"peers":[null]})", decode_errc::bad_field);
-    auto o = as_object(encode(welcome_msg{entry('a', "a", 1), {}, {}}));
+    auto o = as_object(encode(welcome_msg{entry('a', "a", 1), {}, {}, {}, {}}));
     o["history"] = json::array{"hi"};
     expect_error(json::serialize(o), decode_errc::bad_field);
     o["history"] = json::array{};
@@ -328,7 +363,9 @@ TEST(WireCodec, PeerEntryValuesAreValidated) {
     expect_error(with_entry_field("inc", -1), decode_errc::bad_field);
     expect_error(with_entry_field("inc", 1.0), decode_errc::bad_field);
     expect_error(R"({"v":1,"type":"join","from":{"id":")" + node_id('a') +
-                     R"(","name":"a","addr":"h:1","state":"alive","inc":18446744073709551616}})",
+                     R"(","name":"a","addr":"h:1","state":"alive","inc":18446744073709551616,)"
+                     R"("sig":")" +
+                     entry('a', "a", 1).sig + R"("}})",
                  decode_errc::bad_field);  // 2^64 does not fit
 }
 
@@ -344,7 +381,31 @@ TEST(WireCodec, PeerEntryAcceptsBoundaryValues) {
     ok(with_entry_field("inc", 0));
     ok(with_entry_field("id", "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"));
     ok(R"({"v":1,"type":"join","from":{"id":")" + node_id('a') +
-       R"(","name":"a","addr":"h:1","state":"alive","inc":18446744073709551615}})");
+       R"(","name":"a","addr":"h:1","state":"alive","inc":18446744073709551615,"sig":")" +
+       entry('a', "a", 1).sig + R"("}})");
+}
+
+// A node advertises an address others can dial (PROTOCOL.md, "The peer entry"): "every
+// interface" is where it listens, not where it can be reached, and receivers no longer put
+// the address a connection came from in its place (the signature covers the address).
+TEST(WireCodec, AnEntryForEveryInterfaceIsMalformed) {
+    for (auto const* unspecified : {"0.0.0.0:7447", "[::]:7447", "0.0.0.0:1"}) {
+        SCOPED_TRACE(unspecified);
+        expect_error(with_entry_field("addr", unspecified), decode_errc::bad_field);
+        // Signed as it is, too: the owner's signature does not make it dialable.
+        auto e = entry('a', "alice", 1);
+        e.addr = unspecified;
+        test::sign(e);
+        expect_error(encode(hello_msg{e}), decode_errc::bad_field);
+        expect_error(encode(welcome_msg{entry('b', "bob", 1), {e}, {}, {}, {}}),
+                     decode_errc::bad_field);
+        expect_error(encode(peers_msg{{entry('b', "bob", 1), e}, true}), decode_errc::bad_field);
+    }
+    // A concrete address on any interface is fine.
+    for (auto const* concrete : {"10.0.0.1:7447", "[2001:db8::1]:7447", "[::1]:7447"}) {
+        auto r = decode(with_entry_field("addr", concrete));
+        EXPECT_TRUE(r) << concrete;
+    }
 }
 
 std::string with_chat_field(std::string_view key, json::value v) {
@@ -379,8 +440,35 @@ TEST(WireCodec, ChatValuesAreValidated) {
     EXPECT_EQ(std::get<chat_msg>(*r).time_ms, -1);
 }
 
+TEST(WireCodec, ChainAndSealValuesAreValidated) {
+    expect_error(with_chat_field("chain", ""), decode_errc::bad_field);
+    expect_error(with_chat_field("chain", json::string(42, 'A')), decode_errc::bad_field);
+    expect_error(with_chat_field("chain", json::string(43, '*')), decode_errc::bad_field);
+
+    auto const good = as_object(encode(test::seal_of(chat(1, "x"))));
+    auto with_seal_field = [&](std::string_view key, json::value v) {
+        auto o = good;
+        o[key] = std::move(v);
+        return json::serialize(o);
+    };
+    EXPECT_TRUE(decode(json::serialize(good)));
+    expect_error(with_seal_field("seq", 0), decode_errc::bad_field);
+    expect_error(with_seal_field("origin", "alice"), decode_errc::bad_field);
+    expect_error(with_seal_field("chain", "short"), decode_errc::bad_field);
+    expect_error(with_seal_field("sig", json::string(86, '!')), decode_errc::bad_field);
+
+    auto w = as_object(encode(welcome_msg{entry('a', "a", 1), {}, {}, {}, {}}));
+    w["seals"] = json::array{json::value("not a seal")};
+    expect_error(json::serialize(w), decode_errc::bad_field);
+    w.erase("seals");
+    expect_error(json::serialize(w), decode_errc::missing_field);
+    w["seals"] = json::array{};
+    w["anchors"] = json::array{json::object{{"origin", node_id('a')}, {"seq", 1}, {"chain", "x"}}};
+    expect_error(json::serialize(w), decode_errc::bad_field);
+}
+
 TEST(WireCodec, HistoryItemsAreValidatedLikeChat) {
-    auto w = welcome_msg{entry('a', "a", 1), {}, {chat(1, "ok")}};
+    auto w = welcome_msg{entry('a', "a", 1), {}, {chat(1, "ok")}, {}, {}};
     auto o = as_object(encode(w));
     o["history"].as_array()[0].as_object()["seq"] = 0;
     expect_error(json::serialize(o), decode_errc::bad_field);
@@ -390,15 +478,15 @@ TEST(WireCodec, HistoryItemsAreValidatedLikeChat) {
 }
 
 TEST(WireCodec, RenameAndLeaveValuesAreValidated) {
-    auto rn = as_object(encode(rename_msg{node_id('a'), "new", 2}));
+    auto rn = as_object(encode(renaming('a', "new", 2)));
     rn["name"] = std::string(65, 'x');
     expect_error(json::serialize(rn), decode_errc::bad_field);
     rn["name"] = "ok";
     rn["id"] = "short";
     expect_error(json::serialize(rn), decode_errc::bad_field);
 
-    auto lv = as_object(encode(leave_msg{node_id('a'), 2}));
-    lv["id"] = node_id('A');
+    auto lv = as_object(encode(leaving('a', 2)));
+    lv["id"] = repeated('A');
     expect_error(json::serialize(lv), decode_errc::bad_field);
     lv["id"] = node_id('a');
     lv["inc"] = -2;
@@ -419,14 +507,15 @@ TEST(WireCodec, ErrorCategory) {
 }
 
 TEST(WireCodec, IsNodeId) {
-    EXPECT_TRUE(is_node_id(node_id('0')));
+    EXPECT_TRUE(is_node_id(repeated('0')));
     EXPECT_TRUE(is_node_id("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"));
+    EXPECT_TRUE(is_node_id(node_id('a')));
     EXPECT_FALSE(is_node_id(""));
-    EXPECT_FALSE(is_node_id(node_id('a').substr(1)));
-    EXPECT_FALSE(is_node_id(node_id('a') + "a"));
-    EXPECT_FALSE(is_node_id(node_id('A')));
-    EXPECT_FALSE(is_node_id(node_id('g')));
-    std::string with_space = node_id('a');
+    EXPECT_FALSE(is_node_id(repeated('a').substr(1)));
+    EXPECT_FALSE(is_node_id(repeated('a') + "a"));
+    EXPECT_FALSE(is_node_id(repeated('A')));
+    EXPECT_FALSE(is_node_id(repeated('g')));
+    std::string with_space = repeated('a');
     with_space[10] = ' ';
     EXPECT_FALSE(is_node_id(with_space));
 }

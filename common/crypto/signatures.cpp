@@ -1,0 +1,163 @@
+#include "common/crypto/signatures.hpp"
+
+#include <sodium.h>
+
+#include <optional>
+
+namespace p2pchat::crypto {
+
+namespace {
+
+constexpr int variant = sodium_base64_VARIANT_URLSAFE_NO_PADDING;
+using signature = std::array<unsigned char, crypto_sign_BYTES>;
+
+void put_u64(std::string& out, std::uint64_t v) {
+    for (int i = 7; i >= 0; --i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+void put_u32(std::string& out, std::uint32_t v) {
+    for (int i = 3; i >= 0; --i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+void put_u16(std::string& out, std::uint16_t v) {
+    out.push_back(static_cast<char>(v >> 8));
+    out.push_back(static_cast<char>(v & 0xff));
+}
+
+// Names are at most 64 bytes, addresses short, texts at most 64 KiB: the length prefixes fit.
+std::string entry_bytes(wire::peer_entry const& e, wire::peer_state state) {
+    std::string out = "p2pchat/entry/1";
+    put_u16(out, static_cast<std::uint16_t>(e.name.size()));
+    out += e.name;
+    put_u16(out, static_cast<std::uint16_t>(e.addr.size()));
+    out += e.addr;
+    put_u64(out, e.inc);
+    out.push_back(state == wire::peer_state::alive ? '\x01' : '\x02');
+    return out;
+}
+
+using chain_bytes = std::array<unsigned char, 32>;
+
+std::optional<chain_bytes> decode_chain(std::string_view text) {
+    if (text.size() != 43) return std::nullopt;
+    chain_bytes out;
+    std::size_t length = 0;
+    char const* end = nullptr;
+    if (sodium_base642bin(out.data(), out.size(), text.data(), text.size(), nullptr, &length, &end,
+                          variant) != 0 ||
+        length != out.size() || end != text.data() + text.size())
+        return std::nullopt;
+    return out;
+}
+
+std::string chain_text(chain_bytes const& c) {
+    std::string out(sodium_base64_encoded_len(c.size(), variant), '\0');
+    sodium_bin2base64(out.data(), out.size(), c.data(), c.size(), variant);
+    out.pop_back();
+    return out;
+}
+
+std::string chat_bytes(wire::chat_msg const& c, chain_bytes const& previous) {
+    std::string out = "p2pchat/chat/1";
+    out.append(reinterpret_cast<char const*>(previous.data()), previous.size());
+    put_u64(out, c.seq);
+    put_u64(out, c.lamport);
+    put_u64(out, static_cast<std::uint64_t>(c.time_ms));
+    put_u16(out, static_cast<std::uint16_t>(c.name.size()));
+    out += c.name;
+    put_u32(out, static_cast<std::uint32_t>(c.text.size()));
+    out += c.text;
+    return out;
+}
+
+std::string sign_bytes(std::string const& bytes, signing_key const& key) {
+    signature sig;
+    crypto_sign_detached(sig.data(), nullptr, reinterpret_cast<unsigned char const*>(bytes.data()),
+                         bytes.size(), key.data());
+    std::string out(sodium_base64_encoded_len(sig.size(), variant), '\0');
+    sodium_bin2base64(out.data(), out.size(), sig.data(), sig.size(), variant);
+    out.pop_back();  // the terminating NUL
+    return out;
+}
+
+std::optional<signature> decode_signature(std::string_view text) {
+    if (text.size() != signature_text_size) return std::nullopt;
+    signature sig;
+    std::size_t length = 0;
+    char const* end = nullptr;
+    if (sodium_base642bin(sig.data(), sig.size(), text.data(), text.size(), nullptr, &length, &end,
+                          variant) != 0 ||
+        length != sig.size() || end != text.data() + text.size())
+        return std::nullopt;
+    return sig;
+}
+
+bool verify_bytes(std::string const& bytes, std::string_view sig_text, std::string_view id) {
+    auto const sig = decode_signature(sig_text);
+    std::array<unsigned char, crypto_sign_PUBLICKEYBYTES> key;
+    if (!sig || id.size() != key.size() * 2 ||
+        sodium_hex2bin(key.data(), key.size(), id.data(), id.size(), nullptr, nullptr, nullptr) !=
+            0)
+        return false;
+    return crypto_sign_verify_detached(sig->data(),
+                                       reinterpret_cast<unsigned char const*>(bytes.data()),
+                                       bytes.size(), key.data()) == 0;
+}
+
+}  // namespace
+
+std::string sign_entry(wire::peer_entry const& entry, signing_key const& key) {
+    return sign_bytes(entry_bytes(entry, entry.state), key);
+}
+
+bool verifies(wire::peer_entry const& entry, wire::peer_state as) {
+    return verify_bytes(entry_bytes(entry, as), entry.sig, entry.id);
+}
+
+std::string next_chain(std::string_view previous, wire::chat_msg const& chat) {
+    chain_bytes prev{};  // the first message of a run follows all zeros
+    if (!previous.empty())
+        if (auto decoded = decode_chain(previous)) prev = *decoded;
+    auto const bytes = chat_bytes(chat, prev);
+    chain_bytes out;
+    crypto_generichash(out.data(), out.size(), reinterpret_cast<unsigned char const*>(bytes.data()),
+                       bytes.size(), nullptr, 0);
+    return chain_text(out);
+}
+
+bool follows(std::string_view previous, wire::chat_msg const& chat) {
+    return next_chain(previous, chat) == chat.chain;
+}
+
+namespace {
+std::string seal_bytes(std::uint64_t seq, std::string_view chain) {
+    std::string out = "p2pchat/seal/1";
+    put_u64(out, seq);
+    if (auto c = decode_chain(chain))
+        out.append(reinterpret_cast<char const*>(c->data()), c->size());
+    return out;
+}
+}  // namespace
+
+wire::seal_msg seal(std::string origin, std::uint64_t seq, std::string chain,
+                    signing_key const& key) {
+    auto sig = sign_bytes(seal_bytes(seq, chain), key);
+    return {std::move(origin), seq, std::move(chain), std::move(sig)};
+}
+
+bool verifies(wire::seal_msg const& s) {
+    return decode_chain(s.chain) && verify_bytes(seal_bytes(s.seq, s.chain), s.sig, s.origin);
+}
+
+bool is_signature_text(std::string_view text) { return decode_signature(text).has_value(); }
+
+bool is_chain_text(std::string_view text) {
+    // The shape only (every chat message is checked on arrival; decoding is not needed to
+    // compare chains): 43 characters of the base64url alphabet.
+    if (text.size() != 43) return false;
+    for (char c : text)
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_'))
+            return false;
+    return true;
+}
+
+}  // namespace p2pchat::crypto
