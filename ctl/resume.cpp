@@ -47,12 +47,17 @@ void resume_point::remember(std::string_view type, std::string_view id, std::uin
     if (time_ms > last_time_ms_) last_time_ms_ = time_ms;
     if (first_time_ms_ < 0 || time_ms < first_time_ms_) first_time_ms_ = time_ms;
     if (type != "message" || id.empty()) return;
-    if (!ids_.emplace(id).second) return;
-    id_order_.emplace_back(id);
-    if (id_order_.size() > max_ids) {
-        ids_.erase(id_order_.front());
-        id_order_.pop_front();
-    }
+    ids_[next_id_] = std::hash<std::string_view>{}(id);
+    next_id_ = (next_id_ + 1) % max_ids;
+    if (id_count_ < max_ids) ++id_count_;
+}
+
+bool resume_point::seen_id(std::string_view id) const {
+    // A 64-bit hash: two different ids colliding among the last 4096 is not a real risk.
+    auto const h = std::hash<std::string_view>{}(id);
+    for (std::size_t i = 0; i < id_count_; ++i)
+        if (ids_[i] == h) return true;
+    return false;
 }
 
 void resume_point::saw(json::object const& event) {
@@ -71,7 +76,7 @@ bool resume_point::wanted(std::string_view type, std::string_view id, std::int64
                           std::int64_t sent_ms) const {
     if (!restarted_) return true;
     if (type == "message") {
-        if (ids_.contains(std::string(id))) return false;
+        if (seen_id(id)) return false;
         // A message not seen yet: new, or history the restarted node was handed again when
         // it rejoined. History older than where following began was never ours to show.
         (void)time_ms;

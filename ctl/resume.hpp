@@ -8,12 +8,11 @@
 // has not seen that were sent since it started following (a restarted node gets recent
 // history again in the welcome of its rejoin). The same daemon (same pid) is resumed exactly,
 // by event number. Pure; no I/O.
+#include <array>
 #include <boost/json/object.hpp>
 #include <cstdint>
-#include <deque>
 #include <string>
 #include <string_view>
-#include <unordered_set>
 
 namespace p2pchat::ctl {
 
@@ -49,10 +48,14 @@ class resume_point {
     std::uint64_t last_seq_ = 0;
     std::int64_t last_time_ms_ = 0;
     std::int64_t first_time_ms_ = -1;  // the oldest event seen: where following began
-    // Message ids seen, the newest ones (a welcome replays at most 50 messages).
-    static constexpr std::size_t max_ids = 20000;
-    std::unordered_set<std::string> ids_;
-    std::deque<std::string> id_order_;
+    // Hashes of the newest message ids seen (a welcome replays at most 50 messages), in a
+    // ring: remembering costs no allocation, which `tail` does for every message it shows;
+    // only a resume after a restart looks through it.
+    static constexpr std::size_t max_ids = 4096;
+    std::array<std::uint64_t, max_ids> ids_{};
+    std::size_t next_id_ = 0;
+    std::size_t id_count_ = 0;
+    bool seen_id(std::string_view id) const;
 };
 
 }  // namespace p2pchat::ctl

@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <boost/json/serialize.hpp>
+
 namespace p2pchat::daemon {
 
 namespace json = boost::json;
@@ -40,6 +42,32 @@ json::object to_json(node_status const& s) {
             {"bytes_received", s.traffic.bytes_received},
             {"subscribers", s.subscribers},
             {"event_seq", s.event_seq}};
+}
+
+void append_message_body(std::string& out, engine::message_arrived const& m, std::uint64_t seq,
+                         std::int64_t time_ms) {
+    auto const& chat = m.chat;
+    out.reserve(out.size() + 2 * chat.origin.size() + chat.name.size() + chat.text.size() + 160);
+    out += R"({"type":"message","id":")";
+    out += chat.origin;
+    out += ':';
+    out += std::to_string(chat.seq);
+    out += R"(","from":")";
+    out += chat.origin;
+    out += R"(","name":)";
+    out += json::serialize(json::string_view(chat.name));
+    out += R"(,"text":)";
+    out += json::serialize(json::string_view(chat.text));
+    out += R"(,"lamport":)";
+    out += std::to_string(chat.lamport);
+    out += R"(,"sent_ms":)";
+    out += std::to_string(chat.time_ms);
+    out += m.self ? R"(,"self":true)" : R"(,"self":false)";
+    out += R"(,"seq":)";
+    out += std::to_string(seq);
+    out += R"(,"time_ms":)";
+    out += std::to_string(time_ms);
+    out += '}';
 }
 
 std::string_view event_type(engine::node_event const& event) {

@@ -41,13 +41,18 @@ boost::json::object logged_event::body() const {
 
 void event_log::append(engine::node_event what) {
     std::uint64_t const seq = next_seq_++;
-    auto body = to_json(what);
-    body["seq"] = seq;
-    body["time_ms"] = unix_time_ms();
     // The notification rpc::make_notification("event", body) would build, framed by hand so
-    // the body is serialized in place rather than copied into a wrapper object first.
+    // the body is serialized in place rather than copied into a wrapper object first; a
+    // message's body (most events) is written straight into the line.
     std::string line = R"({"jsonrpc":"2.0","method":"event","params":)";
-    line += boost::json::serialize(body);
+    if (auto const* m = std::get_if<engine::message_arrived>(&what)) {
+        append_message_body(line, *m, seq, unix_time_ms());
+    } else {
+        auto body = to_json(what);
+        body["seq"] = seq;
+        body["time_ms"] = unix_time_ms();
+        line += boost::json::serialize(body);
+    }
     line += "}\n";
     event const e{seq, what, std::make_shared<std::string const>(std::move(line))};
     bytes_ += e.line->size();

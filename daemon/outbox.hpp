@@ -106,7 +106,7 @@ awaitable<void> outbox::write_to(Stream& stream, std::size_t max_per_write, Hook
         batch.clear();
         buffers.clear();
         // A burst's records can be large (a welcome): do not keep that room for good.
-        if (records.capacity() > 64 * 1024) std::string().swap(records);
+        if (records.capacity() > 256 * 1024) std::string().swap(records);
     }
 }
 

@@ -98,6 +98,19 @@ bool cipher_state::encrypt_in_place(std::string& buffer, std::size_t from) {
     return true;
 }
 
+bool cipher_state::decrypt_in_place(std::string& buffer, std::size_t from, std::size_t size) {
+    if (!has_key_ || nonce_ == UINT64_MAX || size < tag_bytes) return false;
+    unsigned char npub[crypto_aead_chacha20poly1305_ietf_NPUBBYTES];
+    nonce_bytes(nonce_, npub);
+    auto* data = reinterpret_cast<unsigned char*>(buffer.data() + from);
+    if (crypto_aead_chacha20poly1305_ietf_decrypt_detached(data, nullptr, data, size - tag_bytes,
+                                                           data + size - tag_bytes, nullptr, 0,
+                                                           npub, key_.data()) != 0)
+        return false;
+    ++nonce_;
+    return true;
+}
+
 bool cipher_state::decrypt(std::string_view ad, std::string_view ciphertext, std::string& out) {
     if (!has_key_) {
         out.append(ciphertext);

@@ -51,6 +51,9 @@ class cipher_state {
     bool encrypt(std::string_view ad, std::string_view plaintext, std::string& out);
     // Encrypts buffer[from..] where it lies and appends the tag: no copy of a large record.
     bool encrypt_in_place(std::string& buffer, std::size_t from);
+    // Opens buffer[from, from + size) where it lies: the plaintext is then its first
+    // size - 16 bytes. False when not authentic, as decrypt().
+    bool decrypt_in_place(std::string& buffer, std::size_t from, std::size_t size);
     // Appends the plaintext. False when the message is not authentic (or too short): the
     // counter does not move, and the connection must end.
     bool decrypt(std::string_view ad, std::string_view ciphertext, std::string& out);

@@ -168,29 +168,70 @@ bool seal_record(cipher_state& cipher, std::string_view plaintext, std::string& 
     return detail::seal_one(cipher, out, start);
 }
 
-std::optional<std::string> record_decoder::next() {
-    for (;;) {
-        if (error_ != error::none) return std::nullopt;
-        if (auto frame = frames_.next()) return frame;
-        if (frames_.error() != wire::frame_error::none) {
-            error_ = error::bad_frame;
-            return std::nullopt;
-        }
-        auto record = records_.next();
-        if (!record) {
-            if (records_.error() != wire::frame_error::none) error_ = error::bad_record;
-            return std::nullopt;
-        }
-        plaintext_.clear();
-        if (!cipher_.decrypt({}, *record, plaintext_)) {
-            error_ = error::not_authentic;
-            return std::nullopt;
-        }
-        frames_.feed(plaintext_);
-        // Give back what a large record (a welcome) made room for: a node keeps two
-        // connections per peer, and each keeping its largest record for good adds up.
-        if (plaintext_.capacity() > 4096) std::string().swap(plaintext_);
+namespace {
+
+std::size_t read_length(std::string const& buffer, std::size_t at) {
+    auto const* p = reinterpret_cast<unsigned char const*>(buffer.data() + at);
+    return (std::size_t{p[0]} << 24) | (std::size_t{p[1]} << 16) | (std::size_t{p[2]} << 8) |
+           std::size_t{p[3]};
+}
+
+// What a connection keeps of its receive buffer once drained: the big ones (a welcome) go
+// back, since a node keeps two connections per peer (bench B5).
+constexpr std::size_t retained_bytes = 16 * 1024;
+
+}  // namespace
+
+void record_decoder::feed(std::string_view bytes) {
+    // Compact before growing, but never while an opened record's frames are still in place.
+    if (record_end_ <= consumed_ && consumed_ > 0 && consumed_ * 2 >= buffer_.size()) {
+        buffer_.erase(0, consumed_);
+        consumed_ = 0;
+        record_end_ = 0;
     }
+    buffer_.append(bytes);
+}
+
+bool record_decoder::open_next_record() {
+    if (buffer_.size() - consumed_ < wire::frame_header_size) return false;
+    std::size_t const length = read_length(buffer_, consumed_);
+    if (length <= tag_bytes || length > max_record_bytes) {
+        error_ = error::bad_record;
+        return false;
+    }
+    if (buffer_.size() - consumed_ < wire::frame_header_size + length) return false;
+    std::size_t const body = consumed_ + wire::frame_header_size;
+    if (!cipher_.decrypt_in_place(buffer_, body, length)) {
+        error_ = error::not_authentic;
+        return false;
+    }
+    consumed_ = body;
+    record_end_ = body + length - tag_bytes;
+    return true;
+}
+
+std::optional<std::string> record_decoder::next() {
+    while (error_ == error::none) {
+        if (consumed_ < record_end_) {
+            // A frame of the opened record: it must lie wholly inside it.
+            if (record_end_ - consumed_ < wire::frame_header_size) break;
+            std::size_t const length = read_length(buffer_, consumed_);
+            if (length == 0 || length > wire::default_frame_limit ||
+                record_end_ - consumed_ - wire::frame_header_size < length)
+                break;
+            std::string frame = buffer_.substr(consumed_ + wire::frame_header_size, length);
+            consumed_ += wire::frame_header_size + length;
+            if (consumed_ == record_end_) consumed_ += tag_bytes;  // the record is done
+            return frame;
+        }
+        if (consumed_ == buffer_.size() && buffer_.capacity() > retained_bytes) {
+            std::string().swap(buffer_);
+            consumed_ = record_end_ = 0;
+        }
+        if (!open_next_record()) return std::nullopt;
+    }
+    if (error_ == error::none) error_ = error::bad_frame;
+    return std::nullopt;
 }
 
 }  // namespace p2pchat::crypto

@@ -91,26 +91,30 @@ bool seal_record(cipher_state& cipher, std::string_view plaintext, std::string& 
 template <class FrameRange>
 bool seal_records(cipher_state& cipher, FrameRange const& frames, std::string& out);
 
-// Splits received bytes into records, opens them and splits what they carry into frames:
-// the frame_decoder of an encrypted connection.
+// Splits received bytes into records, opens each where it lies (no copy) and cuts the frames
+// it carries: the frame_decoder of an encrypted connection. A record carries whole frames; one
+// that ends inside a frame is malformed.
 class record_decoder {
   public:
     enum class error { none, bad_record, not_authentic, bad_frame };
 
     explicit record_decoder(cipher_state receive) : cipher_(receive) {}
 
-    void feed(std::string_view bytes) { records_.feed(bytes); }
+    void feed(std::string_view bytes);
     // The next frame's payload, or nullopt when more bytes are needed or the stream is
     // broken (error() says why; the connection must be closed).
     std::optional<std::string> next();
     error failure() const { return error_; }
-    std::size_t buffered() const { return records_.buffered() + frames_.buffered(); }
+    // Bytes held: of records still coming, and of an opened record's frames not taken yet.
+    std::size_t buffered() const { return buffer_.size() - consumed_; }
 
   private:
+    bool open_next_record();
+
     cipher_state cipher_;
-    wire::frame_decoder records_{max_record_bytes};
-    wire::frame_decoder frames_;
-    std::string plaintext_;
+    std::string buffer_;
+    std::size_t consumed_ = 0;    // buffer_[consumed_..] is not taken yet
+    std::size_t record_end_ = 0;  // while > consumed_: frames of an opened record end here
     error error_ = error::none;
 };
 
@@ -122,6 +126,9 @@ bool seal_one(cipher_state& cipher, std::string& out, std::size_t record_start);
 
 template <class FrameRange>
 bool seal_records(cipher_state& cipher, FrameRange const& frames, std::string& out) {
+    std::size_t total = 0;
+    for (auto const& frame : frames) total += std::string_view(*frame).size();
+    out.reserve(out.size() + total + (total / max_record_plaintext + 1) * 20);
     std::size_t record_start = std::string::npos;
     std::size_t plaintext = 0;
     for (auto const& frame : frames) {
