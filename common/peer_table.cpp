@@ -75,6 +75,14 @@ merge_result peer_table::merge(peer_entry const& entry, std::int64_t now_ms) {
     return {merge_outcome::updated, std::move(previous)};
 }
 
+bool peer_table::drop(std::string const& id) {
+    auto it = others_.find(id);
+    if (it == others_.end() || it->second.entry.state != peer_state::alive) return false;
+    others_.erase(it);
+    --alive_;
+    return true;
+}
+
 peer_entry const& peer_table::rename_self(std::string name) {
     self_.name = std::move(name);
     ++self_.inc;

@@ -52,6 +52,9 @@ class peer_table {
     // Forgets a tombstone of `id` (kept or expired). A live entry stays. True if one was
     // dropped.
     bool forget_tombstone(std::string const& id);
+    // Forgets a live peer without a tombstone (to make room for one that proved itself).
+    // True if it was there.
+    bool drop(std::string const& id);
     // Forgets every other peer, and the tombstones it expired (this node left the network,
     // or is about to take it afresh from a welcome).
     void clear();

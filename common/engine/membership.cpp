@@ -71,7 +71,7 @@ void membership::on_join(frame_source const& from, wire::join_msg&& m, instant n
         return;
     }
     bool const stopping = state_ == node_state::stopping;
-    if (stopping || (table_.full() && !table_.is_alive(entry.id))) {
+    if (stopping || (table_.full() && !table_.is_alive(entry.id) && unreached_peers() == 0)) {
         std::string reason =
             stopping ? "the node is shutting down"
                      : "peer table full (" + std::to_string(table_.max_peers()) + " peers)";
@@ -106,10 +106,13 @@ void membership::on_hello(frame_source const& from, wire::hello_msg&& m, instant
 }
 
 void membership::on_welcome(peer_entry const& contact, provenance contact_provenance,
-                            std::vector<peer_entry> const& peers, instant now) {
+                            std::vector<peer_entry> const& peers, instant now,
+                            bool answers_our_join) {
     apply(contact, contact_provenance, now);
+    taking_our_welcome_ = answers_our_join;
     for (auto const& entry : peers)
         apply(entry, entry.id == contact.id ? contact_provenance : provenance::relayed, now);
+    taking_our_welcome_ = false;
 }
 
 void membership::on_peers(frame_source const& from, wire::peers_msg&& m, instant now) {
@@ -169,6 +172,7 @@ void membership::on_link_up(std::string const& peer, instant) {
     auto it = links_.find(peer);
     if (it == links_.end()) return;  // hung up meanwhile
     it->second.connected = true;
+    it->second.reached = true;
     it->second.down_since.reset();
     // The first frame of every (re)connected link says who we are now: a peer that missed
     // our introduction, or our rename while the link was down, learns it here.
@@ -325,6 +329,14 @@ merge_outcome membership::apply(peer_entry const& received, provenance from, ins
             return merge_outcome::ignored;
         }
     }
+    bool const joins = entry.state == peer_state::alive && !table_.is_alive(entry.id);
+    if (joins && from == provenance::relayed && !taking_our_welcome_ &&
+        unreached_peers() >= max_unreached(table_.max_peers())) {
+        out_.log(severity::debug, "not adding ", short_id(entry.id), ": ",
+                 max_unreached(table_.max_peers()), " peers are not reached yet");
+        return merge_outcome::ignored;
+    }
+    if (joins && from == provenance::owner && table_.full()) evict_unreached(now);
     auto const result = table_.merge(entry, steady_ms(now));
     if (result.outcome != merge_outcome::ignored) last_table_change_ = now.steady;
     switch (result.outcome) {
@@ -360,7 +372,30 @@ merge_outcome membership::apply(peer_entry const& received, provenance from, ins
             out_.push(emit_event{peer_left{view(entry), reason}});
             break;
     }
+    if (from == provenance::owner)  // it spoke for itself on a connection: it is real
+        if (auto link = links_.find(entry.id); link != links_.end()) link->second.reached = true;
     return result.outcome;
+}
+
+std::size_t membership::unreached_peers() const {
+    return static_cast<std::size_t>(std::count_if(links_.begin(), links_.end(),
+                                                  [](auto const& l) { return !l.second.reached; }));
+}
+
+bool membership::evict_unreached(instant now) {
+    auto it =
+        std::find_if(links_.begin(), links_.end(), [](auto const& l) { return !l.second.reached; });
+    if (it == links_.end()) return false;
+    auto const* entry = table_.find(it->first);
+    if (!entry) return false;
+    auto const gone = *entry;
+    out_.log(severity::notice, "table full: dropping ", gone.name, " (", short_id(gone.id),
+             "), never reached, for a peer that was");
+    table_.drop(gone.id);
+    close_link(gone.id, false);
+    last_table_change_ = now.steady;
+    out_.push(emit_event{peer_left{view(gone), leave_reason::unreachable}});
+    return true;
 }
 
 void membership::open_link(peer_entry const& entry) {

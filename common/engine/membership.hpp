@@ -50,6 +50,13 @@ class membership {
   public:
     // Tombstones are dropped after this long, and remembered for as long again (peer_table).
     static constexpr milliseconds tombstone_lifetime{10 * 60 * 1000};
+    // Live peers this node has only heard of (relayed, never reached over a link nor heard
+    // from themselves) are at most this many: a member who relays made-up members, each
+    // validly signed by a key of its own, cannot fill the table. A peer that proves itself
+    // (a join, a hello, a link that comes up) on a full table takes the place of one of them.
+    static std::size_t max_unreached(std::size_t max_peers) {
+        return std::max<std::size_t>(16, max_peers / 2);
+    }
     // Newcomers this node welcomed lately, see introduce_to_recent_newcomers().
     static constexpr std::size_t max_recent_newcomers = 32;
 
@@ -77,10 +84,13 @@ class membership {
     // ---- frames from peers
     void on_join(frame_source const& from, wire::join_msg&& m, instant now);
     void on_hello(frame_source const& from, wire::hello_msg&& m, instant now);
-    // The entries of a welcome, ours (after join()) or one arriving unasked. `contact` is the
-    // owner's own when the connection is the contact's (the join's, or its link).
+    // The entries of a welcome, ours (after join(): `answers_our_join`) or one arriving
+    // unasked. `contact` is the owner's own when the connection is the contact's (the join's,
+    // or its link). The table our own join's contact lists is taken whole: it is the network
+    // we asked to join, which may hold more peers than max_unreached().
     void on_welcome(wire::peer_entry const& contact, provenance contact_provenance,
-                    std::vector<wire::peer_entry> const& peers, instant now);
+                    std::vector<wire::peer_entry> const& peers, instant now,
+                    bool answers_our_join = false);
     void on_peers(frame_source const& from, wire::peers_msg&& m, instant now);
     void on_digest(frame_source const& from, wire::digest_msg const& m, instant now);
     void on_rename(frame_source const& from, wire::rename_msg const& m, instant now);
@@ -122,6 +132,8 @@ class membership {
   private:
     struct link_state {
         bool connected = false;
+        // The peer proved itself: its link came up, or it spoke for itself on a connection.
+        bool reached = false;
         // Since when the peer has been unreachable: the link broke or a dial first failed.
         std::optional<steady_time> down_since;
     };
@@ -131,6 +143,9 @@ class membership {
     merge_outcome apply(wire::peer_entry const& received, provenance from, instant now,
                         leave_reason reason = leave_reason::left);
     bool believable(wire::peer_entry const& entry) const;
+    std::size_t unreached_peers() const;
+    // Drops a live peer never reached, to make room for one that proved itself.
+    bool evict_unreached(instant now);
     void sign_self();
     void open_link(wire::peer_entry const& entry);
     void close_link(std::string const& id, bool flush);
@@ -147,6 +162,7 @@ class membership {
     effects& out_;
     std::function<void(std::string const&)> forget_;
     std::uint64_t forged_ = 0;
+    bool taking_our_welcome_ = false;  // on_welcome() of our own join: no max_unreached()
     history_source welcome_history_;
     peer_table table_;
     node_state state_ = node_state::active;

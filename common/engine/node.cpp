@@ -100,7 +100,7 @@ rpc::result<std::size_t> node::joined(wire::welcome_msg&& welcome, std::string_v
         return rpc::error{rpc::code::invalid_params, std::string(contact) + " is this node itself"};
     if (members_.state() != node_state::stopping) members_.rejoin(welcome.from);
     // The join's connection proved the contact's id (the runtime checks welcome.from.id).
-    members_.on_welcome(welcome.from, membership::provenance::owner, welcome.peers, now);
+    members_.on_welcome(welcome.from, membership::provenance::owner, welcome.peers, now, true);
     chat_.receive_history(std::move(welcome.history), welcome.seals, welcome.anchors);
     out_.log(severity::notice, "joined the network through ", contact, "; ",
              members_.table().alive_count(), " peers");

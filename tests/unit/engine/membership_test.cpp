@@ -229,6 +229,62 @@ TEST(Membership, AKnownPeerMayJoinAgainWhenTheTableIsFull) {
     EXPECT_EQ(n.m.table().find(id('b'))->inc, 2u);
 }
 
+// Members only heard of: signed by keys of their own (any member can make such keys), relayed
+// by `b`, never reached. Named '@', 'A', 'B', ...
+std::vector<peer_entry> made_up_members(std::size_t count) {
+    std::vector<peer_entry> out;
+    for (std::size_t i = 0; i < count; ++i) out.push_back(entry(static_cast<char>('@' + i), 1));
+    return out;
+}
+
+TEST(Membership, PeersOnlyHeardOfAreCappedUntilTheyAreReached) {
+    node_under_test n(40);  // max_unreached: max(16, 40 / 2) = 20
+    ASSERT_EQ(membership::max_unreached(40), 20u);
+    n.know('b');
+    n.m.on_peers(from('b'), {made_up_members(30), false}, t(0));
+    EXPECT_EQ(n.m.table().alive_count(), 1u + 20u);
+    EXPECT_EQ(only<dial_peer>(n.take()).size(), 20u);
+    EXPECT_EQ(n.m.table().find(id('@' + 25)), nullptr);
+    // One of them is reached: room for one more heard of.
+    n.m.on_link_up(id('@'), t(10));
+    n.m.on_peers(from('b'), {made_up_members(30), false}, t(20));
+    EXPECT_EQ(n.m.table().alive_count(), 1u + 21u);
+    // A peer that speaks for itself is never held back.
+    n.m.on_hello(from('x'), {entry('x', 1)}, t(30));
+    EXPECT_NE(n.m.table().find(id('x')), nullptr);
+}
+
+TEST(Membership, AJoinerOnAFullTableTakesThePlaceOfAPeerNeverReached) {
+    node_under_test n(4);
+    n.know('b');
+    n.m.on_peers(from('b'), {made_up_members(3), false}, t(0));
+    ASSERT_TRUE(n.m.table().full());
+    n.take();
+    n.m.on_join(from('j', 9), {entry('j', 7)}, t(100));
+    auto const fx = n.take();
+    ASSERT_EQ(only<reply_on>(fx).size(), 1u);
+    EXPECT_TRUE(std::holds_alternative<wire::welcome_msg>(*only<reply_on>(fx)[0].message));
+    EXPECT_NE(n.m.table().find(id('j')), nullptr);
+    EXPECT_EQ(n.m.table().alive_count(), 4u);
+    auto const gone = events<peer_left>(fx);
+    ASSERT_EQ(gone.size(), 1u);
+    EXPECT_NE(gone[0].peer.id, id('b'));  // b was reached: it stays
+    EXPECT_EQ(gone[0].reason, leave_reason::unreachable);
+    EXPECT_EQ(only<hang_up>(fx).size(), 1u);
+    EXPECT_NE(n.m.table().find(id('b')), nullptr);
+}
+
+TEST(Membership, OurOwnJoinsWelcomeIsTakenWhole) {
+    node_under_test n(40);
+    auto const members = made_up_members(30);
+    n.m.on_welcome(entry('b', 1), membership::provenance::owner, members, t(0), true);
+    EXPECT_EQ(n.m.table().alive_count(), 31u);
+    // An unasked welcome is news like any other.
+    node_under_test m(40);
+    m.m.on_welcome(entry('b', 1), membership::provenance::owner, members, t(0));
+    EXPECT_EQ(m.m.table().alive_count(), 1u + 20u);
+}
+
 TEST(Membership, JoinIsRefusedWhileStopping) {
     node_under_test n;
     n.know('b');
