@@ -18,6 +18,8 @@ std::optional<std::uint16_t> parse_port(std::string_view s) {
 }  // namespace
 
 std::optional<address> parse_address(std::string_view text, std::uint16_t default_port_) {
+    // Peers relay each other's addresses: a long one would swell every list that carries it.
+    if (text.size() > max_address_bytes) return std::nullopt;
     address out{.host = {}, .port = default_port_};
     if (text.starts_with('[')) {
         auto const close = text.find(']');
@@ -46,7 +48,7 @@ std::optional<address> parse_address(std::string_view text, std::uint16_t defaul
         if (!port) return std::nullopt;
         out.port = *port;
     }
-    if (out.host.empty()) return std::nullopt;
+    if (out.host.empty() || out.host.size() > max_host_bytes) return std::nullopt;
     return out;
 }
 

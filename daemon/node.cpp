@@ -356,20 +356,33 @@ void node::run_effects() {
     running_effects_ = false;
 }
 
+// The engine sizes what it sends to fit the frame limit (a welcome's history shrinks to leave
+// room for the table); should a frame still exceed it, it is refused here, at the sender,
+// rather than make the receiver close the connection and lose everything queued behind it.
+frame_ptr node::frame_within_limit(wire::message const& message) {
+    auto frame = make_frame(message);
+    if (frame->size() <= wire::frame_header_size + wire::default_frame_limit) return frame;
+    log(log_level::error, "not sending a ", wire::type_name(message), " frame of ", frame->size(),
+        " bytes: over the frame limit");
+    return nullptr;
+}
+
 void node::execute(engine::effect& effect) {
     std::visit(
         [&](auto& fx) {
             using T = std::decay_t<decltype(fx)>;
             if constexpr (std::is_same_v<T, engine::send_to_peer>) {
-                send_to(fx.peer, make_frame(*fx.message), fx.first);
+                if (auto frame = frame_within_limit(*fx.message))
+                    send_to(fx.peer, std::move(frame), fx.first);
             } else if constexpr (std::is_same_v<T, engine::reply_on>) {
                 // Replies answer the frame being handled, on its connection.
                 if (current_ && current_->id() == fx.connection)
-                    current_->send(make_frame(*fx.message));
+                    if (auto frame = frame_within_limit(*fx.message))
+                        current_->send(std::move(frame));
             } else if constexpr (std::is_same_v<T, engine::broadcast>) {
-                auto const frame = make_frame(*fx.message);  // once, for every link
+                auto const frame = frame_within_limit(*fx.message);  // once, for every link
                 for (auto& [id, link] : links_)
-                    if (id != fx.except) link->send(frame);
+                    if (frame && id != fx.except) link->send(frame);
             } else if constexpr (std::is_same_v<T, engine::dial_peer>) {
                 dial(fx.peer, fx.target);
             } else if constexpr (std::is_same_v<T, engine::redirect_link>) {

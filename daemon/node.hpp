@@ -81,6 +81,7 @@ class node final : public frame_handler, public link_observer {
     // Carries out what the engine asked for, until it asks for nothing more.
     void run_effects();
     void execute(engine::effect& effect);
+    frame_ptr frame_within_limit(wire::message const& message);
     void send_to(std::string const& peer, frame_ptr frame, bool first);
     void dial(std::string const& peer, address const& target);
     void hang_up(std::string const& peer, bool flush);

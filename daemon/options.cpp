@@ -31,7 +31,7 @@ po::options_description describe() {
         ("network-key", po::value<std::string>()->value_name("FILE"), "the network key (default: $CREDENTIALS_DIRECTORY/network.key or STATE-DIR/network.key if present)")
         ("network", po::value<std::string>()->value_name("open|closed"), "with no network key: run an open network, or create a key (default open)")
         ("socket", po::value<std::string>()->value_name("PATH"), "control socket path")
-        ("max-peers", po::value<std::string>()->value_name("N"), "most live peers in the table (default 256)")
+        ("max-peers", po::value<std::string>()->value_name("N"), "most live peers in the table (default 256, at most 512)")
         ("config", po::value<std::string>()->value_name("FILE"), "config file (default /etc/p2pchat/p2pchatd.conf if present)")
         ("log-level", po::value<std::string>()->value_name("LEVEL"), "debug, info, notice, warning or error (default info)")
         ("dbus", po::value<std::string>()->value_name("BUS"), "publish the D-Bus interface on: none, user or system (default none)")
@@ -159,7 +159,7 @@ parsed_options parse_options(int argc, char const* const argv[]) {
     }
     o.socket_path = vm.count("socket") ? vm["socket"].as<std::string>() : default_socket_path();
     // Upper bounds: what one process can serve (each peer costs descriptors and memory).
-    if (vm.count("max-peers")) o.max_peers = number_or_throw(vm, "max-peers", 1, 65536);
+    if (vm.count("max-peers")) o.max_peers = number_or_throw(vm, "max-peers", 1, 512);
     if (vm.count("log-level") && !parse_log_level(vm["log-level"].as<std::string>(), o.level))
         throw usage_error("--log-level: expected debug, info, notice, warning or error");
     if (vm.count("event-log-size"))

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "common/text.hpp"
+#include "common/wire/frame_decoder.hpp"
 
 namespace p2pchat::engine {
 
@@ -159,7 +160,9 @@ void chat_room::show(wire::chat_msg chat, bool self) {
 }
 
 void chat_room::fill_welcome(wire::welcome_msg& welcome) const {
-    welcome.history = store_.newest(welcome_history_count, welcome_history_bytes);
+    std::size_t left = wire::default_frame_limit - welcome_reserve_bytes;
+    for (auto const& entry : welcome.peers) left -= std::min(left, approx_size(entry));
+    welcome.history = store_.newest(welcome_history_count, std::min(left, welcome_history_bytes));
     std::set<std::string_view> origins;
     for (auto const& chat : welcome.history) origins.insert(chat.origin);
     for (auto origin : origins)

@@ -30,6 +30,9 @@ class chat_room {
     // welcome frame far below the frame limit whatever the message sizes.
     static constexpr std::size_t welcome_history_count = 50;
     static constexpr std::size_t welcome_history_bytes = 512 * 1024;
+    // What a welcome keeps for its seals, anchors and the rest around its lists: 50 messages
+    // of 50 origins with 4 seals each take about 60 KiB.
+    static constexpr std::size_t welcome_reserve_bytes = 96 * 1024;
 
     // Seals kept per origin: the newest few, so that a history with a gap in an origin's
     // messages (a contact that missed one) or an origin's earlier run (before a restart) is
@@ -64,7 +67,8 @@ class chat_room {
                          std::vector<wire::chain_anchor> const& anchors = {});
 
     // What a welcome carries: the newest messages, the kept seals of their origins and the
-    // chain each stretch of an origin's messages starts from.
+    // chain each stretch of an origin's messages starts from; the history takes at most what
+    // the frame limit leaves after welcome.peers (already filled) and the reserve.
     void fill_welcome(wire::welcome_msg& welcome) const;
 
     std::uint64_t lamport() const { return lamport_; }

@@ -28,6 +28,11 @@ std::size_t approx_size(wire::chat_msg const& chat) {
     return json_size(chat.text) + json_size(chat.name) + 200;  // 200: ids and JSON around them
 }
 
+std::size_t approx_size(wire::peer_entry const& entry) {
+    // 200: the id, the signature, the incarnation and the JSON around them.
+    return json_size(entry.name) + json_size(entry.addr) + 200;
+}
+
 void memory_store::append(wire::chat_msg chat) {
     if (capacity_ == 0) return;
     if (messages_.size() == capacity_) messages_.pop_front();

@@ -34,6 +34,8 @@ class message_store {
 // What one message costs in a frame: its text and name as JSON writes them (escapes counted),
 // and room for ids and JSON around them.
 std::size_t approx_size(wire::chat_msg const& chat);
+// The same for a peer entry in a list.
+std::size_t approx_size(wire::peer_entry const& entry);
 
 class memory_store final : public message_store {
   public:

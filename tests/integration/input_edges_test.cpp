@@ -25,6 +25,7 @@ TEST(InputEdges, DaemonRefusesBadOptionsWithUsage) {
     for (auto const& args :
          std::vector<std::vector<std::string>>{{"--max-peers", "-1"},
                                                {"--max-peers", "0"},
+                                               {"--max-peers", "513"},
                                                {"--max-peers", "99999999999999999999"},
                                                {"--peer-timeout", "1e3"},
                                                {"--gossip-interval", "5"},

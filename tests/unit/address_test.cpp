@@ -21,6 +21,15 @@ TEST(Address, HostAndPort) {
     expect_parsed("0.0.0.0:0000080", "0.0.0.0", 80);
 }
 
+TEST(Address, AHostIsAtMostADnsNameLong) {
+    std::string const longest(max_host_bytes, 'h');
+    ASSERT_TRUE(parse_address(longest + ":65535"));
+    EXPECT_EQ(parse_address(longest + ":65535")->host, longest);
+    EXPECT_FALSE(parse_address(longest + "h"));
+    EXPECT_FALSE(parse_address(longest + "h:1"));
+    EXPECT_FALSE(parse_address("[" + std::string(max_address_bytes, 'a') + "]:1"));
+}
+
 TEST(Address, PortZeroIsAllowed) {
     // --listen HOST:0 asks the kernel for a free port.
     expect_parsed("127.0.0.1:0", "127.0.0.1", 0);

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "common/address.hpp"
 #include "common/text.hpp"
 #include "common/wire/frame_decoder.hpp"
 #include "tests/support/identities.hpp"
@@ -484,16 +485,22 @@ TEST_F(room_fixture, WelcomeWithTheHistoryFitsInAFrame) {
             for (auto& e : fx.take())
                 if (auto* st = std::get_if<store_message>(&e)) s.append(st->chat);
         }
-        std::vector<wire::peer_entry> peers(  // a full table of long names, too
-            256, test::signed_entry('b', std::string(64, '"'), "[2001:db8::1234:5678]:65535",
-                                    1'764'000'000'000'000));
-        // With the most seals a welcome can carry: one origin per message, each with its
-        // whole allowance.
+        // The largest table: 512 live peers and as many tombstones, with the longest names
+        // and addresses there are.
+        auto const longest =
+            test::signed_entry('b', std::string(64, '"'),
+                               std::string(max_host_bytes, 'h') + ":65535", 1'764'000'000'000'000);
+        std::vector<wire::peer_entry> peers(2 * 512, longest);
+        // With the most seals and anchors a welcome can carry: one origin per message, each
+        // with its whole allowance.
         wire::welcome_msg w{peers.front(), peers, {}, {}, {}};
         r.fill_welcome(w);
         auto const seal = test::seal_of(chat(bob, 1, 1));
         w.seals.assign(w.history.size() * chat_room::seals_per_origin, seal);
-        EXPECT_FALSE(w.history.empty());
+        w.anchors.assign(w.history.size(), {bob, 1, seal.chain});
+        // A table this large leaves about 340 KiB for the history: five messages of 64 KiB,
+        // two of quotes (128 KiB in JSON), none of control characters (384 KiB each).
+        EXPECT_EQ(w.history.size(), text[0] == 'x' ? 5u : text[0] == '"' ? 2u : 0u);
         EXPECT_LE(wire::encode(w).size(), wire::default_frame_limit)
             << "history of " << w.history.size() << " messages of byte "
             << static_cast<int>(text[0]);
