@@ -102,7 +102,7 @@ while IFS= read -r line; do
         elif [[ $note == background* ]]; then
             printf '(\n%s) &\nbg+=($!)\n' "$text"
             if [[ $note =~ ready\ (.*)$ ]]; then
-                echo "for i in \$(seq 100); do ${BASH_REMATCH[1]} >/dev/null 2>&1 && break; sleep 0.1; done"
+                echo "for i in \$(seq 300); do ${BASH_REMATCH[1]} >/dev/null 2>&1 && break; sleep 0.1; done"
             fi
         elif [[ $note =~ timeout\ ([0-9]+) ]]; then
             printf '(\n%s) &\nwatched=$!\nsleep %s\nkill -INT -- "-$watched" 2>/dev/null; wait "$watched" 2>/dev/null || true\n' \
