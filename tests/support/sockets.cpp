@@ -14,9 +14,18 @@ namespace p2pchat::test {
 
 // ---------------------------------------------------------------- raw sockets
 
-int tcp_connect(std::string const& host, std::uint16_t port) {
+int tcp_connect(std::string const& host, std::uint16_t port, std::string const& source) {
     int const fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) return -1;
+    if (!source.empty()) {
+        sockaddr_in local{};
+        local.sin_family = AF_INET;
+        if (::inet_pton(AF_INET, source.c_str(), &local.sin_addr) != 1 ||
+            ::bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof local) < 0) {
+            ::close(fd);
+            return -1;
+        }
+    }
     sockaddr_in sa{};
     sa.sin_family = AF_INET;
     sa.sin_port = htons(port);

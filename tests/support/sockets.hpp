@@ -10,8 +10,9 @@
 
 namespace p2pchat::test {
 
-// Connects over TCP; -1 on failure.
-int tcp_connect(std::string const& host, std::uint16_t port);
+// Connects over TCP, from the local address `source` when one is given (another loopback
+// address, so that a test's flood comes from an address of its own); -1 on failure.
+int tcp_connect(std::string const& host, std::uint16_t port, std::string const& source = {});
 // Connects to a Unix stream socket; -1 on failure.
 int unix_connect(std::string const& path);
 // Writes everything or fails (false), within the deadline.
