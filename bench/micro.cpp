@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "common/crypto/secure_channel.hpp"
 #include "common/crypto/signatures.hpp"
 #include "common/peer_table.hpp"
 #include "common/rpc/rpc.hpp"
@@ -117,6 +118,25 @@ void entry_sign(benchmark::State& state) {
     for (auto _ : state) benchmark::DoNotOptimize(crypto::sign_entry(e, the_identity().key));
 }
 BENCHMARK(entry_sign);
+
+// A whole link handshake, both ends (Noise XXpsk3, the identity binding, mac1): what every
+// peer connection costs before its first frame, and what a full mesh pays per link.
+void link_handshake(benchmark::State& state) {
+    crypto::identity_keys a, b;
+    crypto_sign_keypair(a.public_key.data(), a.secret_key.data());
+    crypto_sign_keypair(b.public_key.data(), b.secret_key.data());
+    auto const network = crypto::generate_network_key();
+    for (auto _ : state) {
+        crypto::channel_handshake initiator(crypto::channel_handshake::role::initiator, a, network);
+        crypto::channel_handshake responder(crypto::channel_handshake::role::responder, b, network);
+        crypto::handshake_failure failure{};
+        auto m2 = responder.receive(initiator.start(), failure);
+        auto m3 = initiator.receive(*m2, failure);
+        responder.receive(*m3, failure);
+        if (!initiator.done() || !responder.done()) state.SkipWithError("handshake failed");
+    }
+}
+BENCHMARK(link_handshake);
 
 // Splitting a read of 64 frames: what the reader coroutine does per socket read under load.
 void frame_split_64(benchmark::State& state) {

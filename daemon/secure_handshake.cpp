@@ -131,6 +131,11 @@ awaitable<result_type> secure_handshake(
     tcp::socket& socket, crypto::handshake::role role, link_settings const& settings,
     std::chrono::steady_clock::duration timeout,
     std::optional<std::chrono::steady_clock::duration> first_answer) {
+    // Before the first byte: the handshake is small writes each waiting on an answer, and the
+    // initiator's last message is followed at once by its first record (a join, a hello).
+    // With Nagle's algorithm that record waits for the peer's delayed ACK, 40 ms on Linux.
+    boost::system::error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
     auto outcome =
         co_await (run(socket, role, settings, first_answer) || sleep_for(socket, timeout));
     if (outcome.index() == 1)
