@@ -43,7 +43,7 @@ struct peer_connection::reader_sink {
     void on_malformed(bad_input, std::string_view why) { c.handler_.on_malformed(c, why); }
     bool on_buffered(std::size_t) {
         c.account();
-        if (c.budget_.exhausted() && c.decoder_->buffered() > memory_budget::share_when_exhausted) {
+        if (c.budget_.exhausted() && c.decoder_->memory() > memory_budget::share_when_exhausted) {
             c.handler_.on_malformed(c, "a large record while the node is over its memory budget");
             return false;
         }
@@ -86,7 +86,7 @@ peer_connection::peer_connection(frame_handler& handler, std::shared_ptr<memory_
       id_(++last_connection_id) {}
 
 void peer_connection::account() {
-    budget_.update(outbox_.bytes() + (decoder_ ? decoder_->buffered() : 0));
+    budget_.update(outbox_.bytes() + (decoder_ ? decoder_->memory() : 0));
 }
 
 awaitable<boost::system::error_code> peer_connection::run(tcp::socket socket,

@@ -107,6 +107,9 @@ class record_decoder {
     error failure() const { return error_; }
     // Bytes held: of records still coming, and of an opened record's frames not taken yet.
     std::size_t buffered() const { return buffer_.size() - consumed_; }
+    // What the buffer holds on to: its capacity, which growth by doubling can make twice
+    // what it buffers. A memory budget counts this.
+    std::size_t memory() const { return buffer_.capacity(); }
 
   private:
     bool open_next_record();
