@@ -2,6 +2,7 @@
 
 #include <sodium.h>
 
+#include <limits>
 #include <unordered_map>
 
 namespace p2pchat {
@@ -83,20 +84,29 @@ bool peer_table::drop(std::string const& id) {
     return true;
 }
 
+namespace {
+// Incarnations stop at the top of their range: wrapping around to 0 would make every other
+// node's entry of this one outrank its own for good.
+constexpr std::uint64_t top_inc = std::numeric_limits<std::uint64_t>::max();
+std::uint64_t above(std::uint64_t inc) { return inc == top_inc ? inc : inc + 1; }
+}  // namespace
+
 peer_entry const& peer_table::rename_self(std::string name) {
     self_.name = std::move(name);
-    ++self_.inc;
+    self_.inc = above(self_.inc);
     return self_;
 }
 
 peer_entry const& peer_table::bump_self() {
-    ++self_.inc;
+    self_.inc = above(self_.inc);
     return self_;
 }
 
 bool peer_table::refute(peer_entry const& claim) {
     if (claim.id != self_.id || !outranks(claim, self_)) return false;
-    self_.inc = claim.inc + 1;
+    // A claim at the top incarnation cannot be outranked; rising to it is all there is.
+    if (above(claim.inc) == self_.inc) return false;
+    self_.inc = above(claim.inc);
     return true;
 }
 

@@ -77,11 +77,10 @@ class chat_room {
     std::uint64_t messages_received() const { return received_; }
     // Messages refused: not signed by their author, or a Lamport time out of reach.
     std::uint64_t messages_refused() const { return refused_; }
-    // A peer the node forgot for good: its dedup window and seal go too.
-    void forget(std::string const& origin) {
-        seen_.forget(origin);
-        seals_.erase(origin);
-    }
+    // A peer the node forgot for good: its seals go. Its dedup window stays: its messages can
+    // still come back in a welcome's history (a store keeps them whoever left), and must not
+    // be shown twice. The windows are bounded by seen_messages' count of origins anyway.
+    void forget(std::string const& origin) { seals_.erase(origin); }
 
   private:
     bool accept(wire::chat_msg const& chat);

@@ -3,6 +3,7 @@
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/throw_exception.hpp>
+#include <cmath>
 #include <stdexcept>
 
 namespace p2pchat::rpc {
@@ -18,7 +19,10 @@ entry parse_request(json::value const& v) {
     json::value id = nullptr;
     bool has_id = false;
     if (auto const* idv = o.if_contains("id")) {
-        if (!(idv->is_string() || idv->is_number() || idv->is_null()))
+        // Boost.JSON reads 1e400 as infinity and 0e400 as NaN, and writes them back as
+        // Infinity and NaN, which are not JSON: such an id cannot be echoed in a reply.
+        bool const finite = !idv->is_double() || std::isfinite(idv->get_double());
+        if (!(idv->is_string() || idv->is_number() || idv->is_null()) || !finite)
             return bad_call{nullptr,
                             {code::invalid_request, "id must be a string, number or null"}};
         id = *idv;

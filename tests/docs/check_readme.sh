@@ -16,7 +16,7 @@ fail() { echo "check_readme: FAIL: $*" >&2; failures=$((failures + 1)); }
 [ -f "$readme" ] || { echo "check_readme: FAIL: $readme does not exist" >&2; exit 1; }
 
 run_cmd='.ci/deps && cmake --workflow --preset release && build/release/p2pchatd --listen 127.0.0.1:7447'
-test_cmd='.ci/deps && cmake --workflow --preset ci'
+test_cmd='.ci/deps && cmake --workflow --preset ci && cmake --workflow --preset asan && cmake --workflow --preset fuzz'
 grep -qxF -- "$run_cmd" "$readme" || fail "README lacks the line: $run_cmd"
 grep -qxF -- "$test_cmd" "$readme" || fail "README lacks the line: $test_cmd"
 grep -qF -- "$test_cmd" "$src/.ci/run" || fail ".ci/run does not run: $test_cmd"
@@ -25,7 +25,7 @@ grep -qF -- "$test_cmd" "$src/.ci/run" || fail ".ci/run does not run: $test_cmd"
 
 # The workflow presets exist (cmake itself reads CMakePresets.json) ...
 if workflows=$(cd "$src" && cmake --workflow --list-presets 2>&1); then
-    for p in release ci; do
+    for p in release ci asan fuzz; do
         grep -qE "^[[:space:]]+\"$p\"" <<<"$workflows" || fail "no workflow preset \"$p\" in CMakePresets.json"
     done
 else

@@ -1,6 +1,7 @@
 #include "tests/support/daemon.hpp"
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -211,6 +212,8 @@ node::node(options o)
 
 node::~node() {
     if (daemon_.running()) daemon_.kill_and_reap();
+    if (auto const report = sanitizer_report(log()); !report.empty())
+        ADD_FAILURE() << "p2pchatd on " << host_ << " reported:\n" << report;
 }
 
 process_result node::ctl(std::vector<std::string> args, std::string_view input,

@@ -1,6 +1,7 @@
 #include "tests/support/process.hpp"
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -320,10 +321,27 @@ child_process spawn_logged(std::vector<std::string> const& argv, fs::path const&
     }
 }
 
+std::string sanitizer_report(std::string_view output) {
+    static constexpr std::string_view markers[] = {"ERROR: AddressSanitizer",
+                                                   "ERROR: LeakSanitizer", ": runtime error: "};
+    std::size_t at = std::string_view::npos;
+    for (auto const m : markers) at = std::min(at, output.find(m));
+    if (at == std::string_view::npos) return {};
+    std::size_t const line = output.rfind('\n', at);
+    std::string_view report = output.substr(line == std::string_view::npos ? 0 : line + 1);
+    std::size_t end = 0;
+    for (int lines = 0; lines < 12 && end != std::string_view::npos; ++lines)
+        end = report.find('\n', end == 0 ? 0 : end + 1);
+    return std::string(report.substr(0, end));
+}
+
 process_result run_process(std::vector<std::string> const& argv, std::string_view input,
                            milliseconds timeout) {
     child_process child(argv);
-    return child.communicate(input, timeout);
+    auto r = child.communicate(input, timeout);
+    if (auto const report = sanitizer_report(r.err); !report.empty())
+        ADD_FAILURE() << argv.front() << " reported:\n" << report;
+    return r;
 }
 
 bool wait_until(std::function<bool()> const& pred, milliseconds timeout) {

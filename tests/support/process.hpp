@@ -108,7 +108,13 @@ class child_process {
 child_process spawn_logged(std::vector<std::string> const& argv, std::filesystem::path const& log,
                            spawn_options const& options = {});
 
-// Runs a program to completion with a timeout (killed when it passes).
+// The first sanitizer report (AddressSanitizer, LeakSanitizer, UndefinedBehaviorSanitizer) in
+// a process's output, a few lines of it; empty when there is none. In the asan build every
+// program is instrumented, and a report in a child's output fails the test that ran it.
+std::string sanitizer_report(std::string_view output);
+
+// Runs a program to completion with a timeout (killed when it passes). A sanitizer report on
+// its stderr fails the current test.
 process_result run_process(std::vector<std::string> const& argv, std::string_view input = {},
                            milliseconds timeout = ctl_timeout);
 

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <random>
 #include <string>
@@ -262,6 +263,23 @@ TEST(PeerTable, RefuteRaisesSelfAboveOutrankingClaims) {
     EXPECT_EQ(t.self().state, peer_state::alive);
     EXPECT_TRUE(t.refute(entry('s', 500))) << "a clock that went backwards";
     EXPECT_EQ(t.self().inc, 501u);
+}
+
+// Found by the engine fuzzer (fuzz/engine.cpp): a peer's entry about us at the top incarnation
+// made refute() wrap our incarnation around to 0, below every entry others keep of us.
+TEST(PeerTable, IncarnationNeverWrapsAround) {
+    constexpr auto top = std::numeric_limits<std::uint64_t>::max();
+    peer_table t = table_of('s');
+    EXPECT_TRUE(t.refute(tombstone('s', top - 1)));
+    EXPECT_EQ(t.self().inc, top);
+    EXPECT_FALSE(t.refute(tombstone('s', top))) << "nothing outranks it: no answer to send";
+    EXPECT_EQ(t.self().inc, top);
+    EXPECT_EQ(t.bump_self().inc, top);
+    EXPECT_EQ(t.rename_self("sam").inc, top);
+
+    peer_table u = table_of('s');
+    EXPECT_TRUE(u.refute(entry('s', top)));
+    EXPECT_EQ(u.self().inc, top);
 }
 
 TEST(PeerTable, ClearForgetsEveryoneButSelf) {

@@ -198,6 +198,40 @@ TEST_F(room_fixture, ALiveMessageIsTakenOnlyFromItsAuthor) {
     EXPECT_EQ(shown[0].chat.text, "real");
 }
 
+// Found by the engine fuzzer before messages were chained (fuzz branch): a peer sent a chat
+// under our own id with the seq we were about to use; we showed it, and our next message then
+// had an id already taken. A live message now counts only from its author's own link, and a
+// welcome's only as far as its author's seal proves it: neither can take our next id.
+TEST_F(room_fixture, AForgeryOfOurNextIdIsRefusedAndTheIdStaysOurs) {
+    auto const next = room.next_seq();
+    room.receive(chat(self_id, next, 1, "forged"), bob);
+    auto h = sealed({chat(self_id, next, 1, "forged too")});
+    h.seals[0].sig = test::seal_of(chat(bob, 1, 1)).sig;  // only we can sign our seals
+    room.receive_history(std::move(h.history), h.seals);
+    EXPECT_TRUE(drain().empty());
+    EXPECT_EQ(room.messages_refused(), 2u);
+    EXPECT_EQ(room.lamport(), 0u);
+    auto const r = room.send("mine", "alice", at(started_ms));
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->seq, next);
+    auto const shown = drain();
+    ASSERT_EQ(shown.size(), 1u);
+    EXPECT_EQ(shown[0].chat.text, "mine");
+}
+
+// Found by the engine fuzzer (fuzz/engine.cpp, invariant: a node shows each message id at
+// most once): a peer unreachable long enough for its tombstone to expire was forgotten with
+// its dedup window, and a welcome after a rejoin showed its messages again.
+TEST_F(room_fixture, AForgottenPeersMessagesAreNotShownAgainFromAWelcome) {
+    receive(chat(bob, 1, 1, "once"));
+    ASSERT_EQ(drain().size(), 1u);
+    room.forget(bob);
+    auto h = sealed({chat(bob, 1, 1, "once")});
+    room.receive_history(std::move(h.history), h.seals);
+    EXPECT_TRUE(drain().empty());
+    EXPECT_EQ(room.messages_received(), 1u);
+}
+
 TEST_F(room_fixture, HistoryIsShownUpToWhatASealProves) {
     auto h = sealed({chat(bob, 1, 1, "one"), chat(bob, 2, 2, "two"), chat(bob, 3, 3, "three"),
                      chat(carol, 1, 4, "unsealed")});

@@ -87,6 +87,22 @@ TEST(RpcParse, IdKindsAreKeptAsGiven) {
     EXPECT_EQ(*frac.id, json::value(1.5));
 }
 
+// Found by the JSON-RPC fuzzer (fuzz/rpc_parse_line.cpp): Boost.JSON 1.81 parses 1e400 as
+// infinity and 0e400 as NaN, and serializes them as Infinity and NaN, so echoing such an id
+// wrote a reply line that is not JSON.
+TEST(RpcParse, AnIdThatIsNoFiniteNumberIsInvalid) {
+    for (std::string_view line : {R"({"jsonrpc":"2.0","id":1e400,"method":"status"})",
+                                  R"({"jsonrpc":"2.0","id":-1e400,"method":"status"})",
+                                  R"({"jsonrpc":"2.0","id":0e400,"method":"status"})"}) {
+        expect_bad(line, code::invalid_request);
+        auto const reply = json::serialize(make_error(parse_one_bad(line).id, {}));
+        json::error_code ec;
+        EXPECT_TRUE(json::parse(reply, ec).is_object()) << reply;
+    }
+    EXPECT_EQ(*parse_one_call(R"({"jsonrpc":"2.0","id":1e300,"method":"status"})").id,
+              json::value(1e300));
+}
+
 TEST(RpcParse, ParamsAbsentOrEmptyArrayMeanNone) {
     auto a = parse_one_call(R"({"jsonrpc":"2.0","id":1,"method":"peers"})");
     EXPECT_TRUE(a.params.empty());
