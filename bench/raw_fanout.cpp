@@ -5,10 +5,10 @@
 //
 // Usage: p2pchat_raw_fanout MESSAGES SOCKETS. Prints one JSON object with the figures.
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
-#include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -30,9 +30,8 @@ namespace {
 
 std::string chat_frame(std::size_t seq) {
     std::string const origin(64, 'a');
-    std::string payload = R"({"v":1,"type":"chat","origin":")" + origin +
-                          R"(","seq":)" + std::to_string(seq) +
-                          R"(,"lamport":)" + std::to_string(seq) +
+    std::string payload = R"({"v":1,"type":"chat","origin":")" + origin + R"(","seq":)" +
+                          std::to_string(seq) + R"(,"lamport":)" + std::to_string(seq) +
                           R"(,"time":1764111111123,"name":"n0","text":")" + std::to_string(seq) +
                           R"("})";
     std::string frame(4, '\0');
@@ -156,9 +155,10 @@ int main(int argc, char** argv) {
     double const seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (failed) die("read");
-    std::printf("{\"messages\":%zu,\"sockets\":%zu,\"seconds\":%.6f,\"delivered_per_s\":%.1f,"
-                "\"frame_bytes\":%zu}\n",
-                messages, fanout, seconds, static_cast<double>(messages * fanout) / seconds,
-                total_bytes / (messages ? messages : 1));
+    std::printf(
+        "{\"messages\":%zu,\"sockets\":%zu,\"seconds\":%.6f,\"delivered_per_s\":%.1f,"
+        "\"frame_bytes\":%zu}\n",
+        messages, fanout, seconds, static_cast<double>(messages * fanout) / seconds,
+        total_bytes / (messages ? messages : 1));
     return 0;
 }

@@ -45,8 +45,8 @@ int run_join(context& ctx, args_t args) {
     if (!a) return report(a.error());
     if (handle_common(ctx, *a, "join")) return 0;
     if (a->positionals.size() != 1)
-        return report(usage_error(
-            "join", a->positionals.empty() ? "missing HOST[:PORT] or INVITE" : "too many arguments"));
+        return report(usage_error("join", a->positionals.empty() ? "missing HOST[:PORT] or INVITE"
+                                                                 : "too many arguments"));
 
     auto params = join_params(a->positionals.front());
     if (!params) return report(usage_error("join", params.error().message));
