@@ -1,12 +1,12 @@
 #include "common/invite.hpp"
 
-#include <sodium.h>
+#include <tuple>
+
+#include "common/crypto/base64url.hpp"
 
 namespace p2pchat {
 
 namespace {
-
-constexpr int variant = sodium_base64_VARIANT_URLSAFE_NO_PADDING;
 
 std::string_view trim(std::string_view s) {
     auto const blank = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
@@ -17,24 +17,10 @@ std::string_view trim(std::string_view s) {
 
 }  // namespace
 
-std::string format_network_key(crypto::key const& key) {
-    std::string out(sodium_base64_encoded_len(key.size(), variant), '\0');
-    sodium_bin2base64(out.data(), out.size(), key.data(), key.size(), variant);
-    out.resize(out.size() - 1);  // the terminating NUL
-    return out;
-}
+std::string format_network_key(crypto::key const& key) { return crypto::to_base64url(key); }
 
 std::optional<crypto::key> parse_network_key(std::string_view text) {
-    text = trim(text);
-    if (text.size() != 43) return std::nullopt;
-    crypto::key key;
-    std::size_t length = 0;
-    char const* end = nullptr;
-    if (sodium_base642bin(key.data(), key.size(), text.data(), text.size(), nullptr, &length, &end,
-                          variant) != 0 ||
-        length != key.size() || end != text.data() + text.size())
-        return std::nullopt;
-    return key;
+    return crypto::from_base64url<std::tuple_size_v<crypto::key>>(trim(text));
 }
 
 std::string format_invite(invite const& i) {

@@ -4,11 +4,12 @@
 
 #include <optional>
 
+#include "common/crypto/base64url.hpp"
+
 namespace p2pchat::crypto {
 
 namespace {
 
-constexpr int variant = sodium_base64_VARIANT_URLSAFE_NO_PADDING;
 using signature = std::array<unsigned char, crypto_sign_BYTES>;
 
 void put_u64(std::string& out, std::uint64_t v) {
@@ -36,24 +37,7 @@ std::string entry_bytes(wire::peer_entry const& e, wire::peer_state state) {
 
 using chain_bytes = std::array<unsigned char, 32>;
 
-std::optional<chain_bytes> decode_chain(std::string_view text) {
-    if (text.size() != 43) return std::nullopt;
-    chain_bytes out;
-    std::size_t length = 0;
-    char const* end = nullptr;
-    if (sodium_base642bin(out.data(), out.size(), text.data(), text.size(), nullptr, &length, &end,
-                          variant) != 0 ||
-        length != out.size() || end != text.data() + text.size())
-        return std::nullopt;
-    return out;
-}
-
-std::string chain_text(chain_bytes const& c) {
-    std::string out(sodium_base64_encoded_len(c.size(), variant), '\0');
-    sodium_bin2base64(out.data(), out.size(), c.data(), c.size(), variant);
-    out.pop_back();
-    return out;
-}
+std::optional<chain_bytes> decode_chain(std::string_view text) { return from_base64url<32>(text); }
 
 std::string chat_bytes(wire::chat_msg const& c, chain_bytes const& previous) {
     std::string out = "p2pchat/chat/1";
@@ -72,22 +56,11 @@ std::string sign_bytes(std::string const& bytes, signing_key const& key) {
     signature sig;
     crypto_sign_detached(sig.data(), nullptr, reinterpret_cast<unsigned char const*>(bytes.data()),
                          bytes.size(), key.data());
-    std::string out(sodium_base64_encoded_len(sig.size(), variant), '\0');
-    sodium_bin2base64(out.data(), out.size(), sig.data(), sig.size(), variant);
-    out.pop_back();  // the terminating NUL
-    return out;
+    return to_base64url(sig);
 }
 
 std::optional<signature> decode_signature(std::string_view text) {
-    if (text.size() != signature_text_size) return std::nullopt;
-    signature sig;
-    std::size_t length = 0;
-    char const* end = nullptr;
-    if (sodium_base642bin(sig.data(), sig.size(), text.data(), text.size(), nullptr, &length, &end,
-                          variant) != 0 ||
-        length != sig.size() || end != text.data() + text.size())
-        return std::nullopt;
-    return sig;
+    return from_base64url<crypto_sign_BYTES>(text);
 }
 
 bool verify_bytes(std::string const& bytes, std::string_view sig_text, std::string_view id) {
@@ -120,7 +93,7 @@ std::string next_chain(std::string_view previous, wire::chat_msg const& chat) {
     chain_bytes out;
     crypto_generichash(out.data(), out.size(), reinterpret_cast<unsigned char const*>(bytes.data()),
                        bytes.size(), nullptr, 0);
-    return chain_text(out);
+    return to_base64url(out);
 }
 
 bool follows(std::string_view previous, wire::chat_msg const& chat) {
