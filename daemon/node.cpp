@@ -20,8 +20,8 @@ namespace {
 
 constexpr auto join_timeout = 10s;
 constexpr auto shutdown_grace = 2s;
-// The store serves the history a welcome carries (engine::chat_room): that many messages.
-constexpr std::size_t stored_messages = engine::chat_room::welcome_history_count;
+// The store serves the history a welcome and a sync carry (engine::chat_room).
+constexpr std::size_t stored_messages = 10000;
 
 log_level to_log_level(engine::severity s) {
     switch (s) {
@@ -402,7 +402,9 @@ void node::execute(engine::effect& effect) {
             } else if constexpr (std::is_same_v<T, engine::emit_event>) {
                 events_.append(std::move(fx.event));
             } else if constexpr (std::is_same_v<T, engine::store_message>) {
-                store_.append(std::move(fx.chat));
+                store_.append(fx.chat, fx.arrived_unix_ms);
+            } else if constexpr (std::is_same_v<T, engine::store_seal>) {
+                store_.append_seal(fx.seal);
             } else if constexpr (std::is_same_v<T, engine::adopt_network_key>) {
                 adopt_from_peer(fx);
             } else {
