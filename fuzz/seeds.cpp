@@ -68,7 +68,11 @@ std::vector<std::pair<std::string, wire::message>> every_message() {
         {"rename", wire::rename_msg{renamed.id, renamed.name, renamed.inc, renamed.sig}},
         {"leave", wire::leave_msg{gone.id, gone.inc, gone.sig}},
         {"network_key", wire::network_key_msg{format_network_key(key)}},
-        {"unknown", wire::unknown_msg{"ping"}},
+        {"ping", wire::ping_msg{7, {{renamed}, {{gone.id, gone.inc, renamed.id}}}}},
+        {"ack", wire::ack_msg{7, {{gone}, {}}}},
+        {"ping_req", wire::ping_req_msg{8, renamed.id, {{}, {{gone.id, gone.inc, renamed.id}}}}},
+        {"nack", wire::nack_msg{8}},
+        {"unknown", wire::unknown_msg{"future"}},
     };
 }
 
