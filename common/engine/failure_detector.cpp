@@ -148,15 +148,9 @@ std::vector<std::pair<std::string, std::uint64_t>> failure_detector::on_timer(in
         adjust_health(p.nacks_expected > 0 ? static_cast<int>(p.nacks_expected - p.nacks) : 1);
         if (auto const* entry = table_.find(p.target)) {
             wire::suspicion const s{p.target, entry->inc, table_.self().id};
-            if (suspect(s, now)) {
+            if (suspect(s, now))
                 out_.log(severity::info, "suspecting ", short_id(p.target),
                          ": no answer to direct and indirect probes");
-                // Tell the suspect first (Lifeguard's buddy system): a peer that is only slow
-                // refutes at once.
-                wire::gossip tell;
-                tell.suspects.push_back(s);
-                out_.push(send_to_peer{p.target, make_outgoing(wire::ping_msg{++next_seq_, tell})});
-            }
         }
         it = probes_.erase(it);
     }
@@ -268,6 +262,11 @@ bool failure_detector::suspect(wire::suspicion const& s, instant now) {
         state.first = s.from;
         suspicions_.insert_or_assign(s.id, std::move(state));
         queue_suspicion(s);
+        // Tell the suspect first (Lifeguard's buddy system), whoever raised it: a peer that is
+        // only slow, or falsely accused, refutes at once instead of when gossip reaches it.
+        wire::gossip tell;
+        tell.suspects.push_back(s);
+        out_.push(send_to_peer{s.id, make_outgoing(wire::ping_msg{++next_seq_, std::move(tell)})});
         schedule(now);
         return true;
     }
