@@ -121,6 +121,7 @@ class world {
                                              k == 2 ? max_peers[(setup >> 1) & 3] : 256,
                                              milliseconds(2000),
                                              milliseconds(30000),
+                                             engine::detector_config{},
                                              static_cast<std::uint64_t>(k),
                                              pool_identity(k).key};
             m.engine = std::make_unique<engine::node>(config, now(k), *m.store);
