@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <boost/json/value.hpp>
 #include <cctype>
+#include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <string_view>
@@ -251,11 +252,35 @@ std::optional<std::string> human_event(json::object const& event, style const& s
     return line;
 }
 
-std::string peers_table(json::array const& peers) {
+namespace {
+
+// How long ago a peer was last heard from, for humans: "0.4 s ago", "3 min ago"; "-" when
+// never (or for this node itself).
+std::string seen_ago(json::object const& peer, std::int64_t now_ms) {
+    auto const seen = int_field(peer, "last_seen_ms", 0);
+    if (seen <= 0) return "-";
+    auto const ago = std::max<std::int64_t>(0, now_ms - seen);
+    char buf[32];
+    if (ago < 60'000)
+        std::snprintf(buf, sizeof buf, "%.1f s ago", static_cast<double>(ago) / 1000);
+    else if (ago < 3'600'000)
+        std::snprintf(buf, sizeof buf, "%lld min ago", static_cast<long long>(ago / 60'000));
+    else
+        std::snprintf(buf, sizeof buf, "%lld h ago", static_cast<long long>(ago / 3'600'000));
+    return buf;
+}
+
+}  // namespace
+
+std::string peers_table(json::array const& peers, std::optional<std::int64_t> now_ms) {
+    if (!now_ms)
+        now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                     std::chrono::system_clock::now().time_since_epoch())
+                     .count();
     struct row {
-        std::string id, name, address, state;
+        std::string id, name, address, state, seen;
     };
-    std::vector<row> rows{{"ID", "NAME", "ADDRESS", "STATE"}};
+    std::vector<row> rows{{"ID", "NAME", "ADDRESS", "STATE", "LAST SEEN"}};
     name_book names;
     names.learn_peers(peers);
     for (auto const& v : peers) {
@@ -264,20 +289,23 @@ std::string peers_table(json::array const& peers) {
         rows.push_back(
             {terminal_safe(short_id(p)),
              terminal_safe(names.display(string_field(p, "id"), string_field(p, "name"))),
-             terminal_safe(string_field(p, "address")), terminal_safe(string_field(p, "state"))});
+             terminal_safe(string_field(p, "address")), terminal_safe(string_field(p, "state")),
+             seen_ago(p, *now_ms)});
     }
-    std::size_t w_id = 0, w_name = 0, w_address = 0;
+    std::size_t w_id = 0, w_name = 0, w_address = 0, w_state = 0;
     for (auto const& r : rows) {
         w_id = std::max(w_id, display_width(r.id));
         w_name = std::max(w_name, display_width(r.name));
         w_address = std::max(w_address, display_width(r.address));
+        w_state = std::max(w_state, display_width(r.state));
     }
     std::string out;
     for (auto const& r : rows) {
         pad_to(out, r.id, w_id + 2);
         pad_to(out, r.name, w_name + 2);
         pad_to(out, r.address, w_address + 2);
-        out += r.state;
+        pad_to(out, r.state, w_state + 2);
+        out += r.seen;
         out += '\n';
     }
     return out;

@@ -73,7 +73,10 @@ std::optional<std::string> human_event(boost::json::object const& event, style c
                                        name_book const* names = nullptr);
 
 // The peers table (ID NAME ADDRESS STATE, header first), one '\n'-terminated line per row.
-std::string peers_table(boost::json::array const& peers);
+// Columns ID, NAME, ADDRESS, STATE (self, alive, suspect, connecting) and LAST SEEN, counted
+// back from `now_ms` (Unix ms; default: this machine's clock).
+std::string peers_table(boost::json::array const& peers,
+                        std::optional<std::int64_t> now_ms = std::nullopt);
 
 // The multi-line status summary, '\n'-terminated.
 std::string status_summary(boost::json::object const& status);

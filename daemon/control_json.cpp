@@ -15,7 +15,9 @@ json::object to_json(engine::peer_view const& peer) {
             {"address", peer.address},
             {"state", engine::to_string(peer.status)},
             {"self", peer.status == engine::peer_status::self},
-            {"incarnation", peer.incarnation}};
+            {"incarnation", peer.incarnation},
+            // Unix ms this node last heard from the peer itself; null: never (and for self).
+            {"last_seen_ms", peer.last_seen_ms > 0 ? json::value(peer.last_seen_ms) : nullptr}};
 }
 
 json::object to_json(node_status const& s) {

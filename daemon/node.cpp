@@ -71,14 +71,16 @@ address advertised_address(options const& opts, address bound) {
 
 engine::node_config engine_config(options const& opts, node_identity const& identity,
                                   address const& bound) {
-    return {.id = identity.id,
-            .name = opts.name,
-            .listen = to_string(advertised_address(opts, bound)),
-            .max_peers = opts.max_peers,
-            .gossip_interval = opts.gossip_interval,
-            .peer_timeout = opts.peer_timeout,
-            .seed = std::random_device{}(),
-            .signing_key = identity.secret_key};
+    return {
+        .id = identity.id,
+        .name = opts.name,
+        .listen = to_string(advertised_address(opts, bound)),
+        .max_peers = opts.max_peers,
+        .gossip_interval = opts.gossip_interval,
+        .peer_timeout = opts.peer_timeout,
+        .detector = {.probe_interval = opts.probe_interval, .probe_timeout = opts.probe_timeout},
+        .seed = std::random_device{}(),
+        .signing_key = identity.secret_key};
 }
 
 crypto::identity_keys identity_keys_of(node_identity const& identity) {
@@ -105,6 +107,7 @@ node::node(asio::any_io_executor executor, options const& opts, node_identity id
       engine_(engine_config(opts, identity_, listener_.local_address()), now(), store_),
       events_(1'000'000, opts.event_log_bytes),
       timers_{asio::steady_timer(executor, asio::steady_timer::time_point::max()),
+              asio::steady_timer(executor, asio::steady_timer::time_point::max()),
               asio::steady_timer(executor, asio::steady_timer::time_point::max())},
       join_retry_(executor) {
     boost::system::error_code ec;
@@ -130,6 +133,7 @@ void node::start() {
     run_effects();
     asio::co_spawn(executor_, timer_loop(engine::timer_kind::gossip), log_exception{"gossip"});
     asio::co_spawn(executor_, timer_loop(engine::timer_kind::seal), log_exception{"seal"});
+    asio::co_spawn(executor_, timer_loop(engine::timer_kind::probe), log_exception{"probe"});
     if (!options_.join.empty())
         asio::co_spawn(executor_, startup_joins(), log_exception{"start-up join"});
 }
@@ -450,6 +454,8 @@ asio::steady_timer& node::timer(engine::timer_kind kind) {
             return timers_[0];
         case engine::timer_kind::seal:
             return timers_[1];
+        case engine::timer_kind::probe:
+            return timers_[2];
     }
     return timers_[0];
 }

@@ -108,8 +108,8 @@ class node final : public frame_handler, public link_observer {
     traffic_counters traffic_;
     std::unordered_map<std::string, std::shared_ptr<peer_link>> links_;
     std::vector<std::shared_ptr<peer_link>> departing_;  // saying goodbye after leave()
-    // One per engine::timer_kind: gossip, seal.
-    std::array<asio::steady_timer, 2> timers_;
+    // One per engine::timer_kind: gossip, seal, probe.
+    std::array<asio::steady_timer, 3> timers_;
     asio::steady_timer join_retry_;
     std::vector<engine::effect> effects_;  // reused between inputs
     bool running_effects_ = false;

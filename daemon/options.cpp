@@ -36,7 +36,9 @@ po::options_description describe() {
         ("log-level", po::value<std::string>()->value_name("LEVEL"), "debug, info, notice, warning or error (default info)")
         ("dbus", po::value<std::string>()->value_name("BUS"), "publish the D-Bus interface on: none, user or system (default none)")
         ("event-log-size", po::value<std::string>()->value_name("BYTES"), "recent events kept in memory for tail, history and slow readers (default 64 MiB)")
-        ("peer-timeout", po::value<std::string>()->value_name("SECONDS"), "a peer unreachable this long is removed (default 30)")
+        ("peer-timeout", po::value<std::string>()->value_name("SECONDS"), "with --probe-interval 0: a peer unreachable this long is removed (default 30)")
+        ("probe-interval", po::value<std::string>()->value_name("MS"), "failure detection: probe one peer this often, in milliseconds; 0 turns it off (default 1000)")
+        ("probe-timeout", po::value<std::string>()->value_name("MS"), "failure detection: wait this long for a direct answer, below the interval (default 500)")
         ("gossip-interval", po::value<std::string>()->value_name("MS"), "anti-entropy period in milliseconds (default 2000)")
         ("help,h", "print this help and exit")
         ("version", "print the version and exit");
@@ -168,6 +170,15 @@ parsed_options parse_options(int argc, char const* const argv[]) {
     if (vm.count("peer-timeout"))
         o.peer_timeout =
             std::chrono::seconds(number_or_throw(vm, "peer-timeout", 1, 86400, " seconds"));
+    if (vm.count("probe-interval"))
+        o.probe_interval = std::chrono::milliseconds(
+            number_or_throw(vm, "probe-interval", 0, 600'000, " milliseconds"));
+    if (vm.count("probe-timeout"))
+        o.probe_timeout = std::chrono::milliseconds(
+            number_or_throw(vm, "probe-timeout", 1, 600'000, " milliseconds"));
+    if (o.probe_interval.count() > 0 && o.probe_timeout >= o.probe_interval)
+        throw usage_error("--probe-timeout: must be below --probe-interval (" +
+                          std::to_string(o.probe_interval.count()) + " ms)");
     if (vm.count("gossip-interval"))
         o.gossip_interval = std::chrono::milliseconds(
             number_or_throw(vm, "gossip-interval", 10, 600'000, " milliseconds"));

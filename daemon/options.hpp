@@ -39,7 +39,10 @@ struct options {
     log_level level = log_level::info;
     std::chrono::milliseconds gossip_interval{2000};
     std::size_t event_log_bytes = 64 * 1024 * 1024;
-    std::chrono::seconds peer_timeout{30};
+    std::chrono::seconds peer_timeout{30};  // only with the failure detector off
+    // Failure detection (docs/FAILURE_DETECTION.md); a probe interval of 0 turns it off.
+    std::chrono::milliseconds probe_interval{1000};
+    std::chrono::milliseconds probe_timeout{500};
     bus_kind dbus = bus_kind::none;
 };
 

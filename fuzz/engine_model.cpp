@@ -121,6 +121,7 @@ class world {
                                              k == 2 ? max_peers[(setup >> 1) & 3] : 256,
                                              milliseconds(2000),
                                              milliseconds(30000),
+                                             engine::detector_config{},
                                              static_cast<std::uint64_t>(k),
                                              pool_identity(k).key};
             m.engine = std::make_unique<engine::node>(config, now(k), *m.store);
@@ -670,6 +671,31 @@ std::optional<wire::message> world::build(reader& in, int k) {
         }
         case m_unknown:
             m = wire::unknown_msg{in.flag() ? "future" : in.blob()};
+            break;
+        case m_ping:
+        case m_ack:
+        case m_ping_req: {
+            // Seqs near the engine's own (small counters) so acks can match its probes.
+            std::uint64_t const seq = in.u8();
+            wire::gossip news;
+            for (std::size_t n = in.u8() % 3; n > 0; --n) news.entries.push_back(entry(in, k));
+            for (std::size_t n = in.u8() % 3; n > 0; --n) {
+                std::size_t const who = in.below(id_pool);
+                auto const* known = nodes_[k].engine->members().table().find(pool_id(who));
+                news.suspects.push_back({pool_id(who),
+                                         known && in.flag() ? known->inc : number(in, 0),
+                                         pool_id(in.below(id_pool))});
+            }
+            if (kind == m_ping)
+                m = wire::ping_msg{seq, std::move(news)};
+            else if (kind == m_ack)
+                m = wire::ack_msg{seq, std::move(news)};
+            else
+                m = wire::ping_req_msg{seq, pool_id(in.below(id_pool)), std::move(news)};
+            break;
+        }
+        case m_nack:
+            m = wire::nack_msg{in.u8()};
             break;
         case m_raw:
         case message_kind_count: {

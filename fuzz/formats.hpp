@@ -72,6 +72,12 @@ enum message_kind : std::uint8_t {
     m_seal,
     m_unknown,
     m_raw,  // blob: decoded as the wire would (skipped when it does not decode)
+    // Failure detection: u64-ish seq, then gossip (u8 entries % 3, u8 suspicions % 3) or a
+    // target id; after m_raw so that the seeds written before them keep their meaning.
+    m_ping,
+    m_ack,
+    m_ping_req,
+    m_nack,
     message_kind_count
 };
 inline constexpr int nodes = 3;    // engine instances; ids 0-2 of the id pool

@@ -73,6 +73,11 @@ std::vector<std::pair<std::string, wire::message>> every_message() {
          wire::history_msg{
              {second}, {test::seal_of(second)}, {{first.origin, second.seq, first.chain}}, true}},
         {"unknown", wire::unknown_msg{"ping"}},
+        {"ping", wire::ping_msg{7, {{renamed}, {{gone.id, gone.inc, renamed.id}}}}},
+        {"ack", wire::ack_msg{7, {{gone}, {}}}},
+        {"ping_req", wire::ping_req_msg{8, renamed.id, {{}, {{gone.id, gone.inc, renamed.id}}}}},
+        {"nack", wire::nack_msg{8}},
+        {"unknown", wire::unknown_msg{"future"}},
     };
 }
 

@@ -28,7 +28,8 @@ outgoing make_outgoing(Message&& m) {
     return std::make_shared<wire::message const>(std::forward<Message>(m));
 }
 
-enum class timer_kind { gossip, seal };
+// probe: the failure detector's next deadline (a probe, a suspicion running out).
+enum class timer_kind { gossip, seal, probe };
 enum class severity { debug, info, notice, warning };
 
 // Sends on the persistent outbound link to `peer` (queued while it is down). `first` puts the

@@ -14,6 +14,8 @@ std::string_view to_string(peer_status s) {
             return "connecting";
         case peer_status::left:
             return "left";
+        case peer_status::suspect:
+            return "suspect";
     }
     return "alive";
 }

@@ -11,8 +11,9 @@
 
 namespace p2pchat::engine {
 
-// How a peer looks from this node: `connecting` is a known live peer whose link is not up.
-enum class peer_status { self, alive, connecting, left };
+// How a peer looks from this node: `connecting` is a known live peer whose link is not up;
+// `suspect` one that failed its probes, direct and indirect, and has not refuted it yet.
+enum class peer_status { self, alive, connecting, left, suspect };
 std::string_view to_string(peer_status s);
 
 enum class leave_reason { left, unreachable };
@@ -24,6 +25,9 @@ struct peer_view {
     std::string address;
     std::uint64_t incarnation = 0;
     peer_status status = peer_status::alive;
+    // When this node last heard from the peer itself (a frame on a connection the peer's
+    // handshake proved), Unix ms on this node's clock; 0: never (or not kept, as for self).
+    std::int64_t last_seen_ms = 0;
 
     friend bool operator==(peer_view const&, peer_view const&) = default;
 };

@@ -34,7 +34,10 @@ membership::membership(peer_entry self, membership_config const& config, std::ui
       out_(out),
       welcome_history_(std::move(welcome_history)),
       table_(std::move(self), config.max_peers),
-      random_(seed) {
+      random_(seed),
+      detector_(
+          config.detector, seed, table_,
+          [this](std::string const& peer) { return link_connected(peer); }, out) {
     sign_self();
 }
 
@@ -48,7 +51,10 @@ bool membership::believable(peer_entry const& entry) const {
     return entry.state == peer_state::left && crypto::verifies(entry, peer_state::alive);
 }
 
-void membership::start(instant now) { arm_gossip(now); }
+void membership::start(instant now) {
+    arm_gossip(now);
+    detector_.start(now);
+}
 
 void membership::arm_gossip(instant now) {
     out_.push(arm_timer{timer_kind::gossip, now.steady + config_.gossip_interval});
@@ -177,6 +183,11 @@ void membership::on_link_up(std::string const& peer, instant) {
     // The first frame of every (re)connected link says who we are now: a peer that missed
     // our introduction, or our rename while the link was down, learns it here.
     out_.push(send_to_peer{peer, make_outgoing(wire::hello_msg{self()}), true});
+    // A peer we hold as dead (our verdict or another's) answers: it was cut off, not gone.
+    // Our table tells it of its tombstone, which it refutes, and its answer (a full list
+    // asks for one) brings us its refutation and what its side of the cut knows.
+    if (it->second.dead_since)
+        out_.push(send_to_peer{peer, make_outgoing(wire::peers_msg{table_.all_entries(), true})});
 }
 
 void membership::on_link_down(std::string const& peer, instant now) {
@@ -184,15 +195,87 @@ void membership::on_link_down(std::string const& peer, instant now) {
     if (it == links_.end()) return;
     it->second.connected = false;
     if (!it->second.down_since) it->second.down_since = now.steady;
+    detector_.on_link_down(peer, now);
 }
 
 void membership::on_gossip_timer(instant now) {
     if (state_ == node_state::stopping) return;
     arm_gossip(now);
-    for (auto const& id : table_.expire_tombstones(steady_ms(now), tombstone_lifetime.count()))
+    for (auto const& id : table_.expire_tombstones(steady_ms(now), tombstone_lifetime.count())) {
+        detector_.forget(id);
         if (forget_) forget_(id);
-    remove_unreachable_peers(now);
+    }
+    if (!detector_.enabled()) remove_unreachable_peers(now);
+    close_dead_links(now);
     if (!settling(now)) send_digest();
+}
+
+void membership::close_dead_links(instant now) {
+    std::vector<std::string> done;
+    for (auto const& [id, link] : links_)
+        if (link.dead_since && now.steady - *link.dead_since > dead_link_window) done.push_back(id);
+    for (auto const& id : done) close_link(id, false);
+}
+
+void membership::on_probe_timer(instant now) {
+    if (state_ != node_state::active) return;
+    for (auto const& [id, inc] : detector_.on_timer(now)) {
+        auto const* known = table_.find(id);
+        if (!known || known->state != peer_state::alive || known->inc != inc) continue;
+        // A tombstone at the peer's own incarnation, carrying its signature of the live
+        // entry (docs/PROTOCOL.md, "Verdicts"). Told to every link at once, the suspect's
+        // too: a verdict must reach everyone within the bound, and a suspect that is alive
+        // after all refutes it when it hears it.
+        peer_entry dead = *known;
+        dead.state = peer_state::left;
+        out_.log(severity::notice, known->name, " (", short_id(id),
+                 ") did not refute its suspicion in time: removing it");
+        apply(dead, provenance::verdict, now, leave_reason::unreachable);
+        out_.push(broadcast{make_outgoing(wire::peers_msg{{dead}, false}), {}});
+    }
+}
+
+void membership::heard_from(std::string_view peer, instant now) {
+    if (!peer.empty()) detector_.heard_from(peer, now);
+}
+
+void membership::absorb(frame_source const& from, wire::gossip const& news, instant now) {
+    for (auto const& entry : news.entries)
+        apply(entry, entry.id == from.peer ? provenance::owner : provenance::relayed, now);
+    for (auto const& s : news.suspects) {
+        if (s.id == self().id)
+            refute_suspicion(s);
+        else
+            detector_.suspect(s, now);
+    }
+}
+
+void membership::refute_suspicion(wire::suspicion const& s) {
+    // Only a suspicion of our current incarnation needs an answer: an older one is answered
+    // already, and a higher one is nobody's signed word (we never had it).
+    if (state_ != node_state::active || s.inc != self().inc) return;
+    table_.bump_self();
+    sign_self();
+    out_.log(severity::notice, short_id(s.from), " suspects this node: refuting (incarnation ",
+             self().inc, ")");
+    out_.push(broadcast{make_outgoing(wire::peers_msg{{self()}, false}), {}});
+    detector_.spread(self());
+    detector_.on_refuted();
+}
+
+void membership::on_ping(frame_source const& from, wire::ping_msg const& m, instant now) {
+    absorb(from, m.news, now);
+    detector_.on_ping(from.connection, std::string(from.peer), m, now);
+}
+
+void membership::on_ack(frame_source const& from, wire::ack_msg const& m, instant now) {
+    absorb(from, m.news, now);
+    detector_.on_ack(m, now);
+}
+
+void membership::on_ping_req(frame_source const& from, wire::ping_req_msg const& m, instant now) {
+    absorb(from, m.news, now);
+    detector_.on_ping_req(from.connection, std::string(from.peer), m, now);
 }
 
 void membership::send_digest() {
@@ -252,6 +335,7 @@ std::size_t membership::leave() {
     for (auto const& [id, link] : links_) out_.push(hang_up{id, true});
     links_.clear();
     table_.clear();
+    detector_.clear();
     // Rejoining later must outrank the tombstones the others now keep of us.
     table_.bump_self();
     sign_self();
@@ -272,6 +356,7 @@ void membership::rejoin(peer_entry const& contact) {
         // expired ones) would make it ignore every member the welcome lists, and theirs would
         // make them ignore its hellos.
         table_.clear();
+        detector_.clear();
         table_.bump_self();
         sign_self();
         return;
@@ -315,6 +400,7 @@ merge_outcome membership::apply(peer_entry const& received, provenance from, ins
             out_.log(severity::notice, "refuting a stale entry about this node (incarnation ",
                      received.inc, ")");
             out_.push(broadcast{make_outgoing(wire::peers_msg{{self()}, false}), {}});
+            detector_.spread(self());
         }
         return merge_outcome::ignored;
     }
@@ -339,6 +425,11 @@ merge_outcome membership::apply(peer_entry const& received, provenance from, ins
     if (joins && from == provenance::owner && table_.full()) evict_unreached(now);
     auto const result = table_.merge(entry, steady_ms(now));
     if (result.outcome != merge_outcome::ignored) last_table_change_ = now.steady;
+    if (result.outcome == merge_outcome::joined || result.outcome == merge_outcome::updated ||
+        result.outcome == merge_outcome::left) {
+        detector_.on_entry_changed(entry.id);
+        detector_.spread(entry);
+    }
     switch (result.outcome) {
         case merge_outcome::ignored:
             break;
@@ -348,6 +439,8 @@ merge_outcome membership::apply(peer_entry const& received, provenance from, ins
         case merge_outcome::joined:
             out_.log(severity::info, entry.name, " (", short_id(entry.id), ") joined from ",
                      entry.addr);
+            if (auto link = links_.find(entry.id); link != links_.end())
+                link->second.dead_since.reset();  // back from a verdict: the link stayed
             open_link(entry);
             introduce_to_recent_newcomers(entry, now);
             out_.push(emit_event{peer_joined{view(entry)}});
@@ -365,12 +458,22 @@ merge_outcome membership::apply(peer_entry const& received, provenance from, ins
             if (result.previous->name != entry.name)
                 out_.push(emit_event{peer_renamed{view(entry), result.previous->name}});
             break;
-        case merge_outcome::left:
+        case merge_outcome::left: {
+            // A verdict (ours, or another's: the owner signed only its live entry) keeps the
+            // link for a while, see dead_link_window; a goodbye closes it.
+            bool const verdict = from == provenance::verdict ||
+                                 (from == provenance::relayed && !crypto::verifies(entry));
+            if (verdict) reason = leave_reason::unreachable;
             out_.log(severity::info, entry.name, " (", short_id(entry.id), ") left (",
                      to_string(reason), ")");
-            close_link(entry.id, false);
+            if (auto link = links_.find(entry.id);
+                verdict && detector_.enabled() && link != links_.end())
+                link->second.dead_since = now.steady;
+            else
+                close_link(entry.id, false);
             out_.push(emit_event{peer_left{view(entry), reason}});
             break;
+        }
     }
     if (from == provenance::owner)  // it spoke for itself on a connection: it is real
         if (auto link = links_.find(entry.id); link != links_.end()) link->second.reached = true;
@@ -378,13 +481,14 @@ merge_outcome membership::apply(peer_entry const& received, provenance from, ins
 }
 
 std::size_t membership::unreached_peers() const {
-    return static_cast<std::size_t>(std::count_if(links_.begin(), links_.end(),
-                                                  [](auto const& l) { return !l.second.reached; }));
+    return static_cast<std::size_t>(std::count_if(links_.begin(), links_.end(), [](auto const& l) {
+        return !l.second.reached && !l.second.dead_since;
+    }));
 }
 
 bool membership::evict_unreached(instant now) {
-    auto it =
-        std::find_if(links_.begin(), links_.end(), [](auto const& l) { return !l.second.reached; });
+    auto it = std::find_if(links_.begin(), links_.end(),
+                           [](auto const& l) { return !l.second.reached && !l.second.dead_since; });
     if (it == links_.end()) return false;
     auto const* entry = table_.find(it->first);
     if (!entry) return false;
@@ -441,9 +545,10 @@ peer_view membership::view(peer_entry const& e) const {
     peer_status status = peer_status::self;
     if (e.id != self().id)
         status = e.state == peer_state::left ? peer_status::left
+                 : detector_.suspected(e.id) ? peer_status::suspect
                  : link_connected(e.id)      ? peer_status::alive
                                              : peer_status::connecting;
-    return {e.id, e.name, e.addr, e.inc, status};
+    return {e.id, e.name, e.addr, e.inc, status, detector_.last_seen_ms(e.id)};
 }
 
 std::vector<peer_view> membership::peers() const {

@@ -17,6 +17,7 @@
 
 #include "common/crypto/signatures.hpp"
 #include "common/engine/effects.hpp"
+#include "common/engine/failure_detector.hpp"
 #include "common/peer_table.hpp"
 
 namespace p2pchat::engine {
@@ -43,7 +44,10 @@ struct frame_source {
 struct membership_config {
     std::size_t max_peers = 256;
     milliseconds gossip_interval{2000};
+    // Only with the failure detector off (probe_interval 0): a peer whose link stays down
+    // this long is removed.
     milliseconds peer_timeout{30000};
+    detector_config detector;
 };
 
 class membership {
@@ -59,6 +63,11 @@ class membership {
     }
     // Newcomers this node welcomed lately, see introduce_to_recent_newcomers().
     static constexpr std::size_t max_recent_newcomers = 32;
+    // After a verdict (unreachable) the link to the peer stays this long, redialling: if the
+    // peer was only cut off, the link comes back when the cut heals and carries our table to
+    // it, which it refutes; the two sides then find each other again (memberlist's "gossip
+    // to the dead").
+    static constexpr milliseconds dead_link_window{120 * 1000};
 
     // Fills a welcome's history and seals.
     using history_source = std::function<void(wire::welcome_msg&)>;
@@ -95,11 +104,19 @@ class membership {
     void on_digest(frame_source const& from, wire::digest_msg const& m, instant now);
     void on_rename(frame_source const& from, wire::rename_msg const& m, instant now);
     void on_leave(frame_source const& from, wire::leave_msg const& m, instant now);
+    // Failure detection (failure_detector.hpp): probes, their answers, and their news.
+    void on_ping(frame_source const& from, wire::ping_msg const& m, instant now);
+    void on_ack(frame_source const& from, wire::ack_msg const& m, instant now);
+    void on_ping_req(frame_source const& from, wire::ping_req_msg const& m, instant now);
+    void on_nack(wire::nack_msg const& m) { detector_.on_nack(m); }
+    // Any frame from a peer on a connection its handshake proved: "last seen".
+    void heard_from(std::string_view peer, instant now);
 
     // ---- links, timers
     void on_link_up(std::string const& peer, instant now);
     void on_link_down(std::string const& peer, instant now);
     void on_gossip_timer(instant now);
+    void on_probe_timer(instant now);
 
     // ---- local operations
     // Raises the incarnation, tells every peer, and reports it. False if nothing changed.
@@ -130,6 +147,7 @@ class membership {
     // The peers whose outbound link is up, in id order.
     std::vector<std::string> connected_peers() const;
     std::size_t links() const { return links_.size(); }
+    failure_detector const& detector() const { return detector_; }
 
   private:
     struct link_state {
@@ -138,6 +156,9 @@ class membership {
         bool reached = false;
         // Since when the peer has been unreachable: the link broke or a dial first failed.
         std::optional<steady_time> down_since;
+        // The peer is a tombstone of our verdict (or another's): the link stays for
+        // dead_link_window, see there.
+        std::optional<steady_time> dead_since;
     };
 
     // Merges one entry and does what follows from it: links, events, introductions. A relayed
@@ -156,6 +177,9 @@ class membership {
     // The table changed within the last gossip interval: anti-entropy waits for it to settle.
     bool settling(instant now) const;
     void remove_unreachable_peers(instant now);
+    void absorb(frame_source const& from, wire::gossip const& news, instant now);
+    void refute_suspicion(wire::suspicion const& s);
+    void close_dead_links(instant now);
     void send_digest();
     void arm_gossip(instant now);
 
@@ -174,6 +198,7 @@ class membership {
     std::deque<std::pair<std::string, steady_time>> recent_newcomers_;
     std::optional<steady_time> last_table_change_;
     std::mt19937_64 random_;
+    failure_detector detector_;  // after table_ and links_, which it reads
 };
 
 }  // namespace p2pchat::engine

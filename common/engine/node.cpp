@@ -13,7 +13,8 @@ node::node(node_config const& config, instant now, message_store const& store)
                                 static_cast<std::uint64_t>(now.unix_ms),
                                 wire::peer_state::alive,
                                 {}},
-               membership_config{config.max_peers, config.gossip_interval, config.peer_timeout},
+               membership_config{config.max_peers, config.gossip_interval, config.peer_timeout,
+                                 config.detector},
                config.seed, config.signing_key, out_,
                [this](wire::welcome_msg& w) { chat_.fill_welcome(w); }),
       chat_(config.id, config.signing_key, store, out_) {}
@@ -30,6 +31,7 @@ void node::on_frame(frame_source const& from, wire::message&& message, instant n
         members_.on_frame_after_leave(from);
         return;
     }
+    members_.heard_from(from.peer, now);
     std::visit(
         [&](auto&& m) {
             using T = std::decay_t<decltype(m)>;
@@ -64,6 +66,14 @@ void node::on_frame(frame_source const& from, wire::message&& message, instant n
                 if (!from.peer.empty()) chat_.on_heads(m, from.connection);
             } else if constexpr (std::is_same_v<T, wire::history_msg>) {
                 if (!from.peer.empty()) chat_.on_history(std::move(m), from.connection, now);
+            } else if constexpr (std::is_same_v<T, wire::ping_msg>) {
+                members_.on_ping(from, m, now);
+            } else if constexpr (std::is_same_v<T, wire::ack_msg>) {
+                members_.on_ack(from, m, now);
+            } else if constexpr (std::is_same_v<T, wire::ping_req_msg>) {
+                members_.on_ping_req(from, m, now);
+            } else if constexpr (std::is_same_v<T, wire::nack_msg>) {
+                members_.on_nack(m);
             } else if constexpr (std::is_same_v<T, wire::network_key_msg>) {
                 out_.push(adopt_network_key{std::move(m.key), std::string(from.peer)});
             } else {
@@ -93,6 +103,9 @@ void node::on_timer(timer_kind timer, instant now) {
             return;
         case timer_kind::seal:
             chat_.on_seal_timer();
+            return;
+        case timer_kind::probe:
+            members_.on_probe_timer(now);
             return;
     }
 }

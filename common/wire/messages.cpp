@@ -79,6 +79,14 @@ json::array encode_entries(std::vector<peer_entry> const& entries) {
     return out;
 }
 
+void encode_gossip(json::object& o, gossip const& g) {
+    o["entries"] = encode_entries(g.entries);
+    json::array suspects;
+    for (auto const& s : g.suspects)
+        suspects.emplace_back(json::object{{"id", s.id}, {"inc", s.inc}, {"from", s.from}});
+    o["suspects"] = std::move(suspects);
+}
+
 struct encoder {
     json::object& o;
     void operator()(join_msg const& m) const {
@@ -157,6 +165,26 @@ struct encoder {
     void operator()(network_key_msg const& m) const {
         o["type"] = "network_key";
         o["key"] = m.key;
+    }
+    void operator()(ping_msg const& m) const {
+        o["type"] = "ping";
+        o["seq"] = m.seq;
+        encode_gossip(o, m.news);
+    }
+    void operator()(ack_msg const& m) const {
+        o["type"] = "ack";
+        o["seq"] = m.seq;
+        encode_gossip(o, m.news);
+    }
+    void operator()(ping_req_msg const& m) const {
+        o["type"] = "ping_req";
+        o["seq"] = m.seq;
+        o["target"] = m.target;
+        encode_gossip(o, m.news);
+    }
+    void operator()(nack_msg const& m) const {
+        o["type"] = "nack";
+        o["seq"] = m.seq;
     }
     void operator()(unknown_msg const& m) const { o["type"] = m.type; }
 };
@@ -331,6 +359,20 @@ std::vector<peer_entry> read_entries(json::array const* a, field_reader& r) {
     return out;
 }
 
+suspicion read_suspicion(field_reader& r) {
+    suspicion s{r.string("id"), r.uint("inc"), r.string("from")};
+    if (!r.error()) r.check(is_node_id(s.id) && is_node_id(s.from));
+    return s;
+}
+
+gossip read_gossip(field_reader& r) {
+    gossip g;
+    g.entries = read_entries(r.array("entries"), r);
+    read_objects(r.array("suspects"), r, g.suspects,
+                 [](json::object const&, field_reader& item) { return read_suspicion(item); });
+    return g;
+}
+
 result<message> decode_object(json::object const& o) {
     field_reader r(o);
     auto const version = r.uint("v");
@@ -392,6 +434,21 @@ result<message> decode_object(json::object const& o) {
         network_key_msg k{r.string("key")};
         if (!r.error()) r.check(parse_network_key(k.key).has_value());
         m = std::move(k);
+    } else if (type == "ping") {
+        auto const seq = r.uint("seq");
+        m = ping_msg{seq, read_gossip(r)};
+    } else if (type == "ack") {
+        auto const seq = r.uint("seq");
+        m = ack_msg{seq, read_gossip(r)};
+    } else if (type == "ping_req") {
+        ping_req_msg p;
+        p.seq = r.uint("seq");
+        p.target = r.string("target");
+        p.news = read_gossip(r);
+        if (!r.error()) r.check(is_node_id(p.target));
+        m = std::move(p);
+    } else if (type == "nack") {
+        m = nack_msg{r.uint("seq")};
     } else if (type == "leave") {
         leave_msg l{r.string("id"), r.uint("inc"), r.string("sig")};
         if (!r.error()) r.check(is_node_id(l.id) && crypto::is_signature_text(l.sig));
@@ -492,6 +549,14 @@ std::string_view type_name(message const& m) {
                 return "heads";
             else if constexpr (std::is_same_v<T, history_msg>)
                 return "history";
+            else if constexpr (std::is_same_v<T, ping_msg>)
+                return "ping";
+            else if constexpr (std::is_same_v<T, ack_msg>)
+                return "ack";
+            else if constexpr (std::is_same_v<T, ping_req_msg>)
+                return "ping_req";
+            else if constexpr (std::is_same_v<T, nack_msg>)
+                return "nack";
             else
                 return "unknown";
         },

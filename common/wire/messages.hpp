@@ -129,13 +129,56 @@ struct history_msg {
     std::vector<chain_anchor> anchors;
     bool more = false;
 };
+// ---- failure detection (docs/FAILURE_DETECTION.md)
+// A member's claim that `id` at incarnation `inc` did not answer its probes, direct and
+// indirect. Needs no signature: receivers take it only at the incarnation they hold, and the
+// suspect refutes it with a higher incarnation that it signs.
+struct suspicion {
+    std::string id;
+    std::uint64_t inc = 0;
+    std::string from;  // the member that suspects it
+
+    friend bool operator==(suspicion const&, suspicion const&) = default;
+};
+// What probes carry besides themselves: recent membership news, a few items each.
+struct gossip {
+    std::vector<peer_entry> entries;
+    std::vector<suspicion> suspects;
+
+    friend bool operator==(gossip const&, gossip const&) = default;
+};
+struct ping_msg {
+    std::uint64_t seq = 0;
+    gossip news;
+
+    friend bool operator==(ping_msg const&, ping_msg const&) = default;
+};
+struct ack_msg {
+    std::uint64_t seq = 0;
+    gossip news;
+
+    friend bool operator==(ack_msg const&, ack_msg const&) = default;
+};
+// Asks the receiver to ping `target` and answer `ack` (or `nack` if the target is silent).
+struct ping_req_msg {
+    std::uint64_t seq = 0;
+    std::string target;
+    gossip news;
+
+    friend bool operator==(ping_req_msg const&, ping_req_msg const&) = default;
+};
+struct nack_msg {
+    std::uint64_t seq = 0;
+
+    friend bool operator==(nack_msg const&, nack_msg const&) = default;
+};
 struct unknown_msg {
     std::string type;
 };
 
 using message = std::variant<join_msg, welcome_msg, refused_msg, hello_msg, peers_msg, digest_msg,
                              chat_msg, rename_msg, leave_msg, network_key_msg, seal_msg, heads_msg,
-                             history_msg, unknown_msg>;
+                             history_msg, ping_msg, ack_msg, ping_req_msg, nack_msg, unknown_msg>;
 
 enum class decode_errc {
     not_json = 1,

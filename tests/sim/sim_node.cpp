@@ -81,13 +81,28 @@ void sim_node::input(std::string_view what, Input&& fn) {
     spare_ = std::move(effects);
 }
 
+namespace {
+std::string_view timer_name(engine::timer_kind kind) {
+    switch (kind) {
+        case engine::timer_kind::gossip:
+            return "gossip";
+        case engine::timer_kind::seal:
+            return "seal";
+        case engine::timer_kind::probe:
+            return "probe";
+    }
+    return "?";
+}
+}  // namespace
+
 void sim_node::execute(std::vector<engine::effect>& effects) {
     for (auto& e : effects) {
         line_.assign("  -> ");
         if (auto const* timer = std::get_if<engine::arm_timer>(&e)) {
             // In the node's terms: how far ahead (its steady clock's epoch means nothing).
-            line_ += timer->timer == engine::timer_kind::gossip ? "arm_timer gossip in "
-                                                                : "arm_timer seal in ";
+            line_ += "arm_timer ";
+            line_ += timer_name(timer->timer);
+            line_ += " in ";
             line_ += std::to_string(
                 std::chrono::duration_cast<engine::milliseconds>(timer->at - now().steady).count());
             line_ += " ms";
@@ -137,14 +152,13 @@ void sim_node::execute(engine::effect& e) {
                 close(fx.connection);
             } else if constexpr (std::is_same_v<T, engine::arm_timer>) {
                 // One timer per kind, as the daemon has: re-arming replaces the last time.
-                bool const gossip = fx.timer == engine::timer_kind::gossip;
-                auto& serials = gossip ? gossip_serial_ : seal_serial_;
-                auto const serial = ++serials;
                 auto const kind = fx.timer;
-                at(virtual_time(fx.at), [this, serial, gossip, kind] {
-                    if (serial != (gossip ? gossip_serial_ : seal_serial_)) return;
-                    input(gossip ? "timer gossip" : "timer seal",
-                          [this, kind](engine::node& n) { n.on_timer(kind, now()); });
+                auto const serial = ++timer_serials_[static_cast<std::size_t>(kind)];
+                at(virtual_time(fx.at), [this, serial, kind] {
+                    if (serial != timer_serials_[static_cast<std::size_t>(kind)]) return;
+                    line_.assign("timer ");
+                    line_ += timer_name(kind);
+                    input(line_, [this, kind](engine::node& n) { n.on_timer(kind, now()); });
                 });
             } else if constexpr (std::is_same_v<T, engine::emit_event>) {
                 world_.record().event(index_, fx.event, world_.now());
@@ -181,6 +195,7 @@ void sim_node::boot(persisted_state const& persisted, std::vector<int> contacts,
     nc.max_peers = config.max_peers;
     nc.gossip_interval = config.gossip_interval;
     nc.peer_timeout = config.peer_timeout;
+    nc.detector = config.detector;
     nc.seed = world_.random().next();
     {
         memory::charge engine_memory(index_ + 1);

@@ -3,6 +3,9 @@
 // that replays it with a trace.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdio>
+
 #include "tests/sim/scenario.hpp"
 
 namespace p2pchat::sim {
@@ -89,21 +92,66 @@ TEST(SimScenario, TwoNewcomersThroughTwoContactsAtOnce) {
     }
 }
 
-TEST(SimScenario, CrashWithoutRestartIsRemovedWithinTheBound) {
+// Failure detection (docs/FAILURE_DETECTION.md): a crash in a group of 20 is removed from
+// every table within 5 s, with chat flowing, and nobody else is removed.
+TEST(SimScenario, CrashIsRemovedEverywhereWithinFiveSeconds) {
+    std::vector<double> took;
     for (std::uint64_t seed = 1; seed <= 10; ++seed) {
-        simulation sim(config_of(10, seed));
-        auto const t = form(sim, 10);
-        sim.crash(t + 1s, std::nullopt, 3);
-        // Every link to it breaks at once and every redial is refused: each node removes it
-        // at its first gossip tick after the 30 s peer timeout.
-        sim.run_until(t + 1s + 30s + 2s + 1s);
+        simulation sim(config_of(20, seed));
+        auto const t = form(sim, 20);
+        sim.chat(t, t + 20s, 2.0);
+        sim.crash(t + 2s, std::nullopt, static_cast<int>(seed % 20));
+        sim.run_until(t + 2s + 10s);
         ASSERT_EQ(sim.w().record().crashes().size(), 1U);
         auto const& crash = sim.w().record().crashes().front();
         ASSERT_TRUE(crash.removed_everywhere) << "seed " << seed;
-        EXPECT_LE(*crash.removed_everywhere - crash.at, 33s) << "seed " << seed;
-        EXPECT_GE(*crash.removed_everywhere - crash.at, 30s) << "seed " << seed;
+        EXPECT_LE(*crash.removed_everywhere - crash.at, 5s) << "seed " << seed;
+        took.push_back(seconds(*crash.removed_everywhere - crash.at));
         EXPECT_EQ(membership_difference(sim.w()), "") << "seed " << seed;
-        EXPECT_EQ(sim.w().record().false_removals(), 0U);
+        EXPECT_EQ(sim.w().record().false_removals(), 0U) << "seed " << seed;
+    }
+    std::sort(took.begin(), took.end());
+    std::printf("crash -> removed everywhere (20 nodes, 10 seeds): min %.2f s, max %.2f s\n",
+                took.front(), took.back());
+}
+
+// A node paused for 3 s (SIGSTOP, swap) is suspected, refutes when it runs again, and is
+// removed nowhere.
+TEST(SimScenario, PauseOfThreeSecondsRemovesNobody) {
+    for (std::uint64_t seed = 1; seed <= 20; ++seed) {
+        simulation sim(config_of(20, seed));
+        auto const t = form(sim, 20);
+        sim.chat(t, t + 20s, 2.0);
+        sim.pause(t + 2s, 3s, static_cast<int>(seed % 20));
+        sim.run_until(t + 2s + 15s);
+        EXPECT_EQ(sim.w().record().false_removals(), 0U)
+            << "seed " << seed << ": " << testing::PrintToString(sim.w().record().notes());
+        EXPECT_EQ(membership_difference(sim.w()), "") << "seed " << seed;
+    }
+}
+
+// One node cannot reach X (nor X it), everyone else can: the indirect probes get through,
+// so neither is removed anywhere, for as long as the cut lasts.
+TEST(SimScenario, PartialReachabilityRemovesNobody) {
+    for (std::uint64_t seed = 1; seed <= 10; ++seed) {
+        for (auto mode : {cut_mode::drop, cut_mode::reject}) {
+            simulation sim(config_of(20, seed));
+            auto const t = form(sim, 20);
+            sim.chat(t, t + 40s, 2.0);
+            partition p;
+            p.group.assign(20, 0);
+            p.group[3] = 1;
+            p.group[11] = 2;
+            p.mode = mode;
+            p.one_way = true;
+            p.from_group = 1;
+            p.to_group = 2;
+            sim.cut(t + 1s, 30s, p);
+            sim.run_until(t + 1s + 30s + 10s);
+            EXPECT_EQ(sim.w().record().false_removals(), 0U)
+                << "seed " << seed << ": " << testing::PrintToString(sim.w().record().notes());
+            EXPECT_EQ(membership_difference(sim.w()), "") << "seed " << seed;
+        }
     }
 }
 
@@ -175,8 +223,10 @@ TEST(SimScenario, OneWayPartitionHeals) {
             sim.cut(t + 1s, 10s, p);
             sim.chat(t, t + 30s, 2.0);
             sim.run_until(t + 11s);
+            // Half the group cannot reach the other half for 10 s: longer than the failure
+            // detector waits, so each side removes the other (what a partition is), and the
+            // links kept to the dead bring them back together after the heal.
             settle(sim, convergence_bound);
-            EXPECT_EQ(sim.w().record().false_removals(), 0U) << "seed " << seed;
             EXPECT_TRUE(sim.w().record().failures().empty()) << "seed " << seed;
         }
     }

@@ -127,6 +127,28 @@ void describe(std::string& out, wire::message const& m, id_names const& names) {
                 out += "messages=";
                 append_number(out, msg.messages.size());
                 out += msg.more ? " more" : "";
+            } else if constexpr (std::is_same_v<T, wire::ping_msg> ||
+                                 std::is_same_v<T, wire::ack_msg> ||
+                                 std::is_same_v<T, wire::ping_req_msg>) {
+                append_number(out, msg.seq);
+                if constexpr (std::is_same_v<T, wire::ping_req_msg>) {
+                    out += " for ";
+                    out += names(msg.target);
+                }
+                for (auto const& s : msg.news.suspects) {
+                    out += " suspect=";
+                    out += names(s.id);
+                    out += '/';
+                    append_number(out, s.inc);
+                    out += " by ";
+                    out += names(s.from);
+                }
+                if (!msg.news.entries.empty()) {
+                    out += " news=";
+                    entries(out, msg.news.entries, names);
+                }
+            } else if constexpr (std::is_same_v<T, wire::nack_msg>) {
+                append_number(out, msg.seq);
             } else {
                 static_assert(std::is_same_v<T, wire::unknown_msg>);
                 out += msg.type;

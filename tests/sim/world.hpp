@@ -26,6 +26,7 @@ struct world_config {
     std::size_t max_peers = 256;
     engine::milliseconds gossip_interval{2000};
     engine::milliseconds peer_timeout{30000};
+    engine::detector_config detector;  // the daemon's defaults
     // Wall clocks are off by up to this much either way (steady clocks run at one rate).
     std::int64_t max_skew_ms = 3 * 60 * 1000;
     std::ostream* trace_out = nullptr;  // print the trace there

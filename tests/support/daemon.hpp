@@ -6,6 +6,7 @@
 // fails half-way.
 //
 // No fixed sleeps anywhere: callers wait for a condition with wait_until() and a deadline.
+#include <signal.h>
 #include <sys/types.h>
 
 #include <boost/json/array.hpp>
@@ -125,6 +126,10 @@ class node {
     std::optional<int> terminate(milliseconds timeout = 10s);
     // SIGKILL: the daemon dies without a word to its peers, as in a crash.
     void crash() { daemon_.kill_and_reap(); }
+    // SIGSTOP / SIGCONT: the process stops running, its kernel keeps its connections (a
+    // laptop lid, swap, a debugger).
+    void suspend() const { ::kill(daemon_.pid(), SIGSTOP); }
+    void resume() const { ::kill(daemon_.pid(), SIGCONT); }
     bool running() { return daemon_.running(); }
     std::optional<int> wait_exit(milliseconds timeout) { return daemon_.wait_for(timeout); }
 

@@ -155,9 +155,9 @@ TEST_F(Format, PeersTableAlignsColumns) {
     auto const peers =
         json::parse(
             R"([{"id":"aaaaaaaa11","short_id":"aaaaaaaa","name":"me","address":"127.0.0.1:7447","state":"self"},)"
-            R"({"id":"bbbbbbbb22","short_id":"bbbbbbbb","name":"robert","address":"[::1]:9","state":"alive"}])")
+            R"({"id":"bbbbbbbb22","short_id":"bbbbbbbb","name":"robert","address":"[::1]:9","state":"suspect","last_seen_ms":1000}])")
             .as_array();
-    auto const table = peers_table(peers);
+    auto const table = peers_table(peers, 3500);
     std::vector<std::string> lines;
     for (std::size_t start = 0, nl; (nl = table.find('\n', start)) != std::string::npos;
          start = nl + 1)
@@ -170,7 +170,10 @@ TEST_F(Format, PeersTableAlignsColumns) {
     EXPECT_EQ(lines[2].find("robert"), name_at);
     auto const state_at = lines[0].find("STATE");
     EXPECT_EQ(lines[1].find("self"), state_at);
-    EXPECT_EQ(lines[2].find("alive"), state_at);
+    EXPECT_EQ(lines[2].find("suspect"), state_at);
+    auto const seen_at = lines[0].find("LAST SEEN");
+    EXPECT_EQ(lines[1].find("-"), seen_at);
+    EXPECT_EQ(lines[2].find("2.5 s ago"), seen_at);
 }
 
 TEST(DisplayWidth, CountsCodePoints) {

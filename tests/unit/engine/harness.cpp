@@ -62,6 +62,7 @@ machine& network::add(char key, machine_options const& o, memory_store store) {
                              .max_peers = o.max_peers,
                              .gossip_interval = o.gossip_interval,
                              .peer_timeout = o.peer_timeout,
+                             .detector = o.detector,
                              .seed = o.seed,
                              .signing_key = test::identity_of(key).key};
     machine& ref = *m;
@@ -140,17 +141,26 @@ void network::advance(milliseconds by) {
         }
     }
     for (;;) {
+        // The earliest timer due, gossip or probe, of any machine.
         machine* next = nullptr;
-        for (auto& [key, m] : machines_)
-            if (m->up && m->gossip_at && *m->gossip_at <= steady_at(target) &&
-                (!next || *m->gossip_at < *next->gossip_at))
-                next = m.get();
+        std::optional<steady_time> next_at;
+        timer_kind kind = timer_kind::gossip;
+        for (auto& [key, m] : machines_) {
+            if (!m->up) continue;
+            for (auto [at, k] : {std::pair{m->gossip_at, timer_kind::gossip},
+                                 std::pair{m->probe_at, timer_kind::probe}})
+                if (at && *at <= steady_at(target) && (!next_at || *at < *next_at)) {
+                    next = m.get();
+                    next_at = at;
+                    kind = k;
+                }
+        }
         if (!next) break;
         auto const at_ms =
-            std::chrono::duration_cast<milliseconds>(*next->gossip_at - steady_at(0)).count();
+            std::chrono::duration_cast<milliseconds>(*next_at - steady_at(0)).count();
         elapsed_ms_ = std::max(elapsed_ms_, at_ms);
-        next->gossip_at.reset();
-        next->engine->on_timer(timer_kind::gossip, now_of(*next));
+        (kind == timer_kind::gossip ? next->gossip_at : next->probe_at).reset();
+        next->engine->on_timer(kind, now_of(*next));
         execute(*next);
         if (settling_) run();
     }
@@ -322,6 +332,7 @@ void network::crash(char key) {
     machine& gone = at(key);
     gone.up = false;
     gone.gossip_at.reset();
+    gone.probe_at.reset();
     for (auto& [number, c] : connections_) {
         if (c.dialer != gone.id && c.acceptor != gone.id) continue;
         // Closed connections too: what was flushed on them dies with the process.
@@ -431,10 +442,17 @@ void network::execute_one(machine& m, effect const& e) {
                 close_connection_frames(number, !is_dialer);  // nothing more is read
                 if (!fx.flush) close_connection_frames(number, is_dialer);
             } else if constexpr (std::is_same_v<T, arm_timer>) {
-                if (fx.timer == timer_kind::seal)
-                    m.seal_due = true;
-                else
-                    m.gossip_at = fx.at;
+                switch (fx.timer) {
+                    case timer_kind::seal:
+                        m.seal_due = true;
+                        break;
+                    case timer_kind::gossip:
+                        m.gossip_at = fx.at;
+                        break;
+                    case timer_kind::probe:
+                        m.probe_at = fx.at;
+                        break;
+                }
             } else if constexpr (std::is_same_v<T, emit_event>) {
                 m.events.push_back(fx.event);
             } else if constexpr (std::is_same_v<T, store_message>) {

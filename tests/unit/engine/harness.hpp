@@ -46,6 +46,9 @@ struct machine_options {
     std::size_t max_peers = 256;
     milliseconds gossip_interval{2000};
     milliseconds peer_timeout{30000};
+    // Off unless a test turns it on (probe_interval > 0): the tests of everything else count
+    // frames and effects that probes would add to.
+    detector_config detector{.probe_interval = milliseconds(0)};
     std::int64_t clock_skew_ms = 0;  // this node's wall clock runs ahead by this much
     std::uint64_t seed = 0;
     std::size_t store_capacity = 1000;
@@ -102,6 +105,7 @@ struct machine {
     std::unique_ptr<node> engine;
     std::map<std::string, link> links;  // outbound links by peer id
     std::optional<steady_time> gossip_at;
+    std::optional<steady_time> probe_at;
     bool seal_due = false;  // a seal timer armed this turn
     std::vector<node_event> events;
     std::vector<effect> trace;  // every effect executed, in order

@@ -107,8 +107,8 @@ struct node_under_test {
     membership m;
 
     explicit node_under_test(std::size_t max_peers = 256, peer_entry self = entry('s', 100))
-        : m(std::move(self), membership_config{max_peers, 2000ms, 30000ms}, 7,
-            test::identity_of('s').key, out,
+        : m(std::move(self), membership_config{max_peers, 2000ms, 30000ms, {.probe_interval = 0ms}},
+            7, test::identity_of('s').key, out,
             [this](wire::welcome_msg& w) { w.history = history; }) {}
 
     std::vector<effect> take() { return out.take(); }

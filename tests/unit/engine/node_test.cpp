@@ -678,7 +678,7 @@ TEST_F(node_test, UnknownMessageTypesAreIgnored) {
     mesh("ab");
     auto const before = net.at('a').trace.size();
     net.inject('a', decoded(R"({"v":1,"type":"gossip2","whatever":[1,2]})"), nid('b'));
-    net.inject('a', decoded(R"({"v":7,"type":"ping"})"));
+    net.inject('a', decoded(R"({"v":7,"type":"future"})"));
     ASSERT_EQ(net.at('a').trace.size(), before + 2);
     for (auto i = before; i < net.at('a').trace.size(); ++i) {
         auto const* line = std::get_if<log_line>(&net.at('a').trace[i]);

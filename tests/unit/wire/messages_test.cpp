@@ -84,6 +84,14 @@ void expect_same(message const& got, message const& want) {
         EXPECT_EQ(std::get<history_msg>(got).seals, w->seals);
         EXPECT_EQ(std::get<history_msg>(got).anchors, w->anchors);
         EXPECT_EQ(std::get<history_msg>(got).more, w->more);
+    } else if (auto const* w = std::get_if<ping_msg>(&want)) {
+        EXPECT_EQ(std::get<ping_msg>(got), *w);
+    } else if (auto const* w = std::get_if<ack_msg>(&want)) {
+        EXPECT_EQ(std::get<ack_msg>(got), *w);
+    } else if (auto const* w = std::get_if<ping_req_msg>(&want)) {
+        EXPECT_EQ(std::get<ping_req_msg>(got), *w);
+    } else if (auto const* w = std::get_if<nack_msg>(&want)) {
+        EXPECT_EQ(std::get<nack_msg>(got), *w);
     } else if (auto const* w = std::get_if<unknown_msg>(&want)) {
         EXPECT_EQ(std::get<unknown_msg>(got).type, w->type);
     }
@@ -128,6 +136,12 @@ std::vector<message> samples() {
                     {{first.origin, 1, std::string(43, 'B')}},
                     true},
         history_msg{{}, {}, {}, false},
+        ping_msg{1, {}},
+        ping_msg{std::numeric_limits<std::uint64_t>::max(),
+                 {{a, b}, {{node_id('c'), 7, node_id('a')}}}},
+        ack_msg{9, {{c}, {}}},
+        ping_req_msg{10, node_id('b'), {{}, {{node_id('b'), 7, node_id('a')}}}},
+        nack_msg{10},
     };
 }
 
@@ -174,6 +188,10 @@ TEST(WireCodec, EncodedObjectsCarryVersionTypeAndProtocolFieldNames) {
         {test::seal_of(chat(1, "x")), "seal", {"origin", "seq", "chain", "sig"}},
         {renaming('a', "n", 2), "rename", {"id", "name", "inc", "sig"}},
         {leaving('a', 2), "leave", {"id", "inc", "sig"}},
+        {ping_msg{1, {}}, "ping", {"seq", "entries", "suspects"}},
+        {ack_msg{1, {}}, "ack", {"seq", "entries", "suspects"}},
+        {ping_req_msg{1, node_id('b'), {}}, "ping_req", {"seq", "target", "entries", "suspects"}},
+        {nack_msg{1}, "nack", {"seq"}},
     };
     for (auto const& c : cases) {
         auto const o = as_object(encode(c.m));
@@ -203,10 +221,10 @@ TEST(WireCodec, PeerEntryShape) {
 }
 
 TEST(WireCodec, UnknownTypeDecodesToUnknownMsg) {
-    auto r = decode(R"({"v":1,"type":"ping","nonce":17,"nested":{"a":[1,2]}})");
+    auto r = decode(R"({"v":1,"type":"future","nonce":17,"nested":{"a":[1,2]}})");
     ASSERT_TRUE(r) << r.error().message();
     ASSERT_TRUE(std::holds_alternative<unknown_msg>(*r));
-    EXPECT_EQ(std::get<unknown_msg>(*r).type, "ping");
+    EXPECT_EQ(std::get<unknown_msg>(*r).type, "future");
     EXPECT_EQ(type_name(*r), "unknown");
 }
 
