@@ -1,6 +1,7 @@
 #include "daemon/sqlite_store.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <stdexcept>
 
 #include "daemon/log.hpp"
@@ -66,7 +67,10 @@ bool worth_logging(std::uint64_t errors) { return errors <= 10 || errors % 100 =
 
 sqlite_store::sqlite_store(std::filesystem::path file, retention keep)
     : file_(std::move(file)), keep_(keep) {
-    auto fail = [this](std::string const& why) {
+    auto fail = [this](std::string why) {
+        // SQLite's message ("unable to open database file") does not say why; errno does.
+        if (int const e = db_.get() ? sqlite3_system_errno(db_.get()) : 0; e != 0)
+            why += std::string(" (") + std::strerror(e) + ")";
         throw std::runtime_error("cannot open the history database " + file_.string() + ": " + why);
     };
     if (db_.open(file_.string()) != SQLITE_OK) fail(db_.message());
