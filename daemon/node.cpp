@@ -28,6 +28,9 @@ constexpr std::int64_t peers_refresh_ms = 60'000;
 // The newest stored messages a restarted daemon puts back in its event log, for `tail -n`
 // and `history` (as many as one `history` call returns).
 constexpr std::size_t replayed_history = 10'000;
+// How long writes nobody waits for (messages from peers, peer changes) wait for their commit:
+// one commit, and one write of each page touched, for the thousands of messages of a stream.
+constexpr auto commit_delay = 20ms;
 
 log_level to_log_level(engine::severity s) {
     switch (s) {
@@ -123,7 +126,8 @@ node::node(asio::any_io_executor executor, options const& opts, node_identity id
       events_(1'000'000, opts.event_log_bytes),
       timers_{asio::steady_timer(executor, asio::steady_timer::time_point::max()),
               asio::steady_timer(executor, asio::steady_timer::time_point::max())},
-      join_retry_(executor) {
+      join_retry_(executor),
+      commit_timer_(executor) {
     boost::system::error_code ec;
     auto const host = asio::ip::make_address(listener_.local_address().host, ec);
     if (!ec && !host.is_unspecified()) settings_.source = host;
@@ -165,6 +169,8 @@ awaitable<void> node::shutdown() {
     listener_.stop();
     for (auto& t : timers_) t.cancel();
     join_retry_.cancel();
+    commit_timer_.cancel();
+    make_durable();
     // Give the goodbyes a moment to reach the wire; never hang the stop on a dead peer.
     asio::steady_timer poll(executor_);
     auto const deadline = std::chrono::steady_clock::now() + shutdown_grace;
@@ -423,8 +429,16 @@ void node::end_turn() {
     auto const now_ms = unix_time_ms();
     if (peers_changed_ && now_ms - peers_saved_ms_ >= peers_save_ms) save_peers();
     if (store_.prune_due(now_ms)) store_.prune(now_ms);
-    // Before the caller hears back: a `send` that returned is on disk (docs/STORAGE.md).
-    store_.commit();
+    // Group commit: the turns of the next commit_delay join the transaction, which is then
+    // committed once. A front end commits sooner, before it acknowledges (make_durable()).
+    if (store_.pending() && !commit_armed_) {
+        commit_armed_ = true;
+        commit_timer_.expires_after(commit_delay);
+        commit_timer_.async_wait([this](boost::system::error_code ec) {
+            commit_armed_ = false;
+            if (!ec) store_.commit();
+        });
+    }
 }
 
 void node::note_peer_event(engine::node_event const& event) {

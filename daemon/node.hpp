@@ -6,9 +6,10 @@
 // answers with: frames on links and connections, dialling and hanging up, timers, events into
 // the event log, messages into the store, log lines. It holds no protocol rules of its own.
 //
-// Durable state (docs/STORAGE.md): each input's effects are one turn, committed to the
-// history database before the input's caller hears back (a `send` returns only once its
-// message is committed). The node keeps its screen name and the peers it knew there, and
+// Durable state (docs/STORAGE.md): each input's effects are one turn; turns are committed to
+// the history database in groups (at most 20 ms after the first write), and always before a
+// front end acknowledges an operation (a `send` returns only once its message is committed:
+// make_durable()). The node keeps its screen name and the peers it knew there, and
 // rejoins through those peers when it starts without --join or finds itself alone.
 //
 // Lives on the io thread; no locks. Owned by main(); the coroutines it starts end when
@@ -65,6 +66,11 @@ class node final : public frame_handler, public link_observer {
     // Live peers, not counting this node: who a message sent now goes to.
     std::size_t live_peers() const { return engine_.members().table().alive_count(); }
     event_log& events() { return events_; }
+    // Commits every write so far. Writes nobody waits for are committed in groups, at most
+    // 20 ms after the first (one transaction for the many frames of a stream); a front end
+    // calls this before it acknowledges an operation (the control server before it writes
+    // replies, D-Bus before its reply), so that a `send` that returned is on disk.
+    void make_durable() { store_.commit(); }
     std::string const& socket_path() const { return socket_path_; }
     void set_socket_path(std::string path) { socket_path_ = std::move(path); }
 
@@ -88,7 +94,7 @@ class node final : public frame_handler, public link_observer {
     // Carries out what the engine asked for, until it asks for nothing more.
     void run_effects();
     void execute(engine::effect& effect);
-    // Ends a turn: what it stored becomes durable (one transaction per engine input).
+    // Ends a turn: saves the peers and prunes when due, and arms the group commit.
     void end_turn();
     void note_peer_event(engine::node_event const& event);
     void save_peers();
@@ -134,6 +140,8 @@ class node final : public frame_handler, public link_observer {
     bool stopping_ = false;
     // The live peers changed since they were last saved, and when that was.
     bool peers_changed_ = false;
+    asio::steady_timer commit_timer_;  // the group commit of writes nobody waits for
+    bool commit_armed_ = false;
     std::int64_t peers_saved_ms_ = 0;
 };
 

@@ -28,7 +28,7 @@ po::options_description describe() {
         ("advertise", po::value<std::string>()->value_name("HOST[:PORT]"), "the address other nodes dial (default: the listen address, or this host's first non-loopback IPv4 address when listening on every interface)")
         ("join", po::value<std::vector<std::string>>()->value_name("HOST:PORT|INVITE"), "join the network through this peer, or with this invite, at start-up (repeatable)")
         ("state-dir", po::value<std::string>()->value_name("DIR"), "where the identity key, the network key and the history database live")
-        ("history-max-messages", po::value<std::string>()->value_name("N"), "messages the history keeps, the oldest arrivals pruned first (default 100000; 0: no limit)")
+        ("history-max-messages", po::value<std::string>()->value_name("N"), "messages the history keeps, the oldest pruned first (default 100000; 0: no limit)")
         ("history-max-age", po::value<std::string>()->value_name("DAYS"), "messages that arrived longer ago are pruned (default 365; 0: no limit)")
         ("network-key", po::value<std::string>()->value_name("FILE"), "the network key (default: $CREDENTIALS_DIRECTORY/network.key or STATE-DIR/network.key if present)")
         ("network", po::value<std::string>()->value_name("open|closed"), "with no network key: run an open network, or create a key (default open)")

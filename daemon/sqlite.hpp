@@ -46,6 +46,13 @@ class statement {
     }
     // SQLITE_ROW, SQLITE_DONE or an error code.
     int step() { return sqlite3_step(s_); }
+    // Steps a statement that returns no rows (a write) and resets it at once: a statement
+    // left in progress, after an error say, would keep its transaction from committing.
+    int run() {
+        int const rc = sqlite3_step(s_);
+        sqlite3_reset(s_);
+        return rc;
+    }
 
     std::int64_t int64(int column) const { return sqlite3_column_int64(s_, column); }
     std::uint64_t uint64(int column) const {

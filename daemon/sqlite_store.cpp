@@ -11,7 +11,8 @@ namespace p2pchat::daemon {
 namespace {
 
 // The schema of version 1 (docs/STORAGE.md). Every table is keyed by room first ('' is the
-// one room there is today), so that rooms join without rewriting a row.
+// one room there is today), so that rooms join without rewriting a row. Messages are stored
+// in their primary key's b-tree (WITHOUT ROWID): an insert updates two b-trees, not three.
 constexpr char const* schema_v1 = R"sql(
 CREATE TABLE messages(
     room TEXT NOT NULL DEFAULT '',
@@ -23,7 +24,7 @@ CREATE TABLE messages(
     name TEXT NOT NULL,
     text TEXT NOT NULL,
     chain TEXT NOT NULL,
-    PRIMARY KEY(room, origin, seq));
+    PRIMARY KEY(room, origin, seq)) WITHOUT ROWID;
 CREATE INDEX messages_history ON messages(room, lamport, origin, seq);
 CREATE TABLE seals(
     room TEXT NOT NULL DEFAULT '',
@@ -133,20 +134,20 @@ sqlite_store::sqlite_store(std::filesystem::path file, retention keep)
     prepare_or_fail(seals_,
                     "SELECT origin, seq, chain, sig FROM seals WHERE room = '' AND origin = ?1 "
                     "AND seq BETWEEN ?2 AND ?3 ORDER BY seq");
-    prepare_or_fail(tip_of_, "SELECT seq, chain FROM tips WHERE room = '' AND origin = ?1");
     prepare_or_fail(ids_,
                     "SELECT origin, seq, lamport FROM messages WHERE room = '' "
                     "ORDER BY origin, seq");
-    // The oldest arrivals are the lowest rowids: rowids grow with each insert.
+    // The oldest in history order go first, found through the history index.
     prepare_or_fail(prune_count_,
-                    "DELETE FROM messages WHERE rowid IN "
-                    "(SELECT rowid FROM messages ORDER BY rowid LIMIT ?1) RETURNING room, "
-                    "origin, seq");
-    // Looks only at the oldest arrivals, so that a table with nothing to prune costs no
-    // scan: arrival times grow with rowids (but for a clock set back, pruned a little later).
+                    "DELETE FROM messages WHERE (room, origin, seq) IN "
+                    "(SELECT room, origin, seq FROM messages WHERE room = '' "
+                    "ORDER BY lamport, origin, seq LIMIT ?1) RETURNING room, origin, seq");
+    // Looks only at the oldest in history order, so that a table with nothing to prune costs
+    // no scan; of those, the ones that arrived before the limit go.
     prepare_or_fail(prune_age_,
-                    "DELETE FROM messages WHERE rowid IN "
-                    "(SELECT rowid FROM messages ORDER BY rowid LIMIT ?1) AND arrived_ms < ?2 "
+                    "DELETE FROM messages WHERE (room, origin, seq) IN "
+                    "(SELECT room, origin, seq FROM messages WHERE room = '' "
+                    "ORDER BY lamport, origin, seq LIMIT ?1) AND arrived_ms < ?2 "
                     "RETURNING room, origin, seq");
     prepare_or_fail(delete_seal_, "DELETE FROM seals WHERE room = ?1 AND origin = ?2 AND seq = ?3");
     prepare_or_fail(get_meta_, "SELECT value FROM meta WHERE key = ?1");
@@ -163,6 +164,10 @@ sqlite_store::sqlite_store(std::filesystem::path file, retention keep)
     prepare_or_fail(forget_peer_, "DELETE FROM peers WHERE id = ?1");
     prepare_or_fail(forget_peers_, "DELETE FROM peers");
     count_messages();
+    sqlite::statement tips;
+    prepare_or_fail(tips, "SELECT origin, seq, chain FROM tips WHERE room = ''");
+    while (row(tips, "reading the chain tips"))
+        tips_.emplace(tips.text(0), tip_entry{{tips.uint64(1), std::string(tips.text(2))}});
 }
 
 sqlite_store::~sqlite_store() {
@@ -203,118 +208,92 @@ bool sqlite_store::row(sqlite::statement& s, char const* what) const {
 
 bool sqlite_store::begin() {
     if (in_transaction_) return true;
-    if (!written(begin_.reset().step(), "BEGIN")) return false;
+    if (!written(begin_.reset().run(), "BEGIN")) return false;
     in_transaction_ = true;
     return true;
 }
 
 bool sqlite_store::commit() {
-    if (turn_failed_) return retry_pending();
-    if (!in_transaction_) return true;
-    int const rc = commit_.reset().step();
-    if (rc == SQLITE_DONE) {
-        in_transaction_ = false;
-        pending_used_ = 0;
-        return true;
+    if (turn_failed_) return roll_back();
+    if (!in_transaction_ && dirty_tips_.empty()) return true;
+    if (!begin() || !write_tips()) return roll_back();
+    int const rc = commit_.reset().run();
+    if (rc != SQLITE_DONE) {
+        failed(rc, "COMMIT");
+        return roll_back();
     }
-    failed(rc, "COMMIT");
-    turn_failed_ = true;
-    return retry_pending();
+    in_transaction_ = false;
+    if (std::exchange(recovering_, false))
+        log(log_level::notice, "history database ", file_.string(), ": storage works again");
+    return true;
 }
 
-bool sqlite_store::retry_pending() {
-    // Undo what the failed turn left (SQLite may have rolled back already) and write every
-    // pending write again, in one transaction.
-    if (in_transaction_ || !sqlite3_get_autocommit(db_.get())) rollback_.reset().step();
+bool sqlite_store::roll_back() {
+    // The transaction's writes are lost to the file (the node keeps running from memory, and
+    // message sync fetches them from peers after a restart). The tips stay here and are all
+    // written with the next commit that succeeds: a seq is never used twice.
+    if (in_transaction_ || !sqlite3_get_autocommit(db_.get())) rollback_.reset().run();
     in_transaction_ = false;
     turn_failed_ = false;
-    bool ok = begin();
-    for (std::size_t i = 0; ok && i < pending_used_; ++i)
-        ok = std::visit(
-            [this](auto const& w) {
-                if constexpr (std::is_same_v<std::decay_t<decltype(w)>, pending_message>)
-                    return write_message(w.chat, w.arrived_ms);
-                else
-                    return write_seal(w);
-            },
-            pending_[i]);
-    if (ok && written(commit_.reset().step(), "COMMIT")) {
-        in_transaction_ = false;
-        log(log_level::notice, "history database ", file_.string(), ": wrote ", pending_used_,
-            " delayed writes; storage works again");
-        pending_used_ = 0;
-        return true;
+    recovering_ = true;
+    dirty_tips_.clear();
+    for (auto& [origin, entry] : tips_) {
+        entry.dirty = true;
+        dirty_tips_.push_back(origin);
     }
-    if (!sqlite3_get_autocommit(db_.get())) rollback_.reset().step();
-    in_transaction_ = false;
-    turn_failed_ = true;
-    count_messages();  // what the rollbacks left
+    count_messages();  // what the rollback left
     return false;
 }
 
 // ---------------------------------------------------------------- writes
-
-void sqlite_store::record(wire::chat_msg const& chat, std::int64_t arrived_ms) {
-    if (pending_used_ == pending_.size()) {
-        if (pending_.size() == max_pending) {
-            failed(SQLITE_FULL, "keeping a write for later (too many waiting)");
-            return;
-        }
-        pending_.emplace_back(pending_message{chat, arrived_ms});
-    } else if (auto* slot = std::get_if<pending_message>(&pending_[pending_used_])) {
-        slot->chat = chat;  // assigns into the slot's strings: no allocation once warm
-        slot->arrived_ms = arrived_ms;
-    } else {
-        pending_[pending_used_] = pending_message{chat, arrived_ms};
-    }
-    ++pending_used_;
-}
-
-void sqlite_store::record(wire::seal_msg const& seal) {
-    if (pending_used_ == pending_.size()) {
-        if (pending_.size() == max_pending) {
-            failed(SQLITE_FULL, "keeping a write for later (too many waiting)");
-            return;
-        }
-        pending_.emplace_back(seal);
-    } else if (auto* slot = std::get_if<wire::seal_msg>(&pending_[pending_used_])) {
-        *slot = seal;
-    } else {
-        pending_[pending_used_] = seal;
-    }
-    ++pending_used_;
-}
 
 bool sqlite_store::write_message(wire::chat_msg const& chat, std::int64_t arrived_ms) {
     if (!begin()) return false;
     auto& m = insert_message_.reset();
     m.bind(1, chat.origin).bind(2, chat.seq).bind(3, chat.lamport).bind(4, chat.time_ms);
     m.bind(5, arrived_ms).bind(6, chat.name).bind(7, chat.text).bind(8, chat.chain);
-    if (!written(m.step(), "storing a message")) return false;
+    if (!written(m.run(), "storing a message")) return false;
     if (db_.changes() == 1) {
         ++count_;
         ++appends_since_prune_;
     }
-    // The tip moves on even for a message held already or pruned: seqs never repeat.
-    auto& t = update_tip_.reset();
-    t.bind(1, chat.origin).bind(2, chat.seq).bind(3, chat.chain);
-    return written(t.step(), "storing a chain tip");
+    return true;
+}
+
+void sqlite_store::move_tip(wire::chat_msg const& chat) {
+    auto [it, added] = tips_.try_emplace(chat.origin);
+    if (chat.seq <= it->second.tip.seq) return;
+    it->second.tip = {chat.seq, chat.chain};
+    if (!it->second.dirty) dirty_tips_.push_back(chat.origin);
+    it->second.dirty = true;
+}
+
+bool sqlite_store::write_tips() {
+    for (auto const& origin : dirty_tips_) {
+        auto& entry = tips_.find(origin)->second;
+        entry.dirty = false;
+        auto& t = update_tip_.reset();
+        t.bind(1, origin).bind(2, entry.tip.seq).bind(3, entry.tip.chain);
+        if (!written(t.run(), "storing a chain tip")) return false;
+    }
+    dirty_tips_.clear();
+    return true;
 }
 
 bool sqlite_store::write_seal(wire::seal_msg const& seal) {
     if (!begin()) return false;
     auto& s = insert_seal_.reset();
     s.bind(1, seal.origin).bind(2, seal.seq).bind(3, seal.chain).bind(4, seal.sig);
-    return written(s.step(), "storing a seal");
+    return written(s.run(), "storing a seal");
 }
 
 void sqlite_store::append(wire::chat_msg const& chat, std::int64_t arrived_unix_ms) {
-    record(chat, arrived_unix_ms);
+    // The tip moves on even for a message held already or pruned: seqs never repeat.
+    move_tip(chat);
     if (!turn_failed_) write_message(chat, arrived_unix_ms);
 }
 
 void sqlite_store::append_seal(wire::seal_msg const& seal) {
-    record(seal);
     if (!turn_failed_) write_seal(seal);
 }
 
@@ -384,11 +363,9 @@ std::vector<wire::seal_msg> sqlite_store::seals(std::string_view origin, std::ui
 }
 
 std::optional<engine::chain_tip> sqlite_store::tip_of(std::string_view origin) const {
-    auto& s = tip_of_.reset().bind(1, origin);
-    std::optional<engine::chain_tip> out;
-    if (row(s, "reading a chain tip")) out = engine::chain_tip{s.uint64(0), std::string(s.text(1))};
-    s.reset();
-    return out;
+    auto it = tips_.find(origin);
+    if (it == tips_.end()) return std::nullopt;
+    return it->second.tip;
 }
 
 void sqlite_store::for_each_id(id_visitor const& visit) const {
@@ -414,7 +391,7 @@ std::size_t sqlite_store::delete_returning(sqlite::statement& s) {
     if (!written(rc, "pruning messages")) return 0;
     // Their seals prove nothing any more: a seal is checked from the message it names.
     for (auto const& [room, origin, seq] : gone)
-        if (!written(delete_seal_.reset().bind(1, room).bind(2, origin).bind(3, seq).step(),
+        if (!written(delete_seal_.reset().bind(1, room).bind(2, origin).bind(3, seq).run(),
                      "pruning seals"))
             break;
     count_ -= std::min<std::uint64_t>(count_, gone.size());
@@ -451,7 +428,7 @@ std::optional<std::string> sqlite_store::meta(std::string_view key) const {
 
 void sqlite_store::set_meta(std::string_view key, std::string_view value) {
     if (turn_failed_ || !begin()) return;
-    written(set_meta_.reset().bind(1, key).bind(2, value).step(), "storing the node's state");
+    written(set_meta_.reset().bind(1, key).bind(2, value).run(), "storing the node's state");
 }
 
 std::vector<remembered_peer> sqlite_store::remembered_peers(std::size_t max) const {
@@ -479,19 +456,19 @@ void sqlite_store::remember_peers(std::vector<wire::peer_entry> const& alive,
         s.bind(1, e.id).bind(2, e.name).bind(3, e.addr).bind(4, e.inc);
         s.bind(5, std::string_view(e.state == wire::peer_state::alive ? "alive" : "left"));
         s.bind(6, e.sig).bind(7, now_unix_ms);
-        if (!written(s.step(), "remembering a peer")) return;
+        if (!written(s.run(), "remembering a peer")) return;
     }
-    written(trim_peers_.reset().bind(1, limit_of(max)).step(), "forgetting old peers");
+    written(trim_peers_.reset().bind(1, limit_of(max)).run(), "forgetting old peers");
 }
 
 void sqlite_store::forget_peer(std::string_view id) {
     if (turn_failed_ || !begin()) return;
-    written(forget_peer_.reset().bind(1, id).step(), "forgetting a peer");
+    written(forget_peer_.reset().bind(1, id).run(), "forgetting a peer");
 }
 
 void sqlite_store::forget_all_peers() {
     if (turn_failed_ || !begin()) return;
-    written(forget_peers_.reset().step(), "forgetting the peers");
+    written(forget_peers_.reset().run(), "forgetting the peers");
 }
 
 }  // namespace p2pchat::daemon

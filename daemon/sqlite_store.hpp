@@ -11,22 +11,23 @@
 //
 // Errors: opening (an unwritable directory, a file that is not a database, a schema newer
 // than this program's) throws std::runtime_error with one line. A failed write later is
-// logged, counted (errors()) and its turn rolled back; the turn's writes are kept in memory
-// and written again at the next commit, so a disk that fills and is freed loses nothing.
+// logged, counted (errors()) and its transaction rolled back: those messages are missing
+// from the file (peers hold them; sync brings them back after a restart), but every tip is
+// written again with the next commit that succeeds, so no seq is ever used twice.
 //
 // Retention: at most max_messages messages and none that arrived more than max_age ago
-// (0: no limit), pruned by prune() in bounded steps, the oldest arrivals first, with their
-// seals. Tips are never pruned: an origin's seqs never repeat.
+// (0: no limit), pruned by prune() in bounded steps, the oldest in history order first,
+// with their seals. Tips are never pruned: an origin's seqs never repeat.
 //
 // Single-threaded (the io thread); the prepared statements stay open for the store's life.
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <variant>
 #include <vector>
 
 #include "common/engine/message_store.hpp"
@@ -53,8 +54,6 @@ class sqlite_store final : public engine::message_store {
     // prune() is due after this many appends, or this long after the last one.
     static constexpr std::uint64_t prune_every_appends = 1000;
     static constexpr std::int64_t prune_every_ms = 60'000;
-    // Writes kept for a retry while the disk fails; beyond them, writes are dropped (counted).
-    static constexpr std::size_t max_pending = 100'000;
 
     // Opens or creates the file; throws std::runtime_error naming it and the reason.
     sqlite_store(std::filesystem::path file, retention keep);
@@ -75,12 +74,15 @@ class sqlite_store final : public engine::message_store {
     void for_each_id(id_visitor const& visit) const override;
 
     // ---- the runtime's
-    // Ends a turn: commits its writes (nothing to do if it wrote nothing). False when the
-    // commit failed (logged and counted; the writes are tried again at the next commit).
+    // Commits what the turns since the last commit wrote (nothing to do if they wrote
+    // nothing). False when it failed (logged and counted, rolled back).
     bool commit();
     bool in_transaction() const { return in_transaction_; }
+    // Writes wait for a commit (an open transaction, or writes kept after a failure).
+    bool pending() const { return in_transaction_ || turn_failed_ || !dirty_tips_.empty(); }
     // Whether a prune is due at `now_unix_ms`; prune() deletes at most prune_step messages
-    // (the oldest arrivals beyond the count limit, then those past the age limit) and their
+    // (the oldest in history order beyond the count limit, then, of the oldest, those that
+    // arrived before the age limit) and their
     // seals, and returns how many.
     bool prune_due(std::int64_t now_unix_ms) const;
     std::size_t prune(std::int64_t now_unix_ms);
@@ -103,25 +105,21 @@ class sqlite_store final : public engine::message_store {
     std::uint64_t errors() const { return errors_; }
 
   private:
-    struct pending_message {
-        wire::chat_msg chat;
-        std::int64_t arrived_ms = 0;
-    };
-    using pending_write = std::variant<pending_message, wire::seal_msg>;
-
     bool begin();
-    // A write's result: true for SQLITE_DONE; otherwise the error is counted and logged.
+    // A write's result: true for SQLITE_DONE; otherwise the error is counted and logged, and
+    // the transaction will be rolled back.
     bool written(int rc, char const* what);
     // A read's row or end; an error is counted and logged, and ends the read.
     bool row(sqlite::statement& s, char const* what) const;
     void failed(int rc, char const* what) const;
     bool write_message(wire::chat_msg const& chat, std::int64_t arrived_ms);
     bool write_seal(wire::seal_msg const& seal);
-    // Keeps a write of this turn until its commit succeeds; reuses the slots (and their
-    // strings' capacity) of earlier turns, so the hot path allocates nothing once warm.
-    void record(wire::chat_msg const& chat, std::int64_t arrived_ms);
-    void record(wire::seal_msg const& seal);
-    bool retry_pending();
+    // Ends a failed transaction; false.
+    bool roll_back();
+    // Writes the tips that moved in this transaction: once per origin and commit, not once
+    // per message (a stream of one author's messages moves one tip).
+    bool write_tips();
+    void move_tip(wire::chat_msg const& chat);
     void count_messages();
     static wire::chat_msg read_message(sqlite::statement const& s);
     std::size_t delete_returning(sqlite::statement& s);
@@ -131,17 +129,21 @@ class sqlite_store final : public engine::message_store {
     sqlite::database db_;
     mutable sqlite::statement begin_, commit_, rollback_;
     mutable sqlite::statement insert_message_, update_tip_, insert_seal_;
-    mutable sqlite::statement newest_, chain_of_, range_, seals_, tip_of_, ids_;
+    mutable sqlite::statement newest_, chain_of_, range_, seals_, ids_;
     mutable sqlite::statement prune_count_, prune_age_, delete_seal_;
     mutable sqlite::statement get_meta_, set_meta_;
     mutable sqlite::statement peers_, remember_peer_, trim_peers_, forget_peer_, forget_peers_;
 
     bool in_transaction_ = false;
     bool turn_failed_ = false;
-    // This turn's writes, and those of turns whose commit failed: written again at the next
-    // commit. Cleared (capacity kept) once committed.
-    std::vector<pending_write> pending_;
-    std::size_t pending_used_ = 0;
+    bool recovering_ = false;  // the last commit failed
+    // Every origin's tip, read at open and kept here; `dirty` ones are written at commit.
+    struct tip_entry {
+        engine::chain_tip tip;
+        bool dirty = false;
+    };
+    std::map<std::string, tip_entry, std::less<>> tips_;
+    std::vector<std::string> dirty_tips_;
     std::uint64_t count_ = 0;
     std::uint64_t appends_since_prune_ = 0;
     std::int64_t last_prune_ms_ = 0;

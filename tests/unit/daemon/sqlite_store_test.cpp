@@ -268,7 +268,7 @@ TEST_F(SqliteStore, AnUnopenablePathIsRefused) {
     EXPECT_NE(open_error().find("cannot open the history database"), std::string::npos);
 }
 
-TEST_F(SqliteStore, RetentionByCountPrunesTheOldestArrivalsAndTheirSealsNeverTheTips) {
+TEST_F(SqliteStore, RetentionByCountPrunesTheOldestInHistoryOrderAndTheirSealsNeverTheTips) {
     auto s = open({.max_messages = 3, .max_age = std::chrono::days(0)});
     for (std::uint64_t seq = 1; seq <= 5; ++seq) {
         s->append(message('a', seq, 10 - seq), static_cast<std::int64_t>(seq));
@@ -280,9 +280,11 @@ TEST_F(SqliteStore, RetentionByCountPrunesTheOldestArrivalsAndTheirSealsNeverThe
     EXPECT_EQ(s->prune(1000), 3u);
     ASSERT_TRUE(s->commit());
     EXPECT_EQ(s->message_count(), 3u);
-    // Arrival order, not history order: a1..a3 arrived first.
-    EXPECT_EQ(ids(s->range(origin_id('a'), 1, 10, 1 << 20)), (std::vector<id>{{'a', 4}, {'a', 5}}));
-    EXPECT_EQ(s->seals(origin_id('a'), 0, 10), (std::vector{seal('a', 4), seal('a', 5)}));
+    // History order, not arrival order: b1 (Lamport 1), a5 (5) and a4 (6) are the oldest.
+    EXPECT_EQ(ids(s->newest(10, 1 << 20)), (std::vector<id>{{'a', 3}, {'a', 2}, {'a', 1}}));
+    EXPECT_EQ(s->seals(origin_id('a'), 0, 10),
+              (std::vector{seal('a', 1), seal('a', 2), seal('a', 3)}));
+    EXPECT_EQ(s->tip_of(origin_id('b')), (chain_tip{1, "chain-b1"}));
     EXPECT_EQ(s->tip_of(origin_id('a')), (chain_tip{5, "chain-a5"}));
     EXPECT_EQ(s->prune(2000), 0u) << "nothing beyond the limit";
     // A tip outlives every message of its origin, across a reopen.
@@ -353,30 +355,52 @@ TEST_F(SqliteStore, RemembersTheNewestPeersUpToTheBound) {
     EXPECT_TRUE(s->remembered_peers(10).empty());
 }
 
-TEST_F(SqliteStore, AFailedCommitKeepsTheWritesAndWritesThemLater) {
+// A write that fails (here: a lock another process holds) rolls its transaction back; the
+// store goes on, and the tips are written with the next commit that succeeds, so that no
+// seq is used twice even for messages the file lost.
+TEST_F(SqliteStore, AFailedCommitRollsBackButKeepsTheTips) {
     auto s = open();
     s->append(message('a', 1, 1), 1);
     ASSERT_TRUE(s->commit());
-    // Another connection holds the write lock: this turn's commit cannot take it.
     sqlite3* other = nullptr;
     ASSERT_EQ(sqlite3_open(file().c_str(), &other), SQLITE_OK);
     ASSERT_EQ(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
     s->append(message('a', 2, 2), 2);
     s->append_seal(seal('a', 2));
-    EXPECT_FALSE(s->commit());
-    EXPECT_GT(s->errors(), 0u);
     s->append(message('a', 3, 3), 3);
     EXPECT_FALSE(s->commit());
+    EXPECT_GT(s->errors(), 0u);
+    EXPECT_EQ(s->tip_of(origin_id('a')), (chain_tip{3, "chain-a3"}));
+    EXPECT_TRUE(s->pending()) << "the tips wait for a commit";
     ASSERT_EQ(sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr), SQLITE_OK);
     sqlite3_close(other);
+    EXPECT_TRUE(s->commit());
+    EXPECT_FALSE(s->pending());
     s->append(message('a', 4, 4), 4);
     EXPECT_TRUE(s->commit());
     s.reset();
     s = open();
-    EXPECT_EQ(ids(s->range(origin_id('a'), 1, 10, 1 << 20)),
-              (std::vector<id>{{'a', 1}, {'a', 2}, {'a', 3}, {'a', 4}}));
-    EXPECT_EQ(s->seals(origin_id('a'), 0, 10), std::vector{seal('a', 2)});
-    EXPECT_EQ(s->message_count(), 4u);
+    EXPECT_EQ(ids(s->newest(10, 1 << 20)), (std::vector<id>{{'a', 1}, {'a', 4}}));
+    EXPECT_TRUE(s->seals(origin_id('a'), 0, 10).empty());
+    EXPECT_EQ(s->tip_of(origin_id('a')), (chain_tip{4, "chain-a4"}));
+    EXPECT_EQ(s->message_count(), 2u);
+}
+
+TEST_F(SqliteStore, TipsReachTheFileEvenWhenTheirMessagesDidNot) {
+    {
+        auto s = open();
+        sqlite3* other = nullptr;
+        ASSERT_EQ(sqlite3_open(file().c_str(), &other), SQLITE_OK);
+        ASSERT_EQ(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+        s->append(message('a', 7, 7), 1);
+        EXPECT_FALSE(s->commit());
+        ASSERT_EQ(sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr), SQLITE_OK);
+        sqlite3_close(other);
+        EXPECT_TRUE(s->commit());
+    }
+    auto s = open();
+    EXPECT_EQ(s->message_count(), 0u);
+    EXPECT_EQ(s->tip_of(origin_id('a')), (chain_tip{7, "chain-a7"}));
 }
 
 }  // namespace
