@@ -377,8 +377,9 @@ void sqlite_store::for_each_id(id_visitor const& visit) const {
 // ---------------------------------------------------------------- retention
 
 bool sqlite_store::prune_due(std::int64_t now_unix_ms) const {
-    return appends_since_prune_ >= prune_every_appends ||
-           now_unix_ms - last_prune_ms_ >= prune_every_ms;
+    bool const over = keep_.max_messages != 0 && count_ > keep_.max_messages &&
+                      appends_since_prune_ >= prune_every_appends;
+    return over || now_unix_ms - last_prune_ms_ >= prune_every_ms;
 }
 
 std::size_t sqlite_store::delete_returning(sqlite::statement& s) {
@@ -400,14 +401,17 @@ std::size_t sqlite_store::delete_returning(sqlite::statement& s) {
 
 std::size_t sqlite_store::prune(std::int64_t now_unix_ms) {
     appends_since_prune_ = 0;
-    last_prune_ms_ = now_unix_ms;
-    if (turn_failed_ || !begin()) return 0;
+    // The age limit is checked once a minute: a step looks at up to prune_step of the oldest
+    // messages, which is no cost once a minute but would be after every 1000 appends.
+    bool const timed = now_unix_ms - last_prune_ms_ >= prune_every_ms;
+    if (timed) last_prune_ms_ = now_unix_ms;
+    if (turn_failed_) return 0;
     std::size_t deleted = 0;
-    if (keep_.max_messages != 0 && count_ > keep_.max_messages) {
+    if (keep_.max_messages != 0 && count_ > keep_.max_messages && begin()) {
         auto const excess = std::min<std::uint64_t>(count_ - keep_.max_messages, prune_step);
         deleted += delete_returning(prune_count_.reset().bind(1, excess));
     }
-    if (keep_.max_age.count() != 0 && deleted < prune_step) {
+    if (timed && keep_.max_age.count() != 0 && deleted < prune_step && begin()) {
         auto const age = std::chrono::duration_cast<std::chrono::milliseconds>(keep_.max_age);
         deleted += delete_returning(prune_age_.reset()
                                         .bind(1, limit_of(prune_step - deleted))

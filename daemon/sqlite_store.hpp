@@ -51,7 +51,8 @@ class sqlite_store final : public engine::message_store {
     static constexpr int schema_version = 1;
     // Messages deleted by one prune() at most: a bounded pause of the io thread.
     static constexpr std::size_t prune_step = 5000;
-    // prune() is due after this many appends, or this long after the last one.
+    // prune() is due after this many appends beyond the count limit, or this long after the
+    // last time it looked at ages.
     static constexpr std::uint64_t prune_every_appends = 1000;
     static constexpr std::int64_t prune_every_ms = 60'000;
 

@@ -309,14 +309,22 @@ TEST_F(SqliteStore, RetentionByAgeGoesByArrivalTime) {
     EXPECT_EQ(ids(s->newest(10, 1 << 20)), (std::vector<id>{{'a', 3}, {'a', 4}}));
 }
 
-TEST_F(SqliteStore, PruningIsDueAfterManyAppendsOrAMinute) {
-    auto s = open();
+TEST_F(SqliteStore, PruningIsDueAfterManyAppendsBeyondTheLimitOrAMinute) {
+    auto s = open({.max_messages = 10, .max_age = std::chrono::days(1)});
     s->prune(0);
     EXPECT_FALSE(s->prune_due(1000));
     EXPECT_TRUE(s->prune_due(sqlite_store::prune_every_ms));
     for (std::uint64_t seq = 1; seq <= sqlite_store::prune_every_appends; ++seq)
         s->append(message('a', seq, seq), 1);
     EXPECT_TRUE(s->prune_due(1000));
+    // Under the limit, appends alone never make it due: only the minute does.
+    s->prune(1000);
+    ASSERT_TRUE(s->commit());
+    auto under = std::make_unique<sqlite_store>(dir_.path() / "other.db", retention{});
+    under->prune(0);
+    for (std::uint64_t seq = 1; seq <= sqlite_store::prune_every_appends; ++seq)
+        under->append(message('a', seq, seq), 1);
+    EXPECT_FALSE(under->prune_due(1000));
 }
 
 TEST_F(SqliteStore, PruningIsBoundedPerStep) {
