@@ -1,5 +1,7 @@
 #include "common/seen_messages.hpp"
 
+#include <algorithm>
+
 namespace p2pchat {
 
 void seen_messages::absorb(window& w) {
@@ -37,6 +39,15 @@ bool seen_messages::insert(std::string const& origin, std::uint64_t seq) {
         absorb(w);
     }
     return true;
+}
+
+void seen_messages::start_at(std::string const& origin, std::uint64_t seq) {
+    if (seq <= 1 || watermark(origin) != 0) return;
+    insert(origin, seq - 1);  // makes room like any new origin, and takes seq - 1 as the top
+    window& w = origins_[origin];
+    w.watermark = std::max(w.watermark, seq - 1);
+    w.above.erase(w.above.begin(), w.above.upper_bound(w.watermark));
+    absorb(w);
 }
 
 bool seen_messages::contains(std::string const& origin, std::uint64_t seq) const {

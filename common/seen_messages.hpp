@@ -3,8 +3,8 @@
 // Per origin it keeps a watermark (every seq up to it was seen) plus the few seqs seen above
 // it, so memory stays proportional to gaps, not to traffic. The gap set of one origin is
 // capped: when it overflows, the watermark jumps forward (the oldest gap is given up). A seq
-// more than new_run_distance ahead starts a new run (an origin that restarted numbers from
-// its start time): the watermark moves up to it.
+// more than new_run_distance ahead moves the watermark up to it: what lies between would not
+// fit in any history a node hands on.
 #include <cstddef>
 #include <cstdint>
 #include <set>
@@ -31,6 +31,16 @@ class seen_messages {
 
     // The highest contiguous seq seen from origin (0 if none).
     std::uint64_t watermark(std::string const& origin) const;
+
+    // Follows an origin from `seq` on: one not followed yet (watermark 0) takes every seq
+    // below as seen. A newcomer's history of an origin starts where its window does.
+    void start_at(std::string const& origin, std::uint64_t seq);
+
+    // Each origin and its watermark, in no particular order.
+    template <class Visit>
+    void for_each_watermark(Visit visit) const {
+        for (auto const& [origin, w] : origins_) visit(origin, w.watermark);
+    }
 
     // Forgets an origin (a peer the node forgot for good).
     void forget(std::string const& origin) { origins_.erase(origin); }

@@ -220,6 +220,10 @@ std::optional<std::string> human_event(json::object const& event, style const& s
         }
         line += name;
         if (mine) line += " (you)";
+        // Synced after a fault: its time (the send time) is earlier than what came before it.
+        if (auto const* late = event.if_contains("late");
+            late && late->is_bool() && late->as_bool())
+            line += " (late)";
         line += ": ";
         if (s.colour && !mine && mentions(text, s.mention))
             line += "\033[1;7m" + terminal_safe(text) + "\033[0m";  // a highlight

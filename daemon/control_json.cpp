@@ -65,6 +65,9 @@ void append_message_body(std::string& out, engine::message_arrived const& m, std
     out += R"(,"sent_ms":)";
     out += std::to_string(chat.time_ms);
     out += m.self ? R"(,"self":true)" : R"(,"self":false)";
+    // Only when set: a message that came late (sync after a fault) belongs earlier in the
+    // history than where a live stream shows it.
+    if (m.late) out += R"(,"late":true)";
     out += R"(,"seq":)";
     out += std::to_string(seq);
     out += R"(,"time_ms":)";
@@ -89,8 +92,8 @@ json::object to_json(engine::node_event const& event) {
         [&](auto const& e) -> json::object {
             using T = std::decay_t<decltype(e)>;
             if constexpr (std::is_same_v<T, engine::message_arrived>) {
-                // Room for these 8 fields and the 2 the log stamps: one allocation, no regrowth.
-                json::object body(10);
+                // Room for these 9 fields and the 2 the log stamps: one allocation, no regrowth.
+                json::object body(11);
                 auto const& chat = e.chat;
                 body.emplace("type", "message");
                 body.emplace("id", chat.origin + ":" + std::to_string(chat.seq));
@@ -100,6 +103,7 @@ json::object to_json(engine::node_event const& event) {
                 body.emplace("lamport", chat.lamport);
                 body.emplace("sent_ms", chat.time_ms);
                 body.emplace("self", e.self);
+                if (e.late) body.emplace("late", true);
                 return body;
             } else {
                 json::object body{{"type", event_type(event)}, {"peer", to_json(e.peer)}};

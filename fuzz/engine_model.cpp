@@ -348,7 +348,9 @@ void world::execute(int k, engine::effect& e) {
                     },
                     fx.event);
             } else if constexpr (std::is_same_v<T, engine::store_message>) {
-                m.store->append(std::move(fx.chat));
+                m.store->append(fx.chat, fx.arrived_unix_ms);
+            } else if constexpr (std::is_same_v<T, engine::store_seal>) {
+                m.store->append_seal(fx.seal);
             } else if constexpr (std::is_same_v<T, engine::adopt_network_key>) {
                 FUZZ_CHECK(parse_network_key(fx.key).has_value());
             } else {

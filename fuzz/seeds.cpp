@@ -68,6 +68,10 @@ std::vector<std::pair<std::string, wire::message>> every_message() {
         {"rename", wire::rename_msg{renamed.id, renamed.name, renamed.inc, renamed.sig}},
         {"leave", wire::leave_msg{gone.id, gone.inc, gone.sig}},
         {"network_key", wire::network_key_msg{format_network_key(key)}},
+        {"heads", wire::heads_msg{{{first.origin, 1764000000000002}, {second.origin, 0}}, false}},
+        {"history",
+         wire::history_msg{
+             {second}, {test::seal_of(second)}, {{first.origin, second.seq, first.chain}}, true}},
         {"unknown", wire::unknown_msg{"ping"}},
     };
 }

@@ -1,6 +1,8 @@
 #include "common/engine/chat_room.hpp"
 
 #include <algorithm>
+#include <iterator>
+#include <optional>
 #include <set>
 
 #include "common/text.hpp"
@@ -8,13 +10,30 @@
 
 namespace p2pchat::engine {
 
-chat_room::chat_room(std::string self_id, std::int64_t started_unix_ms,
-                     crypto::signing_key const& key, message_store const& store, effects& out)
-    : self_id_(std::move(self_id)),
-      key_(key),
-      store_(store),
-      out_(out),
-      next_seq_(static_cast<std::uint64_t>(started_unix_ms) * 1000 + 1) {}
+chat_room::chat_room(std::string self_id, crypto::signing_key const& key,
+                     message_store const& store, effects& out)
+    : self_id_(std::move(self_id)), key_(key), store_(store), out_(out) {
+    store_.for_each_id([this](std::string_view origin, std::uint64_t seq, std::uint64_t lamport) {
+        std::string const o(origin);
+        seen_.start_at(o, seq);  // the first held of each origin: by origin, then seq
+        seen_.insert(o, seq);
+        lamport_ = std::max(lamport_, lamport);
+    });
+    if (auto tip = store_.tip_of(self_id_)) {
+        next_seq_ = tip->seq + 1;
+        tip_seq_ = tip->seq;
+        chain_tip_ = std::move(tip->chain);
+        // Our last run ended before its seal went out (a crash within the turn): seal it at
+        // start, or nobody could hand those messages on.
+        if (store_.seals(self_id_, tip_seq_, tip_seq_).empty()) unsealed_messages_ = 1;
+    }
+}
+
+void chat_room::start(instant now) {
+    if (unsealed_messages_ == 0 || seal_armed_) return;
+    seal_armed_ = true;
+    out_.push(arm_timer{timer_kind::seal, now.steady});
+}
 
 rpc::result<send_receipt> chat_room::send(std::string text, std::string name, instant now) {
     if (auto problem = message_problem(text))
@@ -29,10 +48,17 @@ rpc::result<send_receipt> chat_room::send(std::string text, std::string name, in
                         .name = std::move(name),
                         .text = std::move(text),
                         .chain = {}};
+    // Sealed before this message would take the unsealed stretch past a bound (see
+    // seal_every_messages); the message then starts the next stretch.
+    auto const size = approx_size(chat);
+    if (unsealed_messages_ > 0 &&
+        (unsealed_messages_ >= seal_every_messages || unsealed_bytes_ + size > seal_every_bytes))
+        seal_now();
     chat.chain = crypto::next_chain(chain_tip_, chat);
     chain_tip_ = chat.chain;
     tip_seq_ = chat.seq;
-    unsealed_ = true;
+    ++unsealed_messages_;
+    unsealed_bytes_ += size;
     if (!seal_armed_) {
         seal_armed_ = true;
         out_.push(arm_timer{timer_kind::seal, now.steady});
@@ -41,16 +67,20 @@ rpc::result<send_receipt> chat_room::send(std::string text, std::string name, in
     ++sent_;
     send_receipt receipt{self_id_ + ":" + std::to_string(chat.seq), chat.seq, chat.lamport};
     out_.push(broadcast{make_outgoing(chat), {}});
-    show(std::move(chat), true);
+    show(std::move(chat), true, false, now);
     return receipt;
 }
 
 void chat_room::on_seal_timer() {
     seal_armed_ = false;
-    if (!unsealed_) return;
-    unsealed_ = false;
+    if (unsealed_messages_ > 0) seal_now();
+}
+
+void chat_room::seal_now() {
+    unsealed_messages_ = 0;
+    unsealed_bytes_ = 0;
     auto s = crypto::seal(self_id_, tip_seq_, chain_tip_, key_);
-    keep(s);
+    out_.push(store_seal{s});
     out_.push(broadcast{make_outgoing(std::move(s)), {}});
 }
 
@@ -69,7 +99,7 @@ bool chat_room::accept(wire::chat_msg const& chat) {
     return true;
 }
 
-void chat_room::receive(wire::chat_msg&& chat, std::string_view sender) {
+void chat_room::receive(wire::chat_msg&& chat, std::string_view sender, instant now) {
     if (chat.origin != sender) {
         // Live messages go from their author to every peer; a relay is a forgery or a flood.
         ++refused_;
@@ -79,34 +109,19 @@ void chat_room::receive(wire::chat_msg&& chat, std::string_view sender) {
     }
     if (!accept(chat)) return;
     ++received_;
-    show(std::move(chat), false);
+    show(std::move(chat), false, false, now);
 }
 
 void chat_room::receive_seal(wire::seal_msg&& seal, std::string_view sender) {
     if (seal.origin != sender || seal.origin == self_id_) return;
     // Not checked: its author sent it over its own link. It is checked by whoever receives
-    // it in a welcome.
-    keep(seal);
-}
-
-void chat_room::keep(wire::seal_msg const& seal) {
-    auto it = seals_.find(seal.origin);
-    if (it == seals_.end()) {
-        if (seals_.size() >= seen_messages::default_max_origins) seals_.erase(seals_.begin());
-        it = seals_.emplace(seal.origin, std::vector<wire::seal_msg>{}).first;
-    }
-    auto& kept = it->second;
-    auto at =
-        std::lower_bound(kept.begin(), kept.end(), seal.seq,
-                         [](wire::seal_msg const& s, std::uint64_t seq) { return s.seq < seq; });
-    if (at != kept.end() && at->seq == seal.seq) return;
-    kept.insert(at, seal);
-    if (kept.size() > seals_per_origin) kept.erase(kept.begin());
+    // it in a history.
+    out_.push(store_seal{std::move(seal)});
 }
 
 void chat_room::receive_history(std::vector<wire::chat_msg>&& history,
                                 std::vector<wire::seal_msg> const& seals,
-                                std::vector<wire::chain_anchor> const& anchors) {
+                                std::vector<wire::chain_anchor> const& anchors, instant now) {
     using message_id = std::pair<std::string_view, std::uint64_t>;
     std::map<message_id, wire::chat_msg const*> by_id;
     for (auto const& chat : history) by_id[{chat.origin, chat.seq}] = &chat;
@@ -138,36 +153,57 @@ void chat_room::receive_history(std::vector<wire::chat_msg>&& history,
             current = prev != by_id.end() ? prev->second : nullptr;
         }
     }
-    for (auto& chat : history) {
-        if (!proven.contains({chat.origin, chat.seq})) {
-            if (!seen_.contains(chat.origin, chat.seq)) {
-                ++refused_;
-                out_.log(severity::warning, "refused a message for ", chat.origin.substr(0, 8),
-                         " in a welcome: no seal of its author proves it");
-            }
-            continue;
+    for (auto const& chat : history) {
+        if (!proven.contains({chat.origin, chat.seq}) && !seen_.contains(chat.origin, chat.seq)) {
+            ++refused_;
+            out_.log(severity::warning, "refused a message for ", chat.origin.substr(0, 8),
+                     " in a history: no seal of its author proves it");
         }
-        if (!accept(chat)) continue;
-        bool const self = chat.origin == self_id_;
-        show(std::move(chat), self);
     }
-    for (auto const* seal : proving) keep(*seal);
+    // An origin this node holds nothing of yet is followed from the oldest message proven
+    // here (a newcomer's window): what came before is not asked for.
+    for (auto it = proven.begin(); it != proven.end();
+         it = proven.upper_bound({it->first, UINT64_MAX}))
+        seen_.start_at(it->first, it->second);
+    std::set<std::pair<std::string, std::uint64_t>> shown;
+    for (auto& chat : history) {
+        if (!proven.contains({chat.origin, chat.seq}) || !accept(chat)) continue;
+        bool const self = chat.origin == self_id_;
+        if (self && chat.seq >= next_seq_) {
+            // Our own messages from before our store was lost: go on after them, or peers
+            // would take our next messages for ones they hold.
+            next_seq_ = chat.seq + 1;
+            tip_seq_ = chat.seq;
+            chain_tip_ = chat.chain;
+        }
+        shown.insert({chat.origin, chat.seq});
+        show(std::move(chat), self, true, now);
+    }
+    // The seals of what was new here, to hand on with it.
+    for (auto const* seal : proving)
+        if (shown.contains({seal->origin, seal->seq})) out_.push(store_seal{*seal});
 }
 
-void chat_room::show(wire::chat_msg chat, bool self) {
-    out_.push(store_message{chat});
-    out_.push(emit_event{message_arrived{std::move(chat), self}});
+void chat_room::show(wire::chat_msg chat, bool self, bool late, instant now) {
+    out_.push(store_message{chat, now.unix_ms});
+    out_.push(emit_event{message_arrived{std::move(chat), self, late}});
 }
 
 void chat_room::fill_welcome(wire::welcome_msg& welcome) const {
     std::size_t left = wire::default_frame_limit - welcome_reserve_bytes;
     for (auto const& entry : welcome.peers) left -= std::min(left, approx_size(entry));
     welcome.history = store_.newest(welcome_history_count, std::min(left, welcome_history_bytes));
-    std::set<std::string_view> origins;
-    for (auto const& chat : welcome.history) origins.insert(chat.origin);
-    for (auto origin : origins)
-        if (auto it = seals_.find(origin); it != seals_.end())
-            welcome.seals.insert(welcome.seals.end(), it->second.begin(), it->second.end());
+    // The seals that name a message of the history: a seal is checked from the message it
+    // names back along its origin's chain.
+    std::map<std::string_view, std::pair<std::uint64_t, std::uint64_t>> seqs;  // lowest, highest
+    for (auto const& chat : welcome.history) {
+        auto [it, first] = seqs.try_emplace(chat.origin, chat.seq, chat.seq);
+        it->second = {std::min(it->second.first, chat.seq), std::max(it->second.second, chat.seq)};
+    }
+    for (auto const& [origin, range] : seqs) {
+        auto seals = store_.seals(origin, range.first, range.second);
+        std::move(seals.begin(), seals.end(), std::back_inserter(welcome.seals));
+    }
     // Each stretch of an origin's messages that starts after a message of its that the store
     // keeps starts from that message's chain.
     std::set<std::pair<std::string_view, std::uint64_t>> ids;
@@ -176,6 +212,82 @@ void chat_room::fill_welcome(wire::welcome_msg& welcome) const {
         if (!ids.contains({chat.origin, chat.seq - 1}))
             if (auto chain = store_.chain_of(chat.origin, chat.seq - 1))
                 welcome.anchors.push_back({chat.origin, chat.seq, std::move(*chain)});
+}
+
+// ---------------------------------------------------------------- message sync
+
+wire::heads_msg chat_room::heads(bool answer) const {
+    wire::heads_msg m{{}, answer};
+    seen_.for_each_watermark([&](std::string const& origin, std::uint64_t seq) {
+        m.heads.push_back({origin, seq});
+    });
+    if (seen_.watermark(self_id_) == 0) m.heads.push_back({self_id_, 0});
+    return m;
+}
+
+void chat_room::on_heads(wire::heads_msg const& theirs, connection_id from) {
+    std::map<std::string_view, std::uint64_t> their_heads;
+    for (auto const& h : theirs.heads) their_heads.emplace(h.origin, h.seq);
+    wire::history_msg reply;
+    std::size_t bytes_left = sync_batch_bytes;
+    seen_.for_each_watermark([&](std::string const& origin, std::uint64_t ours) {
+        auto const it = their_heads.find(origin);
+        auto const their_head = it == their_heads.end() ? 0 : it->second;
+        if (ours > their_head && !reply.more)
+            reply.more = !add_history(reply, bytes_left, origin, ours, their_head);
+    });
+    if (!reply.messages.empty()) out_.push(reply_on{from, make_outgoing(std::move(reply))});
+    if (theirs.answer) return;
+    // They hold what we lack: our heads, so that they send it. Answered heads are not
+    // answered again, so two nodes never bounce heads back and forth.
+    bool const they_hold_more =
+        std::any_of(theirs.heads.begin(), theirs.heads.end(),
+                    [&](wire::origin_head const& h) { return h.seq > seen_.watermark(h.origin); });
+    if (they_hold_more) out_.push(reply_on{from, make_outgoing(heads(true))});
+}
+
+bool chat_room::add_history(wire::history_msg& reply, std::size_t& bytes_left,
+                            std::string_view origin, std::uint64_t our_head,
+                            std::uint64_t their_head) const {
+    // From the message after theirs; for an origin they hold nothing of, from the start of a
+    // newcomer's window.
+    auto const from = their_head > 0               ? their_head + 1
+                      : our_head > newcomer_window ? our_head - newcomer_window + 1
+                                                   : 1;
+    auto const count_left = sync_batch_count - std::min(sync_batch_count, reply.messages.size());
+    if (count_left == 0 || bytes_left == 0) return false;
+    auto messages = store_.range(origin, from, count_left, bytes_left);
+    // Not held (retention, or a gap given up): nothing to give, but to a node that holds
+    // nothing of the origin, which takes what we hold.
+    if (messages.empty() || (their_head > 0 && messages.front().seq != from)) return true;
+    // The chain the first starts from. Where we do not hold it, the first serves as the
+    // anchor of the rest (it could not be proven itself).
+    std::optional<wire::chain_anchor> anchor;
+    if (auto const first = messages.front().seq; first > 1) {
+        if (auto chain = store_.chain_of(origin, first - 1)) {
+            anchor = wire::chain_anchor{std::string(origin), first, std::move(*chain)};
+        } else {
+            if (messages.size() == 1) return true;
+            anchor = wire::chain_anchor{std::string(origin), first + 1, messages.front().chain};
+            messages.erase(messages.begin());
+        }
+    }
+    // Up to the last seal among them: only sealed messages can be proven to the receiver.
+    auto const seals = store_.seals(origin, messages.front().seq, messages.back().seq);
+    if (seals.empty()) return messages.back().seq >= our_head;  // cut short of a seal: ask again
+    bool const whole = seals.back().seq >= our_head;
+    while (messages.back().seq > seals.back().seq) messages.pop_back();
+    for (auto const& chat : messages) bytes_left -= std::min(bytes_left, approx_size(chat));
+    if (anchor) reply.anchors.push_back(std::move(*anchor));
+    reply.seals.push_back(seals.back());
+    std::move(messages.begin(), messages.end(), std::back_inserter(reply.messages));
+    return whole;
+}
+
+void chat_room::on_history(wire::history_msg&& history, connection_id from, instant now) {
+    receive_history(std::move(history.messages), history.seals, history.anchors, now);
+    // The sender holds more than one frame took: ask for the rest.
+    if (history.more) out_.push(reply_on{from, make_outgoing(heads(true))});
 }
 
 }  // namespace p2pchat::engine

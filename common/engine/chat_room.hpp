@@ -5,7 +5,6 @@
 // which routes chat frames, seals and local sends here.
 #include <cstddef>
 #include <cstdint>
-#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,19 +33,33 @@ class chat_room {
     // of 50 origins with 4 seals each take about 60 KiB.
     static constexpr std::size_t welcome_reserve_bytes = 96 * 1024;
 
-    // Seals kept per origin: the newest few, so that a history with a gap in an origin's
-    // messages (a contact that missed one) or an origin's earlier run (before a restart) is
-    // still proven up to each seal.
-    static constexpr std::size_t seals_per_origin = 4;
+    // An author seals its chain at the end of every turn, and within a turn before its
+    // unsealed messages would pass either bound: any stretch of its messages that a sync
+    // batch holds reaches a seal within the batch's budget.
+    static constexpr std::size_t seal_every_messages = 32;
+    static constexpr std::size_t seal_every_bytes = 256 * 1024;
+
+    // A `history` reply holds at most this much (by approx_size()); the rest follows when the
+    // receiver asks again.
+    static constexpr std::size_t sync_batch_count = 256;
+    static constexpr std::size_t sync_batch_bytes = 512 * 1024;
+    // An origin a node holds nothing of is synced from this many of its newest messages: a
+    // newcomer's window of the past (older history is not pulled).
+    static constexpr std::uint64_t newcomer_window = 100;
 
     // A message whose Lamport time is further ahead of ours than this is refused: it could
     // only be an attempt to push every clock towards its end.
     static constexpr std::uint64_t max_lamport_jump = std::uint64_t{1} << 40;
 
-    // Seqs start from the start time (ms × 1000 + 1): a restarted node never reuses an id,
-    // with no stored state. `key` signs this node's messages.
-    chat_room(std::string self_id, std::int64_t started_unix_ms, crypto::signing_key const& key,
-              message_store const& store, effects& out);
+    // Reads what the store holds: which messages, the Lamport clock, and this node's own
+    // chain, which goes on from its tip (seqs start at 1 and never repeat while the store
+    // lives; it lives as long as the node's key, in the same state directory). `key` signs
+    // this node's messages.
+    chat_room(std::string self_id, crypto::signing_key const& key, message_store const& store,
+              effects& out);
+
+    // Arms the seal of messages a previous run left unsealed.
+    void start(instant now);
 
     // A message typed on this node: checked, numbered, chained, shown, stored and broadcast;
     // the seal that signs it follows when this turn's messages are all out (a seal timer at
@@ -55,20 +68,29 @@ class chat_room {
     void on_seal_timer();
     // A message from `sender`: taken only from its author (live messages are never relayed;
     // the link is authenticated, so nothing more is checked) and shown unless seen before.
-    void receive(wire::chat_msg&& chat, std::string_view sender);
-    // A seal from its author: kept, to hand on with the history it proves (a seal relayed by
-    // anyone else is ignored: seals travel from their author, or inside a welcome).
+    void receive(wire::chat_msg&& chat, std::string_view sender, instant now);
+    // A seal from its author: stored, to hand on with the history it proves (a seal relayed
+    // by anyone else is ignored: seals travel from their author, or inside a history).
     void receive_seal(wire::seal_msg&& seal, std::string_view sender);
-    // The history a welcome carried, the seals that prove it and the anchors its stretches
-    // start from: shown are the messages a verified seal reaches through their chain (our
-    // own among them, from before a restart).
+    // History a welcome or a sync carried, the seals that prove it and the anchors its
+    // stretches start from: shown (marked late) are the messages a verified seal reaches
+    // through their chain (our own among them, from before a lost store).
     void receive_history(std::vector<wire::chat_msg>&& history,
                          std::vector<wire::seal_msg> const& seals,
-                         std::vector<wire::chain_anchor> const& anchors = {});
+                         std::vector<wire::chain_anchor> const& anchors, instant now);
 
-    // What a welcome carries: the newest messages, the kept seals of their origins and the
-    // chain each stretch of an origin's messages starts from; the history takes at most what
-    // the frame limit leaves after welcome.peers (already filled) and the reserve.
+    // ---- message sync (docs/PROTOCOL.md, "Message sync")
+    // What this node holds: for each origin, the highest seq with none missing below it.
+    wire::heads_msg heads(bool answer) const;
+    // A peer's heads: sends it what we hold beyond them (one bounded `history`), and our own
+    // heads when it holds what we lack.
+    // Both answer on the connection the message came on: the sender's own link to us.
+    void on_heads(wire::heads_msg const& theirs, connection_id from);
+    void on_history(wire::history_msg&& history, connection_id from, instant now);
+
+    // What a welcome carries: the newest messages, the seals that prove them and the chain
+    // each stretch of an origin's messages starts from; the history takes at most what the
+    // frame limit leaves after welcome.peers (already filled) and the reserve.
     void fill_welcome(wire::welcome_msg& welcome) const;
 
     std::uint64_t lamport() const { return lamport_; }
@@ -77,34 +99,34 @@ class chat_room {
     std::uint64_t messages_received() const { return received_; }
     // Messages refused: not signed by their author, or a Lamport time out of reach.
     std::uint64_t messages_refused() const { return refused_; }
-    // A peer the node forgot for good: its seals go. Its dedup window stays: its messages can
-    // still come back in a welcome's history (a store keeps them whoever left), and must not
-    // be shown twice. The windows are bounded by seen_messages' count of origins anyway.
-    void forget(std::string const& origin) { seals_.erase(origin); }
+    // The highest seq of `origin` held with none missing below it.
+    std::uint64_t head_of(std::string const& origin) const { return seen_.watermark(origin); }
 
   private:
     bool accept(wire::chat_msg const& chat);
-    void keep(wire::seal_msg const& seal);
-    void show(wire::chat_msg chat, bool self);
+    void seal_now();
+    void show(wire::chat_msg chat, bool self, bool late, instant now);
+    // Adds what we hold of `origin` beyond `their_head` to `reply`, within its budget;
+    // false if the budget ran out first.
+    bool add_history(wire::history_msg& reply, std::size_t& bytes_left, std::string_view origin,
+                     std::uint64_t our_head, std::uint64_t their_head) const;
 
     std::string self_id_;
     crypto::signing_key key_;
     message_store const& store_;
     effects& out_;
     seen_messages seen_;
-    std::uint64_t next_seq_;
+    std::uint64_t next_seq_ = 1;
     std::uint64_t lamport_ = 0;
     std::uint64_t sent_ = 0;
     std::uint64_t received_ = 0;
     std::uint64_t refused_ = 0;
-    // Our own chain: its tip, and whether messages since the last seal await one.
+    // Our own chain: its tip, and the messages since the last seal.
     std::string chain_tip_;
     std::uint64_t tip_seq_ = 0;
-    bool unsealed_ = false;
+    std::size_t unsealed_messages_ = 0;
+    std::size_t unsealed_bytes_ = 0;
     bool seal_armed_ = false;
-    // The newest seals of each origin (ours too), oldest first; as many origins as the dedup
-    // windows hold.
-    std::map<std::string, std::vector<wire::seal_msg>, std::less<>> seals_;
 };
 
 }  // namespace p2pchat::engine

@@ -76,9 +76,15 @@ struct arm_timer {
 struct emit_event {
     node_event event;
 };
-// Keeps an accepted chat message in the node's message_store (see message_store.hpp).
+// Keeps an accepted chat message in the node's message_store (see message_store.hpp), with the
+// Unix time (ms) it arrived.
 struct store_message {
     wire::chat_msg chat;
+    std::int64_t arrived_unix_ms = 0;
+};
+// Keeps a seal that proves messages the store holds (or will hold: it may come first).
+struct store_seal {
+    wire::seal_msg seal;
 };
 // A member handed this node its network's key (the network was open and is now closed): the
 // runtime takes it when its own network is open, and ignores it otherwise.
@@ -92,7 +98,7 @@ struct log_line {
 };
 
 using effect = std::variant<send_to_peer, reply_on, broadcast, dial_peer, redirect_link, hang_up,
-                            close_connection, arm_timer, emit_event, store_message,
+                            close_connection, arm_timer, emit_event, store_message, store_seal,
                             adopt_network_key, log_line>;
 
 // The list one input appends to. Components of the engine write through it; the runtime

@@ -42,6 +42,7 @@ std::string_view kind_name(effect const& e) {
             if constexpr (std::is_same_v<T, arm_timer>) return "arm_timer";
             if constexpr (std::is_same_v<T, emit_event>) return "event";
             if constexpr (std::is_same_v<T, store_message>) return "store";
+            if constexpr (std::is_same_v<T, store_seal>) return "store_seal";
             if constexpr (std::is_same_v<T, adopt_network_key>) return "adopt_key";
             if constexpr (std::is_same_v<T, log_line>) return "log";
         },

@@ -29,9 +29,12 @@ struct peer_view {
 };
 
 // A chat message shown for the first time: received from a peer, or sent by this node.
+// `late`: it came in a history (a welcome's, or a sync after a fault) rather than live from
+// its author, so it may belong earlier in the history order than what was shown before it.
 struct message_arrived {
     wire::chat_msg chat;
     bool self = false;
+    bool late = false;
 };
 struct peer_joined {
     peer_view peer;

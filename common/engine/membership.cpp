@@ -459,4 +459,11 @@ bool membership::link_connected(std::string const& peer) const {
     return it != links_.end() && it->second.connected;
 }
 
+std::vector<std::string> membership::connected_peers() const {
+    std::vector<std::string> out;
+    for (auto const& [id, link] : links_)
+        if (link.connected) out.push_back(id);
+    return out;
+}
+
 }  // namespace p2pchat::engine

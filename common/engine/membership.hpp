@@ -127,6 +127,8 @@ class membership {
     // This node first, then every live peer in id order.
     std::vector<peer_view> peers() const;
     bool link_connected(std::string const& peer) const;
+    // The peers whose outbound link is up, in id order.
+    std::vector<std::string> connected_peers() const;
     std::size_t links() const { return links_.size(); }
 
   private:

@@ -6,6 +6,7 @@ namespace p2pchat::engine {
 
 node::node(node_config const& config, instant now, message_store const& store)
     : started_unix_ms_(now.unix_ms),
+      random_(config.seed ^ 0x73796e63),  // "sync": not the same choices as membership's
       members_(wire::peer_entry{config.id,
                                 config.name,
                                 config.listen,
@@ -15,11 +16,12 @@ node::node(node_config const& config, instant now, message_store const& store)
                membership_config{config.max_peers, config.gossip_interval, config.peer_timeout},
                config.seed, config.signing_key, out_,
                [this](wire::welcome_msg& w) { chat_.fill_welcome(w); }),
-      chat_(config.id, now.unix_ms, config.signing_key, store, out_) {
-    members_.on_forget([this](std::string const& id) { chat_.forget(id); });
-}
+      chat_(config.id, config.signing_key, store, out_) {}
 
-void node::start(instant now) { members_.start(now); }
+void node::start(instant now) {
+    members_.start(now);
+    chat_.start(now);
+}
 
 void node::on_frame(frame_source const& from, wire::message&& message, instant now) {
     // A node that left the network (or is stopping) listens only to someone joining it.
@@ -42,7 +44,7 @@ void node::on_frame(frame_source const& from, wire::message&& message, instant n
                                     m.from.id == from.peer ? membership::provenance::owner
                                                            : membership::provenance::relayed,
                                     m.peers, now);
-                chat_.receive_history(std::move(m.history), m.seals, m.anchors);
+                chat_.receive_history(std::move(m.history), m.seals, m.anchors, now);
             } else if constexpr (std::is_same_v<T, wire::refused_msg>) {
                 out_.log(severity::info, from.remote_host, " refused us: ", m.reason);
             } else if constexpr (std::is_same_v<T, wire::peers_msg>) {
@@ -50,13 +52,18 @@ void node::on_frame(frame_source const& from, wire::message&& message, instant n
             } else if constexpr (std::is_same_v<T, wire::digest_msg>) {
                 members_.on_digest(from, m, now);
             } else if constexpr (std::is_same_v<T, wire::chat_msg>) {
-                chat_.receive(std::move(m), from.peer);
+                chat_.receive(std::move(m), from.peer, now);
             } else if constexpr (std::is_same_v<T, wire::seal_msg>) {
                 chat_.receive_seal(std::move(m), from.peer);
             } else if constexpr (std::is_same_v<T, wire::rename_msg>) {
                 members_.on_rename(from, m, now);
             } else if constexpr (std::is_same_v<T, wire::leave_msg>) {
                 members_.on_leave(from, m, now);
+            } else if constexpr (std::is_same_v<T, wire::heads_msg>) {
+                // Sync runs between members: over a connection its handshake proved.
+                if (!from.peer.empty()) chat_.on_heads(m, from.connection);
+            } else if constexpr (std::is_same_v<T, wire::history_msg>) {
+                if (!from.peer.empty()) chat_.on_history(std::move(m), from.connection, now);
             } else if constexpr (std::is_same_v<T, wire::network_key_msg>) {
                 out_.push(adopt_network_key{std::move(m.key), std::string(from.peer)});
             } else {
@@ -68,7 +75,13 @@ void node::on_frame(frame_source const& from, wire::message&& message, instant n
         std::move(message));
 }
 
-void node::on_link_up(std::string const& peer, instant now) { members_.on_link_up(peer, now); }
+void node::on_link_up(std::string const& peer, instant now) {
+    members_.on_link_up(peer, now);
+    // A link that (re)connected ends whatever kept us apart (a partition, a restart, a lost
+    // connection): sync at once rather than at the next round.
+    if (members_.link_connected(peer))
+        out_.push(send_to_peer{peer, make_outgoing(chat_.heads(false))});
+}
 
 void node::on_link_down(std::string const& peer, instant now) { members_.on_link_down(peer, now); }
 
@@ -76,11 +89,21 @@ void node::on_timer(timer_kind timer, instant now) {
     switch (timer) {
         case timer_kind::gossip:
             members_.on_gossip_timer(now);
+            sync_round();
             return;
         case timer_kind::seal:
             chat_.on_seal_timer();
             return;
     }
+}
+
+void node::sync_round() {
+    // One member a round, as anti-entropy does: what any fault left missing is found within
+    // a few rounds, at a constant cost per node whatever the group's size.
+    auto const peers = members_.connected_peers();
+    if (peers.empty()) return;
+    auto const pick = std::uniform_int_distribution<std::size_t>(0, peers.size() - 1)(random_);
+    out_.push(send_to_peer{peers[pick], make_outgoing(chat_.heads(false))});
 }
 
 rpc::result<send_receipt> node::send(std::string text, instant now) {
@@ -101,7 +124,7 @@ rpc::result<std::size_t> node::joined(wire::welcome_msg&& welcome, std::string_v
     if (members_.state() != node_state::stopping) members_.rejoin(welcome.from);
     // The join's connection proved the contact's id (the runtime checks welcome.from.id).
     members_.on_welcome(welcome.from, membership::provenance::owner, welcome.peers, now, true);
-    chat_.receive_history(std::move(welcome.history), welcome.seals, welcome.anchors);
+    chat_.receive_history(std::move(welcome.history), welcome.seals, welcome.anchors, now);
     out_.log(severity::notice, "joined the network through ", contact, "; ",
              members_.table().alive_count(), " peers");
     return members_.table().alive_count();

@@ -9,6 +9,7 @@
 // No sockets, no clocks, no global randomness: the same inputs give the same effects.
 // Not thread-safe: one owner calls it.
 #include <cstdint>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -98,7 +99,10 @@ class node {
     }
 
   private:
+    void sync_round();
+
     std::int64_t started_unix_ms_;
+    std::mt19937_64 random_;  // sync partners
     effects out_;
     membership members_;
     chat_room chat_;

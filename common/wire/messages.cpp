@@ -58,6 +58,20 @@ json::object encode_anchor(chain_anchor const& a) {
     return {{"origin", a.origin}, {"seq", a.seq}, {"chain", a.chain}};
 }
 
+json::array encode_seals(std::vector<seal_msg> const& seals) {
+    json::array out;
+    out.reserve(seals.size());
+    for (auto const& seal : seals) out.emplace_back(encode_seal(seal));
+    return out;
+}
+
+json::array encode_anchors(std::vector<chain_anchor> const& anchors) {
+    json::array out;
+    out.reserve(anchors.size());
+    for (auto const& a : anchors) out.emplace_back(encode_anchor(a));
+    return out;
+}
+
 json::array encode_entries(std::vector<peer_entry> const& entries) {
     json::array out;
     out.reserve(entries.size());
@@ -78,12 +92,8 @@ struct encoder {
         json::array history;
         for (auto const& c : m.history) history.emplace_back(encode_chat(c));
         o["history"] = std::move(history);
-        json::array seals;
-        for (auto const& seal : m.seals) seals.emplace_back(encode_seal(seal));
-        o["seals"] = std::move(seals);
-        json::array anchors;
-        for (auto const& a : m.anchors) anchors.emplace_back(encode_anchor(a));
-        o["anchors"] = std::move(anchors);
+        o["seals"] = encode_seals(m.seals);
+        o["anchors"] = encode_anchors(m.anchors);
     }
     void operator()(refused_msg const& m) const {
         o["type"] = "refused";
@@ -124,6 +134,25 @@ struct encoder {
     void operator()(seal_msg const& m) const {
         o["type"] = "seal";
         for (auto& kv : encode_seal(m)) o[kv.key()] = std::move(kv.value());
+    }
+    void operator()(heads_msg const& m) const {
+        o["type"] = "heads";
+        json::array heads;
+        heads.reserve(m.heads.size());
+        for (auto const& h : m.heads)
+            heads.emplace_back(json::object{{"origin", h.origin}, {"seq", h.seq}});
+        o["heads"] = std::move(heads);
+        o["answer"] = m.answer;
+    }
+    void operator()(history_msg const& m) const {
+        o["type"] = "history";
+        json::array messages;
+        messages.reserve(m.messages.size());
+        for (auto const& c : m.messages) messages.emplace_back(encode_chat(c));
+        o["messages"] = std::move(messages);
+        o["seals"] = encode_seals(m.seals);
+        o["anchors"] = encode_anchors(m.anchors);
+        o["more"] = m.more;
     }
     void operator()(network_key_msg const& m) const {
         o["type"] = "network_key";
@@ -280,6 +309,14 @@ void read_objects(json::array const* list, field_reader& r, std::vector<T>& out,
     }
 }
 
+void read_seals_and_anchors(field_reader& r, std::vector<seal_msg>& seals,
+                            std::vector<chain_anchor>& anchors) {
+    read_objects(r.array("seals"), r, seals,
+                 [](json::object const&, field_reader& item) { return read_seal(item); });
+    read_objects(r.array("anchors"), r, anchors,
+                 [](json::object const&, field_reader& item) { return read_anchor(item); });
+}
+
 std::vector<peer_entry> read_entries(json::array const* a, field_reader& r) {
     std::vector<peer_entry> out;
     if (!a) return out;
@@ -314,10 +351,7 @@ result<message> decode_object(json::object const& o) {
         w.peers = read_entries(r.array("peers"), r);
         read_objects(r.array("history"), r, w.history,
                      [](json::object const& o, field_reader& item) { return read_chat(o, item); });
-        read_objects(r.array("seals"), r, w.seals,
-                     [](json::object const&, field_reader& item) { return read_seal(item); });
-        read_objects(r.array("anchors"), r, w.anchors,
-                     [](json::object const&, field_reader& item) { return read_anchor(item); });
+        read_seals_and_anchors(r, w.seals, w.anchors);
         m = std::move(w);
     } else if (type == "refused") {
         m = refused_msg{r.string("code"), r.string("reason")};
@@ -338,6 +372,22 @@ result<message> decode_object(json::object const& o) {
         m = std::move(rn);
     } else if (type == "seal") {
         m = read_seal(r);
+    } else if (type == "heads") {
+        heads_msg h;
+        read_objects(r.array("heads"), r, h.heads, [](json::object const&, field_reader& item) {
+            origin_head head{item.string("origin"), item.uint("seq")};
+            if (!item.error()) item.check(is_node_id(head.origin));
+            return head;
+        });
+        h.answer = r.boolean("answer");
+        m = std::move(h);
+    } else if (type == "history") {
+        history_msg h;
+        read_objects(r.array("messages"), r, h.messages,
+                     [](json::object const& o, field_reader& item) { return read_chat(o, item); });
+        read_seals_and_anchors(r, h.seals, h.anchors);
+        h.more = r.boolean("more");
+        m = std::move(h);
     } else if (type == "network_key") {
         network_key_msg k{r.string("key")};
         if (!r.error()) r.check(parse_network_key(k.key).has_value());
@@ -438,6 +488,10 @@ std::string_view type_name(message const& m) {
                 return "network_key";
             else if constexpr (std::is_same_v<T, seal_msg>)
                 return "seal";
+            else if constexpr (std::is_same_v<T, heads_msg>)
+                return "heads";
+            else if constexpr (std::is_same_v<T, history_msg>)
+                return "history";
             else
                 return "unknown";
         },

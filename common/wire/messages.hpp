@@ -106,13 +106,36 @@ struct leave_msg {
 struct network_key_msg {
     std::string key;  // 43 characters of base64url
 };
+// Message sync (docs/PROTOCOL.md, "Message sync"): for each origin, the highest seq the
+// sender holds with none missing below it (0: none yet). The receiver sends back, in a
+// `history`, what it holds beyond; and its own heads, unless `answer` is set, when the sender
+// lacks less than it holds.
+struct origin_head {
+    std::string origin;
+    std::uint64_t seq = 0;
+
+    friend bool operator==(origin_head const&, origin_head const&) = default;
+};
+struct heads_msg {
+    std::vector<origin_head> heads;
+    bool answer = false;
+};
+// Messages the receiver lacked, with the seals that prove them and the chain each stretch of
+// an origin's messages starts from, as in a welcome. `more`: the sender holds more than one
+// frame took; the receiver asks again.
+struct history_msg {
+    std::vector<chat_msg> messages;
+    std::vector<seal_msg> seals;
+    std::vector<chain_anchor> anchors;
+    bool more = false;
+};
 struct unknown_msg {
     std::string type;
 };
 
-using message =
-    std::variant<join_msg, welcome_msg, refused_msg, hello_msg, peers_msg, digest_msg, chat_msg,
-                 rename_msg, leave_msg, network_key_msg, seal_msg, unknown_msg>;
+using message = std::variant<join_msg, welcome_msg, refused_msg, hello_msg, peers_msg, digest_msg,
+                             chat_msg, rename_msg, leave_msg, network_key_msg, seal_msg, heads_msg,
+                             history_msg, unknown_msg>;
 
 enum class decode_errc {
     not_json = 1,

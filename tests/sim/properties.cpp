@@ -62,6 +62,17 @@ std::vector<process_record> const& recorder::processes(int node) const {
     return it == processes_.end() ? none : it->second;
 }
 
+bool recorder::ever_shown(int node, int origin, std::uint64_t seq) const {
+    auto it = shown_ever_.find(node);
+    return it != shown_ever_.end() && it->second.contains({origin, seq});
+}
+
+std::optional<sim_time> recorder::first_member_since(int node) const {
+    auto it = first_member_since_.find(node);
+    if (it == first_member_since_.end()) return std::nullopt;
+    return it->second;
+}
+
 void recorder::fail(std::string what) { failures_.push_back(std::move(what)); }
 
 void recorder::booted(int node, std::uint64_t generation, std::uint64_t incarnation, sim_time at) {
@@ -84,6 +95,7 @@ void recorder::membership(int node, bool member, sim_time at) {
         p.member_since.reset();
     else if (!p.member_since)
         p.member_since = at;
+    if (member) first_member_since_.try_emplace(node, at);
 }
 
 void recorder::left(int node, std::uint64_t incarnation) {
@@ -104,7 +116,8 @@ void recorder::event(int node, engine::node_event const& e, sim_time at) {
     if (auto const* m = std::get_if<engine::message_arrived>(&e)) {
         auto& p = current(node);
         int const origin = world_.node_by_id(m->chat.origin);
-        if (!p.shown_ids.insert({origin, m->chat.seq}).second)
+        p.shown_ids.insert({origin, m->chat.seq});
+        if (!shown_ever_[node].insert({origin, m->chat.seq}).second)
             fail("duplicate: " + at_text(at) + " " + node_text(node) + " showed " +
                  node_text(origin) + ":" + std::to_string(m->chat.seq) + " twice");
         p.shown.push_back({origin, m->chat.seq, m->chat.lamport});
@@ -226,12 +239,15 @@ delivery_figures measure_deliveries(world const& w) {
             out.lamport_inversions += inversions(keys, scratch, 0, keys.size());
             out.seq_inversions += p.seq_inversions;
         }
-        if (processes.empty() || !w.node(n).up() || !processes.back().member_since) continue;
-        auto const& p = processes.back();
+        // A live member holds every message sent since it first became one: its store kept
+        // what it had over restarts, and sync brought what it missed while down or cut off.
+        auto const since = w.record().first_member_since(n);
+        if (processes.empty() || !w.node(n).up() || !processes.back().member_since || !since)
+            continue;
         for (auto const& m : sent) {
-            if (m.origin == n || m.at < *p.member_since) continue;
+            if (m.origin == n || m.at < *since) continue;
             ++out.expected;
-            if (p.shown_ids.contains({m.origin, m.seq})) continue;
+            if (w.record().ever_shown(n, m.origin, m.seq)) continue;
             ++out.lost;
             if (out.lost_examples.size() < 10)
                 out.lost_examples.push_back(node_text(n) + " never showed " + node_text(m.origin) +

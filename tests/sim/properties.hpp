@@ -4,10 +4,13 @@
 // Asserted (what the protocol guarantees today):
 //   - membership converges: after faults stop, within the stated bound, every live member's
 //     table holds exactly the other live members as alive, at their current incarnations;
-//   - no process shows a message twice;
+//   - no node shows a message twice, even across its restarts (its store survives them);
+//   - nothing is lost (mixed faults): every live member holds every message sent since it
+//     first joined, so every member's history, in (Lamport, origin) order, is the same;
 //   - the Lamport rule: a message a node sends has a higher Lamport time than every message
 //     it showed before, so it sorts after them in (Lamport, origin) order.
-// Measured (what the coming issues will guarantee): messages lost, failure detection time,
+// Measured (what the coming issues will guarantee): messages lost under long faults, failure
+// detection time,
 // false removals, halves not re-merged, messages shown out of (Lamport, origin) order or out
 // of their origin's seq order.
 //
@@ -85,6 +88,8 @@ class recorder {
     // ---- read by the checks
     std::vector<std::string> const& failures() const { return failures_; }
     std::vector<process_record> const& processes(int node) const;
+    bool ever_shown(int node, int origin, std::uint64_t seq) const;
+    std::optional<sim_time> first_member_since(int node) const;
     std::vector<sent_message> const& messages() const { return sent_; }
     std::vector<crash_watch> const& crashes() const { return crashes_; }
     std::uint64_t false_removals() const { return false_removals_; }
@@ -97,6 +102,10 @@ class recorder {
 
     world const& world_;
     std::map<int, std::vector<process_record>> processes_;
+    // Per node, across its processes: what it showed (the store keeps it over a restart, so
+    // nothing is shown twice even then), and since when it has been a member.
+    std::map<int, std::set<std::pair<int, std::uint64_t>>> shown_ever_;
+    std::map<int, sim_time> first_member_since_;
     std::vector<sent_message> sent_;
     std::vector<crash_watch> crashes_;
     std::vector<std::string> failures_;

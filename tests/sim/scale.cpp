@@ -11,9 +11,9 @@ namespace p2pchat::sim {
 
 namespace {
 
-constexpr char const* type_names[] = {"join",  "welcome",     "refused", "hello",
-                                      "peers", "digest",      "chat",    "rename",
-                                      "leave", "network_key", "seal",    "unknown"};
+constexpr char const* type_names[] = {"join",   "welcome", "refused", "hello",  "peers",
+                                      "digest", "chat",    "rename",  "leave",  "network_key",
+                                      "seal",   "heads",   "history", "unknown"};
 static_assert(std::size(type_names) == std::variant_size_v<wire::message>);
 
 // Per node B5 (docs/BENCHMARKS.md): the daemon's resident memory per added peer (two

@@ -352,6 +352,11 @@ run_result run_scenario(scenario_config const& config) {
 
     if (!w.record().failures().empty()) {
         out.failure = w.record().failures().front();
+    } else if (config.faults != fault_class::long_faults && out.deliveries.lost > 0) {
+        // Every live member holds every message sent since it first joined: sync repairs
+        // whatever the faults cut, and the store keeps it over restarts.
+        out.failure = "lost: " + std::to_string(out.deliveries.lost) + " (message, node) pairs; " +
+                      out.deliveries.lost_examples.front();
     } else if (config.faults != fault_class::long_faults && !converged) {
         auto why = membership_difference(w);
         out.failure = "convergence: membership did not converge within " +

@@ -150,7 +150,10 @@ void sim_node::execute(engine::effect& e) {
                 world_.record().event(index_, fx.event, world_.now());
             } else if constexpr (std::is_same_v<T, engine::store_message>) {
                 memory::charge store_memory(index_ + 1);
-                store_->append(std::move(fx.chat));
+                store_->append(fx.chat, fx.arrived_unix_ms);
+            } else if constexpr (std::is_same_v<T, engine::store_seal>) {
+                memory::charge store_memory(index_ + 1);
+                store_->append_seal(fx.seal);
             } else if constexpr (std::is_same_v<T, engine::adopt_network_key>) {
                 // Simulated links have no handshake; nothing to adopt (the trace shows it).
             } else {
@@ -181,7 +184,7 @@ void sim_node::boot(persisted_state const& persisted, std::vector<int> contacts,
     nc.seed = world_.random().next();
     {
         memory::charge engine_memory(index_ + 1);
-        store_ = std::make_unique<engine::memory_store>(store_capacity);
+        if (!store_) store_ = std::make_unique<engine::memory_store>(store_capacity);
         engine_ = std::make_unique<engine::node>(nc, now(), *store_);
     }
     member_ = false;
@@ -210,8 +213,7 @@ void sim_node::shutdown_process(bool crash) {
     inbox_.clear();
     paused_ = false;
     member_ = false;
-    engine_.reset();
-    store_.reset();
+    engine_.reset();  // the store is on disk: the next process reads it
     ++generation_;
     world_.record().went_down(index_, world_.now());
 }

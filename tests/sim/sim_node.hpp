@@ -59,8 +59,8 @@ class frame_fifo {
     std::size_t head_ = 0;
 };
 
-// What a node keeps across a restart. Today only its identity: a restarted node starts with
-// an empty message store (durable history and a persisted seq will add theirs here).
+// What a node keeps across a restart besides its message store (sim_node::store(), its disk,
+// which a crash does not touch): its identity.
 struct persisted_state {
     std::string id;
     crypto::signing_key key{};  // the identity key: a restarted node is the same node
@@ -92,7 +92,8 @@ struct traffic {
 class sim_node {
   public:
     static constexpr std::size_t link_queue_limit = 4 * 1024 * 1024;
-    static constexpr std::size_t store_capacity = 50;
+    // The daemon's store keeps everything within its retention: a run never reaches this.
+    static constexpr std::size_t store_capacity = 1'000'000;
 
     sim_node(world& w, int index, node_spec spec);
     sim_node(sim_node const&) = delete;

@@ -115,6 +115,18 @@ void describe(std::string& out, wire::message const& m, id_names const& names) {
                 out += names(msg.origin);
                 out += ':';
                 append_number(out, msg.seq);
+            } else if constexpr (std::is_same_v<T, wire::heads_msg>) {
+                out += msg.answer ? "answer " : "";
+                for (auto const& h : msg.heads) {
+                    out += names(h.origin);
+                    out += ':';
+                    append_number(out, h.seq);
+                    out += ' ';
+                }
+            } else if constexpr (std::is_same_v<T, wire::history_msg>) {
+                out += "messages=";
+                append_number(out, msg.messages.size());
+                out += msg.more ? " more" : "";
             } else {
                 static_assert(std::is_same_v<T, wire::unknown_msg>);
                 out += msg.type;
@@ -190,6 +202,10 @@ void describe(std::string& out, engine::effect const& e, id_names const& names) 
                     fx.event);
             } else if constexpr (std::is_same_v<T, engine::store_message>) {
                 chat(out, fx.chat, names);
+            } else if constexpr (std::is_same_v<T, engine::store_seal>) {
+                out += fx.seal.origin.substr(0, 8);
+                out += " #";
+                out += std::to_string(fx.seal.seq);
             } else if constexpr (std::is_same_v<T, engine::adopt_network_key>) {
                 out += "network key from ";
                 out += fx.from.substr(0, 8);

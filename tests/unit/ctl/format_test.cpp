@@ -54,6 +54,11 @@ TEST_F(Format, OwnMessagesAreMarkedAndActionsShownAsActions) {
                                 R"("text":"/me waves"})"),
                           plain),
               std::optional<std::string>("00:00:00 * al waves"));
+    // Synced after a fault: marked, so that its earlier time is not taken for a clock error.
+    EXPECT_EQ(human_event(event(R"({"type":"message","time_ms":0,"name":"al","from":"ab",)"
+                                R"("text":"hi","late":true})"),
+                          plain),
+              std::optional<std::string>("00:00:00 al (late): hi"));
     EXPECT_EQ(me_action("/me"), std::nullopt);
     EXPECT_EQ(me_action("/mew x"), std::nullopt);
 }

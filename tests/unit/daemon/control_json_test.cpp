@@ -12,7 +12,7 @@ namespace json = boost::json;
 // The fast path that writes a message event's line by hand must say exactly what the generic
 // path (to_json, then the two fields the log stamps) says, escapes included.
 TEST(ControlJson, AMessageBodyWrittenByHandIsTheGenericOne) {
-    for (bool self : {false, true}) {
+    for (auto [self, late] : {std::pair{false, false}, {true, false}, {false, true}}) {
         engine::message_arrived m{{std::string(64, 'c'),
                                    1796194352987001,
                                    42,
@@ -20,7 +20,8 @@ TEST(ControlJson, AMessageBodyWrittenByHandIsTheGenericOne) {
                                    "çarlos \"the\" ✓",
                                    "line\nbreak \\ \x01 tab\t ✓",
                                    {}},
-                                  self};
+                                  self,
+                                  late};
         auto generic = to_json(engine::node_event{m});
         generic["seq"] = 7;
         generic["time_ms"] = 1796194354936;

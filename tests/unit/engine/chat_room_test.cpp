@@ -69,13 +69,14 @@ sealed_history sealed(std::vector<wire::chat_msg> history) {
 struct room_fixture : ::testing::Test {
     memory_store store{1000};
     effects out;
-    chat_room room{self_id, started_ms, self_key, store, out};
+    chat_room room{self_id, self_key, store, out};
 
     // Executes the store writes as a runtime would, and returns what was shown.
     std::vector<message_arrived> drain() {
         std::vector<message_arrived> shown;
         for (auto& e : out.take()) {
-            if (auto* s = std::get_if<store_message>(&e)) store.append(s->chat);
+            if (auto* s = std::get_if<store_message>(&e)) store.append(s->chat, s->arrived_unix_ms);
+            if (auto* s = std::get_if<store_seal>(&e)) store.append_seal(s->seal);
             if (auto* ev = std::get_if<emit_event>(&e))
                 if (auto* m = std::get_if<message_arrived>(&ev->event)) shown.push_back(*m);
         }
@@ -84,11 +85,11 @@ struct room_fixture : ::testing::Test {
     // A live message from its author.
     void receive(wire::chat_msg chat) {
         auto const sender = chat.origin;
-        room.receive(std::move(chat), sender);
+        room.receive(std::move(chat), sender, at(started_ms));
     }
     void receive_history(std::vector<wire::chat_msg> history) {
         auto h = sealed(std::move(history));
-        room.receive_history(std::move(h.history), h.seals);
+        room.receive_history(std::move(h.history), h.seals, {}, at(started_ms));
     }
     // What a welcome from this node would carry.
     wire::welcome_msg welcome() const {
@@ -100,11 +101,11 @@ struct room_fixture : ::testing::Test {
 
 // ---------------------------------------------------------------- sending
 
-TEST_F(room_fixture, SeqsStartAtTheStartTimeAndIdsAreOriginColonSeq) {
-    EXPECT_EQ(room.next_seq(), static_cast<std::uint64_t>(started_ms) * 1000 + 1);
+TEST_F(room_fixture, SeqsStartAtOneAndIdsAreOriginColonSeq) {
+    EXPECT_EQ(room.next_seq(), 1u);
     auto const r1 = room.send("one", "alice", at(started_ms + 5));
     ASSERT_TRUE(r1);
-    EXPECT_EQ(r1->seq, static_cast<std::uint64_t>(started_ms) * 1000 + 1);
+    EXPECT_EQ(r1->seq, 1u);
     EXPECT_EQ(r1->id, self_id + ":" + std::to_string(r1->seq));
     EXPECT_EQ(r1->lamport, 1u);
     auto const r2 = room.send("two", "alice", at(started_ms + 6));
@@ -185,8 +186,8 @@ TEST_F(room_fixture, ABurstIsChainedAndSealedOnceAtItsTip) {
 }
 
 TEST_F(room_fixture, ALiveMessageIsTakenOnlyFromItsAuthor) {
-    room.receive(chat(bob, 1, 1, "forged"), carol);
-    room.receive(chat(bob, 1, 1, "forged"), "");
+    room.receive(chat(bob, 1, 1, "forged"), carol, at(started_ms));
+    room.receive(chat(bob, 1, 1, "forged"), "", at(started_ms));
     auto const refused = drain();
     EXPECT_TRUE(refused.empty());
     EXPECT_EQ(room.messages_refused(), 2u);
@@ -204,10 +205,10 @@ TEST_F(room_fixture, ALiveMessageIsTakenOnlyFromItsAuthor) {
 // welcome's only as far as its author's seal proves it: neither can take our next id.
 TEST_F(room_fixture, AForgeryOfOurNextIdIsRefusedAndTheIdStaysOurs) {
     auto const next = room.next_seq();
-    room.receive(chat(self_id, next, 1, "forged"), bob);
+    room.receive(chat(self_id, next, 1, "forged"), bob, at(started_ms));
     auto h = sealed({chat(self_id, next, 1, "forged too")});
     h.seals[0].sig = test::seal_of(chat(bob, 1, 1)).sig;  // only we can sign our seals
-    room.receive_history(std::move(h.history), h.seals);
+    room.receive_history(std::move(h.history), h.seals, {}, at(started_ms));
     EXPECT_TRUE(drain().empty());
     EXPECT_EQ(room.messages_refused(), 2u);
     EXPECT_EQ(room.lamport(), 0u);
@@ -225,9 +226,8 @@ TEST_F(room_fixture, AForgeryOfOurNextIdIsRefusedAndTheIdStaysOurs) {
 TEST_F(room_fixture, AForgottenPeersMessagesAreNotShownAgainFromAWelcome) {
     receive(chat(bob, 1, 1, "once"));
     ASSERT_EQ(drain().size(), 1u);
-    room.forget(bob);
     auto h = sealed({chat(bob, 1, 1, "once")});
-    room.receive_history(std::move(h.history), h.seals);
+    room.receive_history(std::move(h.history), h.seals, {}, at(started_ms));
     EXPECT_TRUE(drain().empty());
     EXPECT_EQ(room.messages_received(), 1u);
 }
@@ -239,7 +239,7 @@ TEST_F(room_fixture, HistoryIsShownUpToWhatASealProves) {
     h.seals.erase(std::remove_if(h.seals.begin(), h.seals.end(),
                                  [](auto const& s) { return s.origin == carol; }),
                   h.seals.end());
-    room.receive_history(std::move(h.history), h.seals);
+    room.receive_history(std::move(h.history), h.seals, {}, at(started_ms));
     std::vector<std::string> texts;
     for (auto const& m : drain()) texts.push_back(m.chat.text);
     EXPECT_EQ(texts, (std::vector<std::string>{"one", "two", "three"}));
@@ -249,7 +249,7 @@ TEST_F(room_fixture, HistoryIsShownUpToWhatASealProves) {
 TEST_F(room_fixture, AForgedLinkBreaksTheProofOfEverythingBeforeIt) {
     auto h = sealed({chat(bob, 1, 1, "one"), chat(bob, 2, 2, "two"), chat(bob, 3, 3, "three")});
     h.history[1].text = "altered";  // the relay changed message 2, its chain left as it was
-    room.receive_history(std::move(h.history), h.seals);
+    room.receive_history(std::move(h.history), h.seals, {}, at(started_ms));
     std::vector<std::string> texts;
     for (auto const& m : drain()) texts.push_back(m.chat.text);
     // 3 is sealed, but 2 no longer hashes to what 3 follows: 2 and 1 are unproven.
@@ -261,14 +261,14 @@ TEST_F(room_fixture, ASealThatDoesNotVerifyOrDoesNotMatchProvesNothing) {
     auto h = sealed({chat(bob, 1, 1, "one")});
     auto bad = h;
     bad.seals[0].sig = test::seal_of(chat(carol, 1, 1)).sig;  // another key's signature
-    room.receive_history(std::move(bad.history), bad.seals);
+    room.receive_history(std::move(bad.history), bad.seals, {}, at(started_ms));
     auto wrong = h;
     wrong.seals[0] = test::seal_of(chat(bob, 1, 1, "another text"));  // signs another chain
-    room.receive_history(std::move(wrong.history), wrong.seals);
+    room.receive_history(std::move(wrong.history), wrong.seals, {}, at(started_ms));
     EXPECT_TRUE(drain().empty());
     EXPECT_EQ(room.messages_refused(), 2u);
     // The message is not marked seen: proven later, it is shown.
-    room.receive_history(std::move(h.history), h.seals);
+    room.receive_history(std::move(h.history), h.seals, {}, at(started_ms));
     EXPECT_EQ(drain().size(), 1u);
 }
 
@@ -281,20 +281,22 @@ TEST_F(room_fixture, EverySealOfAnOriginProvesItsOwnStretch) {
     std::vector<wire::chat_msg> history{early.history[0], early.history[1], late.history[3]};
     std::vector<wire::seal_msg> seals{early.seals[0], late.seals[0]};
     auto const without_anchor = history;
-    room.receive_history(std::vector<wire::chat_msg>(without_anchor), seals);
+    room.receive_history(std::vector<wire::chat_msg>(without_anchor), seals, {}, at(started_ms));
     std::vector<std::string> texts;
     for (auto const& m : drain()) texts.push_back(m.chat.text);
     EXPECT_EQ(texts, (std::vector<std::string>{"one", "two"}));
     EXPECT_EQ(room.messages_refused(), 1u);  // four: nothing to hash it from
 
-    room.receive_history(std::move(history), seals, {{bob, 4, late.history[2].chain}});
+    room.receive_history(std::move(history), seals, {{bob, 4, late.history[2].chain}},
+                         at(started_ms));
     texts.clear();
     for (auto const& m : drain()) texts.push_back(m.chat.text);
     EXPECT_EQ(texts, std::vector<std::string>{"four"});
     // A false anchor proves nothing.
     auto const five =
         test::chained_chat('b', 5, 5, "five", late.history[3].chain, "bob", started_ms);
-    room.receive_history({five}, {test::seal_of(five)}, {{bob, 5, early.history[0].chain}});
+    room.receive_history({five}, {test::seal_of(five)}, {{bob, 5, early.history[0].chain}},
+                         at(started_ms));
     EXPECT_TRUE(drain().empty());
     EXPECT_EQ(room.messages_refused(), 2u);
 }
@@ -314,31 +316,31 @@ TEST_F(room_fixture, AWelcomeCarriesTheSealsOfItsHistorysOrigins) {
     // A newcomer proves all of it.
     memory_store s(1000);
     effects fx;
-    chat_room newcomer(carol, started_ms, test::identity_of('c').key, s, fx);
-    newcomer.receive_history(std::move(w.history), w.seals);
+    chat_room newcomer(carol, test::identity_of('c').key, s, fx);
+    newcomer.receive_history(std::move(w.history), w.seals, {}, at(started_ms));
     EXPECT_EQ(newcomer.messages_refused(), 0u);
     std::size_t shown = 0;
     for (auto const& e : fx.take()) shown += std::holds_alternative<emit_event>(e);
     EXPECT_EQ(shown, 3u);
 }
 
-TEST_F(room_fixture, AWelcomeKeepsTheNewestSealsOfEachOrigin) {
+TEST_F(room_fixture, AWelcomeCarriesEverySealThatNamesAMessageOfItsHistory) {
     std::string previous;
-    for (std::uint64_t i = 1; i <= chat_room::seals_per_origin + 3; ++i) {
+    for (std::uint64_t i = 1; i <= 60; ++i) {
         auto c =
             test::chained_chat('b', i, i, "m" + std::to_string(i), previous, "bob", started_ms);
         previous = c.chain;
         receive(c);
-        room.receive_seal(test::seal_of(c), bob);
+        if (i % 4 == 0) room.receive_seal(test::seal_of(c), bob);
     }
     drain();
     auto const w = welcome();
-    ASSERT_EQ(w.seals.size(), chat_room::seals_per_origin);
-    EXPECT_EQ(w.seals.back().seq, chat_room::seals_per_origin + 3);
-    EXPECT_EQ(w.seals.front().seq, 4u);
-    // Forgotten with the peer.
-    room.forget(bob);
-    EXPECT_TRUE(welcome().seals.empty());
+    ASSERT_EQ(w.history.size(), chat_room::welcome_history_count);  // 11 to 60
+    std::vector<std::uint64_t> sealed_seqs;
+    for (auto const& seal : w.seals) sealed_seqs.push_back(seal.seq);
+    std::vector<std::uint64_t> expected;
+    for (std::uint64_t i = 12; i <= 60; i += 4) expected.push_back(i);
+    EXPECT_EQ(sealed_seqs, expected);
 }
 
 TEST_F(room_fixture, OwnMessageEchoedBackInAHistoryIsNotShownAgain) {
@@ -392,6 +394,193 @@ TEST_F(room_fixture, MultibyteAndControlCharactersAreText) {
     EXPECT_TRUE(room.send("tab\there\nnewline", "alice", at(started_ms)));
 }
 
+// ---------------------------------------------------------------- restarts
+
+// A restarted node reads its store: the messages it holds (not shown again), its clock, and
+// its own chain, which goes on from its tip.
+TEST_F(room_fixture, ARoomOnAStoreGoesOnFromIt) {
+    receive(chat(bob, 1, 7, "b1"));
+    ASSERT_TRUE(room.send("one", "alice", at(started_ms)));
+    ASSERT_TRUE(room.send("two", "alice", at(started_ms)));
+    room.on_seal_timer();
+    drain();
+    effects fx;
+    chat_room again(self_id, self_key, store, fx);
+    EXPECT_EQ(again.next_seq(), 3u);
+    EXPECT_EQ(again.lamport(), room.lamport());
+    EXPECT_EQ(again.head_of(bob), 1u);
+    again.start(at(started_ms));
+    EXPECT_TRUE(fx.empty());  // its tip is sealed
+    again.receive(chat(bob, 1, 7, "b1"), bob, at(started_ms));
+    EXPECT_TRUE(fx.empty());  // held: not shown again
+    auto const r = again.send("three", "alice", at(started_ms));
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->seq, 3u);
+    auto const sent = sent_chats(fx.take());
+    ASSERT_EQ(sent.size(), 1u);
+    EXPECT_TRUE(crypto::follows(*store.chain_of(self_id, 2), sent[0]));
+}
+
+TEST_F(room_fixture, ATipLeftUnsealedIsSealedAtStart) {
+    ASSERT_TRUE(room.send("one", "alice", at(started_ms)));
+    drain();  // the process died before its seal timer fired
+    effects fx;
+    chat_room again(self_id, self_key, store, fx);
+    again.start(at(started_ms));
+    ASSERT_EQ(fx.pending().size(), 1u);
+    EXPECT_EQ(std::get<arm_timer>(fx.pending()[0]).timer, timer_kind::seal);
+    fx.take();
+    again.on_seal_timer();
+    auto const seals = sent_seals(fx.take());
+    ASSERT_EQ(seals.size(), 1u);
+    EXPECT_EQ(seals[0].seq, 1u);
+    EXPECT_TRUE(crypto::verifies(seals[0]));
+}
+
+TEST_F(room_fixture, ALongBurstIsSealedWithinItsBounds) {
+    for (std::size_t i = 0; i < chat_room::seal_every_messages * 2 + 1; ++i)
+        ASSERT_TRUE(room.send("m" + std::to_string(i), "alice", at(started_ms)));
+    auto seals = sent_seals(out.take());
+    ASSERT_EQ(seals.size(), 2u);
+    EXPECT_EQ(seals[0].seq, chat_room::seal_every_messages);
+    EXPECT_EQ(seals[1].seq, 2 * chat_room::seal_every_messages);
+    // And by bytes: a message that would take the stretch past the bound starts a new one.
+    room.on_seal_timer();
+    out.take();
+    auto const big = std::string(max_text_bytes, 'x');
+    for (int i = 0; i < 5; ++i) ASSERT_TRUE(room.send(big, "alice", at(started_ms)));
+    seals = sent_seals(out.take());
+    ASSERT_EQ(seals.size(), 1u);  // 3 of 64 KiB and more fit in 256 KiB, the fifth does not
+    EXPECT_EQ(seals[0].seq, 2 * chat_room::seal_every_messages + 1 + 3);
+}
+
+// ---------------------------------------------------------------- message sync
+
+// Two rooms on their own stores: what one holds beyond the other's heads goes over in
+// history batches, each proven by the seal it carries, until the heads agree.
+struct sync_fixture : ::testing::Test {
+    memory_store store_a{100000}, store_b{100000};
+    effects out_a, out_b;
+    chat_room a{self_id, self_key, store_a, out_a};
+    chat_room b{bob, test::identity_of('b').key, store_b, out_b};
+    std::size_t histories = 0;
+
+    static std::vector<message_arrived> apply(effects& out, memory_store& store) {
+        std::vector<message_arrived> shown;
+        for (auto& e : out.take()) {
+            if (auto* s = std::get_if<store_message>(&e)) store.append(s->chat, 0);
+            if (auto* s = std::get_if<store_seal>(&e)) store.append_seal(s->seal);
+            if (auto* ev = std::get_if<emit_event>(&e))
+                if (auto* m = std::get_if<message_arrived>(&ev->event)) shown.push_back(*m);
+        }
+        return shown;
+    }
+    // a sends its heads to b; replies go back and forth until nobody has anything to say.
+    std::vector<message_arrived> sync_a_from_b() {
+        apply(out_a, store_a);
+        apply(out_b, store_b);
+        std::vector<message_arrived> shown;
+        std::vector<wire::message> to_b{a.heads(false)}, to_a;
+        for (int round = 0; round < 100 && (!to_b.empty() || !to_a.empty()); ++round) {
+            for (auto& m : to_b) {
+                if (auto* h = std::get_if<wire::heads_msg>(&m)) b.on_heads(*h, 1);
+                if (auto* h = std::get_if<wire::history_msg>(&m))
+                    b.on_history(std::move(*h), 1, at(started_ms));
+            }
+            to_b.clear();
+            for (auto& e : out_b.pending())
+                if (auto* r = std::get_if<reply_on>(&e)) to_a.push_back(*r->message);
+            apply(out_b, store_b);
+            for (auto& m : to_a) {
+                if (auto* h = std::get_if<wire::heads_msg>(&m)) a.on_heads(*h, 1);
+                if (auto* h = std::get_if<wire::history_msg>(&m)) {
+                    ++histories;
+                    a.on_history(std::move(*h), 1, at(started_ms));
+                }
+            }
+            to_a.clear();
+            for (auto& e : out_a.pending())
+                if (auto* r = std::get_if<reply_on>(&e)) to_b.push_back(*r->message);
+            for (auto& m : apply(out_a, store_a)) shown.push_back(m);
+        }
+        return shown;
+    }
+    void b_sends(std::size_t count, std::size_t text_bytes = 10) {
+        for (std::size_t i = 0; i < count; ++i) {
+            auto text = std::to_string(i) + ":";
+            text.resize(std::max(text.size(), text_bytes), 'x');
+            ASSERT_TRUE(b.send(std::move(text), "bob", at(started_ms)));
+        }
+        b.on_seal_timer();
+        apply(out_b, store_b);
+    }
+};
+
+TEST_F(sync_fixture, WhatOneHoldsBeyondTheOthersHeadsComesOverProven) {
+    b_sends(10);
+    auto const shown = sync_a_from_b();
+    ASSERT_EQ(shown.size(), 10u);
+    for (auto const& m : shown) EXPECT_TRUE(m.late);
+    EXPECT_EQ(a.head_of(bob), 10u);
+    EXPECT_EQ(a.messages_refused(), 0u);
+    // Nothing more to say once the heads agree.
+    EXPECT_TRUE(sync_a_from_b().empty());
+}
+
+TEST_F(sync_fixture, ANodeBehindGetsWhatItMissedFromItsHeadOn) {
+    b_sends(5);
+    sync_a_from_b();
+    b_sends(7);
+    auto const shown = sync_a_from_b();
+    ASSERT_EQ(shown.size(), 7u);
+    EXPECT_EQ(shown.front().chat.seq, 6u);
+    EXPECT_EQ(a.head_of(bob), 12u);
+}
+
+TEST_F(sync_fixture, ANewcomerGetsTheWindowOfEachOrigin) {
+    b_sends(chat_room::newcomer_window + 30);
+    auto const shown = sync_a_from_b();
+    ASSERT_EQ(shown.size(), chat_room::newcomer_window);
+    EXPECT_EQ(shown.front().chat.seq, 31u);
+    EXPECT_EQ(a.head_of(bob), chat_room::newcomer_window + 30);
+    EXPECT_EQ(a.messages_refused(), 0u);
+}
+
+TEST_F(sync_fixture, ALongBacklogComesInBoundedBatches) {
+    b_sends(5);
+    sync_a_from_b();
+    b_sends(700);
+    auto const shown = sync_a_from_b();
+    EXPECT_EQ(shown.size(), 700u);
+    EXPECT_EQ(a.head_of(bob), 705u);
+    EXPECT_GE(histories, 700 / chat_room::sync_batch_count + 1);
+    // And by bytes: large messages take more batches, each within the budget.
+    histories = 0;
+    b_sends(20, max_text_bytes);
+    EXPECT_EQ(sync_a_from_b().size(), 20u);
+    EXPECT_GE(histories, 20 * max_text_bytes / chat_room::sync_batch_bytes);
+}
+
+TEST_F(sync_fixture, TheSideThatHoldsMoreIsToldByTheHeadsAnswer) {
+    // a holds what b lacks: b's heads answer makes a push it (a asked, b answered).
+    ASSERT_TRUE(a.send("from a", "alice", at(started_ms)));
+    a.on_seal_timer();
+    sync_a_from_b();
+    EXPECT_EQ(b.head_of(self_id), 1u);
+}
+
+TEST_F(sync_fixture, AForgedHistoryIsRefused) {
+    b_sends(3);
+    apply(out_a, store_a);
+    auto const batch = store_b.range(bob, 1, 10, 1 << 20);
+    auto forged = batch;
+    forged[1].text = "altered";
+    a.on_history({forged, store_b.seals(bob, 1, 3), {}, false}, 1, at(started_ms));
+    auto const shown = apply(out_a, store_a);
+    ASSERT_EQ(shown.size(), 1u);  // only 3 is proven: 2 no longer hashes to what 3 follows
+    EXPECT_EQ(a.messages_refused(), 2u);
+}
+
 // ---------------------------------------------------------------- receiving
 
 TEST_F(room_fixture, LamportRuleOnReceive) {
@@ -420,19 +609,32 @@ TEST_F(room_fixture, SameSeqFromAnotherOriginIsAnotherMessage) {
     EXPECT_EQ(drain().size(), 2u);
 }
 
-// PROTOCOL.md: a seq more than 1 000 000 ahead starts a new run and everything below it counts
-// as seen. Real seqs are the origin's start time in ms x 1000 onwards, so the first message
-// seen from an origin always starts a run: an older message of that origin arriving after it
-// (a welcome's history processed after a live message from the same origin) is not shown.
-TEST_F(room_fixture, FirstSightOfAnOriginStartsItsRun) {
-    std::uint64_t const run = static_cast<std::uint64_t>(started_ms - 60'000) * 1000 + 1;
-    receive(chat(bob, run + 1, 2, "second"));
-    receive_history({chat(bob, run, 1, "first")});
-    receive(chat(bob, run + 3, 4, "fourth"));
-    receive(chat(bob, run + 2, 3, "third"));  // after first sight, order is free
+// A history of an origin this node holds nothing of starts where the history does (a
+// newcomer's window): older messages of that origin are not shown after it. Live messages
+// leave that to the history: a node that heard a message live still takes older ones.
+TEST_F(room_fixture, AHistoryOfANewOriginStartsItsWindow) {
+    std::vector<wire::chat_msg> all;
+    std::string previous;
+    for (std::uint64_t i = 1; i <= 6; ++i) {
+        all.push_back(
+            test::chained_chat('b', i, i, "b" + std::to_string(i), previous, "bob", started_ms));
+        previous = all.back().chain;
+    }
+    room.receive_history({all[3], all[4]}, {test::seal_of(all[4])}, {{bob, 4, all[2].chain}},
+                         at(started_ms));
+    EXPECT_EQ(drain().size(), 2u);
+    EXPECT_EQ(room.head_of(bob), 5u);
+    room.receive_history({all[1], all[2]}, {test::seal_of(all[2])}, {{bob, 2, all[0].chain}},
+                         at(started_ms));
+    EXPECT_TRUE(drain().empty());  // before the window
+    EXPECT_EQ(room.messages_refused(), 0u);
+
+    receive(chat(carol, 5, 7, "live five"));
+    receive_history({chat(carol, 1, 1, "one")});
     std::vector<std::string> texts;
     for (auto const& m : drain()) texts.push_back(m.chat.text);
-    EXPECT_EQ(texts, (std::vector<std::string>{"second", "fourth", "third"}));
+    EXPECT_EQ(texts, (std::vector<std::string>{"live five", "one"}));
+    EXPECT_EQ(room.head_of(carol), 1u);
 }
 
 TEST_F(room_fixture, ReceivedMessageIsStoredAndShownNotAsOwn) {
@@ -469,8 +671,9 @@ TEST_F(room_fixture, OwnMessagesInHistoryAreShownAsOwn) {
     ASSERT_EQ(shown.size(), 2u);
     EXPECT_TRUE(shown[0].self);
     EXPECT_FALSE(shown[1].self);
-    // Its own numbering is untouched: ids come from the start time.
-    EXPECT_EQ(room.next_seq(), static_cast<std::uint64_t>(started_ms) * 1000 + 1);
+    // A node that lost its store goes on after its former self's messages, or its next ones
+    // would take ids its peers hold.
+    EXPECT_EQ(room.next_seq(), 6u);
 }
 
 TEST_F(room_fixture, WelcomeHistoryIsTheFiftyNewestOldestFirst) {
@@ -513,11 +716,11 @@ TEST_F(room_fixture, WelcomeWithTheHistoryFitsInAFrame) {
     for (auto const& text : awkward) {
         memory_store s(1000);
         effects fx;
-        chat_room r(self_id, started_ms, self_key, s, fx);
+        chat_room r(self_id, self_key, s, fx);
         for (std::uint64_t i = 1; i <= 60; ++i) {
-            r.receive(chat(bob, i, i, text), bob);
+            r.receive(chat(bob, i, i, text), bob, at(started_ms));
             for (auto& e : fx.take())
-                if (auto* st = std::get_if<store_message>(&e)) s.append(st->chat);
+                if (auto* st = std::get_if<store_message>(&e)) s.append(st->chat, 0);
         }
         // The largest table: 512 live peers and as many tombstones, with the longest names
         // and addresses there are.
@@ -530,7 +733,7 @@ TEST_F(room_fixture, WelcomeWithTheHistoryFitsInAFrame) {
         wire::welcome_msg w{peers.front(), peers, {}, {}, {}};
         r.fill_welcome(w);
         auto const seal = test::seal_of(chat(bob, 1, 1));
-        w.seals.assign(w.history.size() * chat_room::seals_per_origin, seal);
+        w.seals.assign(w.history.size(), seal);  // a seal for every message at most
         w.anchors.assign(w.history.size(), {bob, 1, seal.chain});
         // A table this large leaves about 340 KiB for the history: five messages of 64 KiB,
         // two of quotes (128 KiB in JSON), none of control characters (384 KiB each).
@@ -602,7 +805,7 @@ TEST(ChatRoomProperty, EachMessageShownOnceAndTheLamportRuleHolds) {
 
         memory_store store(1000);
         effects out;
-        chat_room room(self_id, started_ms, self_key, store, out);
+        chat_room room(self_id, self_key, store, out);
         std::map<std::string, int> shown;  // text -> times shown
         std::uint64_t max_received_lamport = 0;
         std::uint64_t last_clock = 0;
@@ -634,7 +837,7 @@ TEST(ChatRoomProperty, EachMessageShownOnceAndTheLamportRuleHolds) {
             for (auto const& m : batch)
                 if (!ids.contains({m.origin, m.seq + 1}) && ids.erase({m.origin, m.seq}))
                     seals.push_back(test::seal_of(m));
-            room.receive_history(std::move(batch), seals, anchors);
+            room.receive_history(std::move(batch), seals, anchors, at(started_ms));
             batch.clear();
             for (auto const& m : take_shown()) {
                 RC_ASSERT(m.self == (m.chat.origin == self_id));
@@ -653,10 +856,10 @@ TEST(ChatRoomProperty, EachMessageShownOnceAndTheLamportRuleHolds) {
             // Live, from its author's link; sometimes a copy from another peer first, which is
             // refused and must not keep the real one from being shown.
             if (*rc::gen::arbitrary<bool>()) {
-                room.receive(wire::chat_msg(m), m.origin == bob ? carol : bob);
+                room.receive(wire::chat_msg(m), m.origin == bob ? carol : bob, at(started_ms));
                 RC_ASSERT(take_shown().empty());
             }
-            room.receive(wire::chat_msg(m), m.origin);
+            room.receive(wire::chat_msg(m), m.origin, at(started_ms));
             for (auto const& s : take_shown()) {
                 RC_ASSERT(!s.self);
                 RC_ASSERT(room.lamport() > s.chat.lamport);

@@ -27,6 +27,7 @@ TEST(Effects, EveryKindHasItsOwnShortName) {
         {arm_timer{timer_kind::gossip, {}}, "arm_timer"},
         {emit_event{peer_joined{}}, "event"},
         {store_message{wire::chat_msg{}}, "store"},
+        {store_seal{wire::seal_msg{}}, "store_seal"},
         {adopt_network_key{"k", "p"}, "adopt_key"},
         {log_line{severity::info, "x"}, "log"},
     };

@@ -46,7 +46,11 @@ bool machine::link_up(std::string const& peer) const {
 // ---------------------------------------------------------------- machines
 
 machine& network::add(char key, machine_options o) {
-    auto m = std::make_unique<machine>(o.store_capacity);
+    return add(key, o, memory_store(o.store_capacity));
+}
+
+machine& network::add(char key, machine_options const& o, memory_store store) {
+    auto m = std::make_unique<machine>(std::move(store));
     m->key = key;
     m->id = node_id(key);
     m->host = "127.0.1." + std::to_string(static_cast<unsigned char>(key));
@@ -341,7 +345,8 @@ void network::crash(char key) {
 
 machine& network::restart(char key, machine_options options) {
     if (at(key).up) crash(key);
-    return add(key, std::move(options));
+    if (options.lose_store) return add(key, std::move(options));
+    return add(key, options, std::move(at(key).store));
 }
 
 // ---------------------------------------------------------------- effects
@@ -433,7 +438,9 @@ void network::execute_one(machine& m, effect const& e) {
             } else if constexpr (std::is_same_v<T, emit_event>) {
                 m.events.push_back(fx.event);
             } else if constexpr (std::is_same_v<T, store_message>) {
-                m.store.append(fx.chat);
+                m.store.append(fx.chat, fx.arrived_unix_ms);
+            } else if constexpr (std::is_same_v<T, store_seal>) {
+                m.store.append_seal(fx.seal);
             } else if constexpr (std::is_same_v<T, adopt_network_key>) {
                 m.logs.push_back("adopt network key from " + short_id(fx.from));
             } else {

@@ -49,6 +49,8 @@ struct machine_options {
     std::int64_t clock_skew_ms = 0;  // this node's wall clock runs ahead by this much
     std::uint64_t seed = 0;
     std::size_t store_capacity = 1000;
+    // restart(): the store is the node's disk and survives, unless it is lost with the rest.
+    bool lose_store = false;
 };
 
 // A frame on its way: sent on one connection in one direction, not yet delivered.
@@ -106,7 +108,7 @@ struct machine {
     std::vector<std::string> logs;
     std::optional<join_outcome> join;
 
-    explicit machine(std::size_t store_capacity) : store(store_capacity) {}
+    explicit machine(memory_store s) : store(std::move(s)) {}
 
     // Events of one kind, in order.
     template <class Event>
@@ -139,6 +141,7 @@ class network {
 
     // ---- machines
     machine& add(char key, machine_options options = {});
+    machine& add(char key, machine_options const& options, memory_store store);
     machine& at(char key);
     machine const& at(char key) const;
     node& engine(char key) { return *at(key).engine; }

@@ -1,10 +1,13 @@
-// memory_store: the newest messages, oldest first, within a count and a byte budget.
+// memory_store: the newest messages in history order within a count and a byte budget, the
+// ranges and seals a sync reads, the origins' tips and what a restart rebuilds from.
 #include "common/engine/message_store.hpp"
 
 #include <gtest/gtest.h>
 
 #include <numeric>
 #include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "tests/unit/engine/property.hpp"
@@ -69,7 +72,7 @@ TEST(MessageStore, EmptyStoreHasNothing) {
 
 TEST(MessageStore, NewestAreTheLastOnesOldestFirst) {
     memory_store s(100);
-    for (std::uint64_t i = 1; i <= 10; ++i) s.append(message(i));
+    for (std::uint64_t i = 1; i <= 10; ++i) s.append(message(i), 0);
     EXPECT_EQ(seqs(s.newest(3, 1 << 20)), (std::vector<std::uint64_t>{8, 9, 10}));
     EXPECT_EQ(seqs(s.newest(50, 1 << 20)).size(), 10u);
     EXPECT_EQ(seqs(s.newest(50, 1 << 20)).front(), 1u);
@@ -78,28 +81,28 @@ TEST(MessageStore, NewestAreTheLastOnesOldestFirst) {
 
 TEST(MessageStore, CapacityDropsTheOldest) {
     memory_store s(4);
-    for (std::uint64_t i = 1; i <= 10; ++i) s.append(message(i));
+    for (std::uint64_t i = 1; i <= 10; ++i) s.append(message(i), 0);
     EXPECT_EQ(s.size(), 4u);
     EXPECT_EQ(seqs(s.newest(50, 1 << 20)), (std::vector<std::uint64_t>{7, 8, 9, 10}));
 }
 
 TEST(MessageStore, ZeroCapacityKeepsNothing) {
     memory_store s(0);
-    s.append(message(1));
+    s.append(message(1), 0);
     EXPECT_EQ(s.size(), 0u);
     EXPECT_TRUE(s.newest(50, 1 << 20).empty());
 }
 
 TEST(MessageStore, ByteBudgetStopsAtTheFirstMessageThatDoesNotFit) {
     memory_store s(100);
-    for (std::uint64_t i = 1; i <= 10; ++i) s.append(message(i, 95));            // 300 bytes each
+    for (std::uint64_t i = 1; i <= 10; ++i) s.append(message(i, 95), 0);         // 300 bytes each
     EXPECT_EQ(seqs(s.newest(50, 900)), (std::vector<std::uint64_t>{8, 9, 10}));  // exactly
     EXPECT_EQ(seqs(s.newest(50, 899)), (std::vector<std::uint64_t>{9, 10}));
     EXPECT_TRUE(s.newest(50, 299).empty());  // not even the newest fits
     // The budget never skips a large message to take older small ones: the window is
     // contiguous, so a newcomer's history has no holes.
-    s.append(message(11, 5000));
-    s.append(message(12, 95));
+    s.append(message(11, 5000), 0);
+    s.append(message(12, 95), 0);
     EXPECT_EQ(seqs(s.newest(50, 1000)), (std::vector<std::uint64_t>{12}));
 }
 
@@ -114,7 +117,7 @@ TEST(MessageStore, NewestIsTheLongestSuffixWithinBothLimits) {
         memory_store s(capacity);
         std::vector<wire::chat_msg> kept;
         for (std::size_t i = 0; i < sizes.size(); ++i) {
-            s.append(message(i + 1, sizes[i]));
+            s.append(message(i + 1, sizes[i]), 0);
             if (capacity > 0) kept.push_back(message(i + 1, sizes[i]));
             if (kept.size() > capacity) kept.erase(kept.begin());
         }
@@ -134,6 +137,86 @@ TEST(MessageStore, NewestIsTheLongestSuffixWithinBothLimits) {
             RC_ASSERT(bytes + approx_size(next) > max_bytes);
         }
     });
+}
+
+wire::chat_msg from(char origin, std::uint64_t seq, std::uint64_t lamport) {
+    auto m = message(seq);
+    m.origin = std::string(64, origin);
+    m.lamport = lamport;
+    m.chain = std::string(43, static_cast<char>('A' + seq % 26));
+    return m;
+}
+
+TEST(MessageStore, NewestIsInHistoryOrderLamportThenOrigin) {
+    memory_store s(100);
+    s.append(from('b', 1, 5), 0);
+    s.append(from('a', 1, 5), 0);
+    s.append(from('c', 1, 2), 0);
+    s.append(from('a', 2, 9), 0);
+    std::vector<std::pair<char, std::uint64_t>> order;
+    for (auto const& m : s.newest(10, 1 << 20)) order.emplace_back(m.origin[0], m.seq);
+    EXPECT_EQ(order, (std::vector<std::pair<char, std::uint64_t>>{
+                         {'c', 1}, {'a', 1}, {'b', 1}, {'a', 2}}));
+}
+
+TEST(MessageStore, AppendingAHeldIdChangesNothing) {
+    memory_store s(100);
+    s.append(from('a', 1, 1), 0);
+    auto again = from('a', 1, 7);
+    again.text = "other";
+    s.append(again, 0);
+    EXPECT_EQ(s.size(), 1u);
+    EXPECT_EQ(s.newest(10, 1 << 20).at(0).lamport, 1u);
+}
+
+TEST(MessageStore, RangeStartsAtTheFirstHeldAndStopsAtAGap) {
+    memory_store s(100);
+    for (std::uint64_t seq : {3, 4, 5, 7, 8}) s.append(from('a', seq, seq), 0);
+    s.append(from('b', 1, 1), 0);
+    EXPECT_EQ(seqs(s.range(std::string(64, 'a'), 1, 10, 1 << 20)),
+              (std::vector<std::uint64_t>{3, 4, 5}));
+    EXPECT_EQ(seqs(s.range(std::string(64, 'a'), 4, 10, 1 << 20)),
+              (std::vector<std::uint64_t>{4, 5}));
+    EXPECT_EQ(seqs(s.range(std::string(64, 'a'), 6, 10, 1 << 20)),
+              (std::vector<std::uint64_t>{7, 8}));
+    EXPECT_EQ(seqs(s.range(std::string(64, 'a'), 3, 2, 1 << 20)),
+              (std::vector<std::uint64_t>{3, 4}));
+    // The byte budget, but never less than one message.
+    EXPECT_EQ(seqs(s.range(std::string(64, 'a'), 3, 10, 1)), (std::vector<std::uint64_t>{3}));
+    EXPECT_TRUE(s.range(std::string(64, 'a'), 9, 10, 1 << 20).empty());
+    EXPECT_TRUE(s.range(std::string(64, 'c'), 1, 10, 1 << 20).empty());
+}
+
+TEST(MessageStore, SealsChainsAndTips) {
+    memory_store s(3);
+    for (std::uint64_t seq = 1; seq <= 4; ++seq) {
+        s.append(from('a', seq, seq), 0);
+        s.append_seal({std::string(64, 'a'), seq, from('a', seq, seq).chain, "sig"});
+    }
+    auto const a = std::string(64, 'a');
+    // Message 1 went with the capacity, and its seal with it.
+    EXPECT_FALSE(s.chain_of(a, 1));
+    EXPECT_EQ(s.chain_of(a, 2), from('a', 2, 2).chain);
+    std::vector<std::uint64_t> sealed;
+    for (auto const& seal : s.seals(a, 1, 3)) sealed.push_back(seal.seq);
+    EXPECT_EQ(sealed, (std::vector<std::uint64_t>{2, 3}));
+    EXPECT_TRUE(s.seals(std::string(64, 'b'), 1, 9).empty());
+    // The tip stays whatever goes.
+    EXPECT_EQ(s.tip_of(a), (chain_tip{4, from('a', 4, 4).chain}));
+    EXPECT_FALSE(s.tip_of(std::string(64, 'b')));
+}
+
+TEST(MessageStore, ForEachIdVisitsByOriginThenSeq) {
+    memory_store s(100);
+    s.append(from('b', 2, 7), 0);
+    s.append(from('a', 9, 1), 0);
+    s.append(from('b', 1, 3), 0);
+    std::vector<std::tuple<char, std::uint64_t, std::uint64_t>> seen;
+    s.for_each_id([&](std::string_view origin, std::uint64_t seq, std::uint64_t lamport) {
+        seen.emplace_back(origin[0], seq, lamport);
+    });
+    EXPECT_EQ(seen, (std::vector<std::tuple<char, std::uint64_t, std::uint64_t>>{
+                        {'a', 9, 1}, {'b', 1, 3}, {'b', 2, 7}}));
 }
 
 }  // namespace

@@ -76,6 +76,14 @@ void expect_same(message const& got, message const& want) {
         EXPECT_EQ(std::get<leave_msg>(got).sig, w->sig);
     } else if (auto const* w = std::get_if<seal_msg>(&want)) {
         EXPECT_EQ(std::get<seal_msg>(got), *w);
+    } else if (auto const* w = std::get_if<heads_msg>(&want)) {
+        EXPECT_EQ(std::get<heads_msg>(got).heads, w->heads);
+        EXPECT_EQ(std::get<heads_msg>(got).answer, w->answer);
+    } else if (auto const* w = std::get_if<history_msg>(&want)) {
+        EXPECT_EQ(std::get<history_msg>(got).messages, w->messages);
+        EXPECT_EQ(std::get<history_msg>(got).seals, w->seals);
+        EXPECT_EQ(std::get<history_msg>(got).anchors, w->anchors);
+        EXPECT_EQ(std::get<history_msg>(got).more, w->more);
     } else if (auto const* w = std::get_if<unknown_msg>(&want)) {
         EXPECT_EQ(std::get<unknown_msg>(got).type, w->type);
     }
@@ -113,6 +121,13 @@ std::vector<message> samples() {
         renaming('d', "dora", 12),
         leaving('e', 99),
         network_key_msg{std::string(43, 'A')},
+        heads_msg{{{first.origin, 2}, {std::string(64, 'e'), 0}}, true},
+        heads_msg{{}, false},
+        history_msg{{first, second},
+                    {test::seal_of(second)},
+                    {{first.origin, 1, std::string(43, 'B')}},
+                    true},
+        history_msg{{}, {}, {}, false},
     };
 }
 
