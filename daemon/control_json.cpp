@@ -43,7 +43,9 @@ json::object to_json(node_status const& s) {
             {"frames_sent", s.traffic.frames_sent},
             {"bytes_received", s.traffic.bytes_received},
             {"subscribers", s.subscribers},
-            {"event_seq", s.event_seq}};
+            {"event_seq", s.event_seq},
+            {"stored_messages", s.stored_messages},
+            {"storage_errors", s.storage_errors}};
 }
 
 void append_message_body(std::string& out, engine::message_arrived const& m, std::uint64_t seq,

@@ -183,6 +183,12 @@ class control_server::client : public std::enable_shared_from_this<client> {
         }
         bool finish() const { return c.closing_; }
         void written(boost::system::error_code, std::size_t, std::size_t) { c.drained_.cancel(); }
+        // No reply leaves before what it acknowledges is committed (a `send`'s message): one
+        // commit for every request a read brought, not one per request.
+        void before_write() {
+            if (c.answered_) c.node().make_durable();
+            c.answered_ = false;
+        }
     };
 
     awaitable<void> write_lines() {
@@ -225,6 +231,7 @@ class control_server::client : public std::enable_shared_from_this<client> {
         // A batch's replies go back as one line, built as they come; past the client's queue
         // budget the remaining calls are answered with an error instead of growing it.
         std::string batch_line;
+        answered_ = true;  // what the replies acknowledge is committed before they are written
         for (auto& entry : parsed.entries) {
             if (stopped_) co_return;
             std::optional<json::object> reply;
@@ -266,7 +273,9 @@ class control_server::client : public std::enable_shared_from_this<client> {
 
     static awaitable<void> answer_join(std::shared_ptr<client> self, rpc::call c) {
         auto reply = co_await self->invoke(c);
-        if (reply) self->queue(to_line(*reply));
+        if (!reply) co_return;
+        self->answered_ = true;
+        self->queue(to_line(*reply));
     }
 
     // Runs one call. Returns the reply, or nothing for a notification.
@@ -416,6 +425,7 @@ class control_server::client : public std::enable_shared_from_this<client> {
     }
 
     socket_type socket_;
+    bool answered_ = false;       // requests handled since the last write: commit before the next
     asio::steady_timer drained_;  // wakes the reader: the writer made room
     asio::steady_timer grace_;    // how long a dropped subscriber gets for its goodbye
     std::shared_ptr<shared_state> server_;

@@ -180,6 +180,7 @@ int dbus_adaptor::connection::method_send(sd_bus_message* m, void* self, sd_bus_
     if (int r = sd_bus_message_read(m, "s", &text); r < 0) return r;
     auto sent = self_of(self).node_.send(text);
     if (!sent) return set_error(error, sent.error());
+    self_of(self).node_.make_durable();  // the reply acknowledges a stored message
     return sd_bus_reply_method_return(m, "s", sent->id.c_str());
 }
 
@@ -188,6 +189,7 @@ int dbus_adaptor::connection::method_rename(sd_bus_message* m, void* self, sd_bu
     if (int r = sd_bus_message_read(m, "s", &name); r < 0) return r;
     auto renamed = self_of(self).node_.rename(name);
     if (!renamed) return set_error(error, renamed.error());
+    self_of(self).node_.make_durable();
     return sd_bus_reply_method_return(m, "");
 }
 

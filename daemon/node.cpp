@@ -8,6 +8,7 @@
 #include <random>
 
 #include "common/invite.hpp"
+#include "common/text.hpp"
 #include "daemon/control_json.hpp"
 #include "daemon/join_client.hpp"
 #include "daemon/log.hpp"
@@ -20,8 +21,16 @@ namespace {
 
 constexpr auto join_timeout = 10s;
 constexpr auto shutdown_grace = 2s;
-// The store serves the history a welcome and a sync carry (engine::chat_room).
-constexpr std::size_t stored_messages = 10000;
+// The live peers are saved at most this often when they change (and at the next gossip round
+// after), and their last-seen times refreshed this often.
+constexpr std::int64_t peers_save_ms = 1000;
+constexpr std::int64_t peers_refresh_ms = 60'000;
+// The newest stored messages a restarted daemon puts back in its event log, for `tail -n`
+// and `history` (as many as one `history` call returns).
+constexpr std::size_t replayed_history = 10'000;
+// How long writes nobody waits for (messages from peers, peer changes) wait for their commit:
+// one commit, and one write of each page touched, for the thousands of messages of a stream.
+constexpr auto commit_delay = 20ms;
 
 log_level to_log_level(engine::severity s) {
     switch (s) {
@@ -69,11 +78,19 @@ address advertised_address(options const& opts, address bound) {
     return bound;
 }
 
+// --name wins (and is kept); without it, the name the node kept wins over the login name.
+std::string starting_name(options const& opts, sqlite_store const& store) {
+    if (opts.name_given) return opts.name;
+    auto kept = store.meta("name");
+    if (kept && !screen_name_problem(*kept)) return *kept;
+    return opts.name;
+}
+
 engine::node_config engine_config(options const& opts, node_identity const& identity,
-                                  address const& bound) {
+                                  address const& bound, std::string name) {
     return {
         .id = identity.id,
-        .name = opts.name,
+        .name = std::move(name),
         .listen = to_string(advertised_address(opts, bound)),
         .max_peers = opts.max_peers,
         .gossip_interval = opts.gossip_interval,
@@ -103,16 +120,28 @@ node::node(asio::any_io_executor executor, options const& opts, node_identity id
       started_ms_(unix_time_ms()),
       // Two inbound connections per peer leave room for joins and reconnects in flight.
       listener_(executor, *this, settings_, opts.listen, 2 * opts.max_peers + 64),
-      store_(stored_messages),
-      engine_(engine_config(opts, identity_, listener_.local_address()), now(), store_),
+      store_(std::filesystem::path(opts.state_dir) / "history.db",
+             retention{opts.history_max_messages, opts.history_max_age}),
+      engine_(
+          engine_config(opts, identity_, listener_.local_address(), starting_name(opts, store_)),
+          now(), store_),
       events_(1'000'000, opts.event_log_bytes),
       timers_{asio::steady_timer(executor, asio::steady_timer::time_point::max()),
               asio::steady_timer(executor, asio::steady_timer::time_point::max()),
               asio::steady_timer(executor, asio::steady_timer::time_point::max())},
-      join_retry_(executor) {
+      join_retry_(executor),
+      commit_timer_(executor) {
     boost::system::error_code ec;
     auto const host = asio::ip::make_address(listener_.local_address().host, ec);
     if (!ec && !host.is_unspecified()) settings_.source = host;
+    if (opts.name_given) store_.set_meta("name", opts.name);
+    store_.prune(unix_time_ms());  // retention holds from the start (a lowered limit, say)
+    store_.commit();
+    // What the node holds is shown again, before any front end observes the log.
+    for (auto& chat : store_.newest(replayed_history, opts.event_log_bytes / 4)) {
+        bool const self = chat.origin == identity_.id;
+        events_.append(engine::message_arrived{.chat = std::move(chat), .self = self});
+    }
 }
 
 engine::instant node::now() { return {std::chrono::steady_clock::now(), unix_time_ms()}; }
@@ -134,8 +163,7 @@ void node::start() {
     asio::co_spawn(executor_, timer_loop(engine::timer_kind::gossip), log_exception{"gossip"});
     asio::co_spawn(executor_, timer_loop(engine::timer_kind::seal), log_exception{"seal"});
     asio::co_spawn(executor_, timer_loop(engine::timer_kind::probe), log_exception{"probe"});
-    if (!options_.join.empty())
-        asio::co_spawn(executor_, startup_joins(), log_exception{"start-up join"});
+    asio::co_spawn(executor_, rejoin_loop(), log_exception{"rejoin"});
 }
 
 awaitable<void> node::shutdown() {
@@ -145,6 +173,8 @@ awaitable<void> node::shutdown() {
     listener_.stop();
     for (auto& t : timers_) t.cancel();
     join_retry_.cancel();
+    commit_timer_.cancel();
+    make_durable();
     // Give the goodbyes a moment to reach the wire; never hang the stop on a dead peer.
     asio::steady_timer poll(executor_);
     auto const deadline = std::chrono::steady_clock::now() + shutdown_grace;
@@ -171,11 +201,13 @@ rpc::result<engine::send_receipt> node::send(std::string text) {
 
 rpc::result<std::string> node::rename(std::string name) {
     auto renamed = engine_.rename(std::move(name), now());
+    if (renamed) store_.set_meta("name", engine_.members().self().name);  // in the same turn
     run_effects();
     return renamed;
 }
 
-awaitable<rpc::result<std::size_t>> node::join(address contact, std::optional<crypto::key> key) {
+awaitable<rpc::result<std::size_t>> node::join(address contact, std::optional<crypto::key> key,
+                                               log_level failure_level) {
     // An invite's key replaces ours only for a node that is in no network of its own.
     bool const new_key = key && (settings_.network.open || *key != settings_.network.secret);
     if (new_key && network_.fixed)
@@ -197,7 +229,7 @@ awaitable<rpc::result<std::size_t>> node::join(address contact, std::optional<cr
         co_await request_join(executor_, contact, std::move(request), settings, join_timeout);
     if (!answer) {
         // Every failed join, from p2pchatctl, D-Bus or --join, with its reason.
-        log(log_level::warning, "join through ", to_string(contact),
+        log(failure_level, "join through ", to_string(contact),
             " failed: ", answer.error().message);
         co_return answer.error();
     }
@@ -228,6 +260,7 @@ rpc::result<std::string> node::invite(std::optional<address> contact, bool new_k
         if (auto const error = adopt(key.secret); !error.empty())
             return rpc::error{rpc::code::internal_error, error};
         auto const told = engine_.leave(now());  // the old network is the others' now
+        store_.forget_all_peers();
         run_effects();
         log(log_level::notice, "new network key in ", network_.file.string(), "; left the old ",
             "network (told ", told, " peers): the others join with the new invite");
@@ -267,6 +300,8 @@ void node::adopt_from_peer(engine::adopt_network_key const& offer) {
 
 std::size_t node::leave() {
     auto const told = engine_.leave(now());
+    // Left for good: a restart must not rejoin through them.
+    store_.forget_all_peers();
     run_effects();
     return told;
 }
@@ -278,7 +313,9 @@ node_status node::status() const {
             settings_.network.open,
             (unix_time_ms() - started_ms_) / 1000,
             events_.subscribers(),
-            events_.last_seq()};
+            events_.last_seq(),
+            store_.message_count(),
+            store_.errors()};
 }
 
 // ---------------------------------------------------------------- inputs
@@ -325,24 +362,55 @@ awaitable<void> node::timer_loop(engine::timer_kind timer) {
         if (ec) continue;                                     // re-armed: wait for the new time
         t.expires_at(asio::steady_timer::time_point::max());  // until the engine re-arms it
         engine_.on_timer(timer, now());
+        if (timer == engine::timer_kind::gossip &&
+            unix_time_ms() - peers_saved_ms_ >= peers_refresh_ms)
+            peers_changed_ = true;  // refreshes when they were last seen
         run_effects();
     }
 }
 
-awaitable<void> node::startup_joins() {
+bool node::alone() const {
+    auto const summary = engine_.summary();
+    return summary.peers == 0 && summary.state == engine::node_state::active;
+}
+
+std::vector<address> node::remembered_contacts() const {
+    std::vector<address> out;
+    for (auto const& peer : store_.remembered_peers(options_.max_peers))
+        if (auto a = parse_address(peer.entry.addr); a && peer.entry.id != identity_.id)
+            out.push_back(std::move(*a));
+    return out;
+}
+
+awaitable<void> node::rejoin_loop() {
     // The contacts may come up after us (boot order, a restart): keep trying, gently.
+    bool joined = options_.join.empty();
     auto backoff = std::chrono::milliseconds(1s);
     while (!stopping_) {
-        for (auto const& target : options_.join) {
-            auto const result = co_await join(target.contact, target.key);  // logs a failure
-            if (result || stopping_) co_return;
+        bool tried = false, ok = false;
+        if (alone()) {
+            std::vector<join_target> targets;
+            if (!joined) targets = options_.join;
+            // Remembered peers are tried quietly: a node alone for days must not fill the log.
+            std::size_t const given = targets.size();
+            for (auto& contact : remembered_contacts()) targets.push_back({contact, std::nullopt});
+            for (std::size_t i = 0; i < targets.size() && !stopping_ && alone() && !ok; ++i) {
+                tried = true;
+                ok = static_cast<bool>(
+                    co_await join(targets[i].contact, targets[i].key,
+                                  i < given ? log_level::warning : log_level::info));
+            }
+            if (ok) joined = true;
         }
-        log(log_level::warning,
-            "could not join through any --join peer; running alone, retrying in ",
-            backoff.count() / 1000, " s");
-        join_retry_.expires_after(backoff);
+        // Until the first join, the --join targets with a backoff; then every rejoin_interval.
+        auto const wait = joined ? std::chrono::milliseconds(options_.rejoin_interval) : backoff;
+        if (tried && !ok && !stopping_)
+            log(joined ? log_level::info : log_level::warning, "could not join through any ",
+                joined ? "remembered" : "--join or remembered",
+                " peer; running alone, retrying in ", wait.count() / 1000, " s");
+        if (!joined && tried) backoff = std::min<std::chrono::milliseconds>(backoff * 2, 30s);
+        join_retry_.expires_after(wait);
         co_await join_retry_.async_wait(use_nothrow);
-        backoff = std::min<std::chrono::milliseconds>(backoff * 2, 30s);
     }
 }
 
@@ -357,7 +425,42 @@ void node::run_effects() {
         effects_ = engine_.take_effects(std::move(effects_));
         for (auto& effect : effects_) execute(effect);
     }
+    end_turn();
     running_effects_ = false;
+}
+
+void node::end_turn() {
+    auto const now_ms = unix_time_ms();
+    if (peers_changed_ && now_ms - peers_saved_ms_ >= peers_save_ms) save_peers();
+    if (store_.prune_due(now_ms)) store_.prune(now_ms);
+    // Group commit: the turns of the next commit_delay join the transaction, which is then
+    // committed once. A front end commits sooner, before it acknowledges (make_durable()).
+    if (store_.pending() && !commit_armed_) {
+        commit_armed_ = true;
+        commit_timer_.expires_after(commit_delay);
+        commit_timer_.async_wait([this](boost::system::error_code ec) {
+            commit_armed_ = false;
+            if (!ec) store_.commit();
+        });
+    }
+}
+
+void node::note_peer_event(engine::node_event const& event) {
+    if (auto const* left = std::get_if<engine::peer_left>(&event)) {
+        // A peer that said goodbye is not called back; one that vanished is (it may be us
+        // who were away).
+        if (left->reason == engine::leave_reason::left && left->peer.id != identity_.id)
+            store_.forget_peer(left->peer.id);
+        return;
+    }
+    peers_changed_ = true;
+}
+
+void node::save_peers() {
+    peers_saved_ms_ = unix_time_ms();
+    peers_changed_ = false;
+    store_.remember_peers(engine_.members().table().alive_peers(), peers_saved_ms_,
+                          options_.max_peers);
 }
 
 // The engine sizes what it sends to fit the frame limit (a welcome's history shrinks to leave
@@ -404,6 +507,8 @@ void node::execute(engine::effect& effect) {
             } else if constexpr (std::is_same_v<T, engine::arm_timer>) {
                 arm(fx.timer, fx.at);
             } else if constexpr (std::is_same_v<T, engine::emit_event>) {
+                if (!std::holds_alternative<engine::message_arrived>(fx.event))
+                    note_peer_event(fx.event);
                 events_.append(std::move(fx.event));
             } else if constexpr (std::is_same_v<T, engine::store_message>) {
                 store_.append(fx.chat, fx.arrived_unix_ms);

@@ -6,6 +6,12 @@
 // answers with: frames on links and connections, dialling and hanging up, timers, events into
 // the event log, messages into the store, log lines. It holds no protocol rules of its own.
 //
+// Durable state (docs/STORAGE.md): each input's effects are one turn; turns are committed to
+// the history database in groups (at most 20 ms after the first write), and always before a
+// front end acknowledges an operation (a `send` returns only once its message is committed:
+// make_durable()). The node keeps its screen name and the peers it knew there, and
+// rejoins through those peers when it starts without --join or finds itself alone.
+//
 // Lives on the io thread; no locks. Owned by main(); the coroutines it starts end when
 // shutdown() has run.
 #include <array>
@@ -25,6 +31,7 @@
 #include "daemon/options.hpp"
 #include "daemon/peer_link.hpp"
 #include "daemon/peer_listener.hpp"
+#include "daemon/sqlite_store.hpp"
 
 namespace p2pchat::daemon {
 
@@ -46,7 +53,8 @@ class node final : public frame_handler, public link_observer {
     // Joins through `contact`; with the network key of an invite, the node takes that key
     // (it must not be in another network then).
     awaitable<rpc::result<std::size_t>> join(address contact,
-                                             std::optional<crypto::key> key = std::nullopt);
+                                             std::optional<crypto::key> key = std::nullopt,
+                                             log_level failure_level = log_level::warning);
     // An invite to this node's network: the network key and an address to join (`contact`,
     // or the node's own listen address). Closes an open network first: the node creates a
     // key and hands it to every peer it has. With new_key, the node leaves its network and
@@ -58,6 +66,11 @@ class node final : public frame_handler, public link_observer {
     // Live peers, not counting this node: who a message sent now goes to.
     std::size_t live_peers() const { return engine_.members().table().alive_count(); }
     event_log& events() { return events_; }
+    // Commits every write so far. Writes nobody waits for are committed in groups, at most
+    // 20 ms after the first (one transaction for the many frames of a stream); a front end
+    // calls this before it acknowledges an operation (the control server before it writes
+    // replies, D-Bus before its reply), so that a `send` that returned is on disk.
+    void make_durable() { store_.commit(); }
     std::string const& socket_path() const { return socket_path_; }
     void set_socket_path(std::string path) { socket_path_ = std::move(path); }
 
@@ -81,6 +94,13 @@ class node final : public frame_handler, public link_observer {
     // Carries out what the engine asked for, until it asks for nothing more.
     void run_effects();
     void execute(engine::effect& effect);
+    // Ends a turn: saves the peers and prunes when due, and arms the group commit.
+    void end_turn();
+    void note_peer_event(engine::node_event const& event);
+    void save_peers();
+    // Remembered peers' addresses, the most recently seen first.
+    std::vector<address> remembered_contacts() const;
+    bool alone() const;
     frame_ptr frame_within_limit(wire::message const& message);
     void send_to(std::string const& peer, frame_ptr frame, bool first);
     void dial(std::string const& peer, address const& target);
@@ -92,7 +112,9 @@ class node final : public frame_handler, public link_observer {
     void adopt_from_peer(engine::adopt_network_key const& offer);
 
     awaitable<void> timer_loop(engine::timer_kind timer);
-    awaitable<void> startup_joins();
+    // The --join targets until one answers, and the remembered peers whenever the node is
+    // alone: at start, and every --rejoin-interval while no peer is left.
+    awaitable<void> rejoin_loop();
 
     asio::any_io_executor executor_;
     options options_;
@@ -102,7 +124,7 @@ class node final : public frame_handler, public link_observer {
     std::string socket_path_;
     std::int64_t started_ms_;
     peer_listener listener_;  // before engine_: the node advertises its bound address
-    engine::memory_store store_;
+    sqlite_store store_;      // before engine_, which reads it when it starts
     engine::node engine_;
     event_log events_;
     traffic_counters traffic_;
@@ -116,6 +138,11 @@ class node final : public frame_handler, public link_observer {
     // The connection whose frame the engine is handling: where reply_on effects go.
     peer_connection* current_ = nullptr;
     bool stopping_ = false;
+    // The live peers changed since they were last saved, and when that was.
+    bool peers_changed_ = false;
+    asio::steady_timer commit_timer_;  // the group commit of writes nobody waits for
+    bool commit_armed_ = false;
+    std::int64_t peers_saved_ms_ = 0;
 };
 
 }  // namespace p2pchat::daemon

@@ -28,6 +28,8 @@ struct node_status {
     std::int64_t uptime_s = 0;
     std::size_t subscribers = 0;
     std::uint64_t event_seq = 0;
+    std::uint64_t stored_messages = 0;  // in the history database
+    std::uint64_t storage_errors = 0;   // failed reads and writes of it since the start
 };
 
 }  // namespace p2pchat::daemon

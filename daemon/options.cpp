@@ -27,7 +27,9 @@ po::options_description describe() {
         ("listen", po::value<std::string>()->value_name("HOST:PORT"), "TCP listen address (default 0.0.0.0:7447; port 0 picks one)")
         ("advertise", po::value<std::string>()->value_name("HOST[:PORT]"), "the address other nodes dial (default: the listen address, or this host's first non-loopback IPv4 address when listening on every interface)")
         ("join", po::value<std::vector<std::string>>()->value_name("HOST:PORT|INVITE"), "join the network through this peer, or with this invite, at start-up (repeatable)")
-        ("state-dir", po::value<std::string>()->value_name("DIR"), "where the identity key lives")
+        ("state-dir", po::value<std::string>()->value_name("DIR"), "where the identity key, the network key and the history database live")
+        ("history-max-messages", po::value<std::string>()->value_name("N"), "messages the history keeps, the oldest pruned first (default 100000; 0: no limit)")
+        ("history-max-age", po::value<std::string>()->value_name("DAYS"), "messages that arrived longer ago are pruned (default 365; 0: no limit)")
         ("network-key", po::value<std::string>()->value_name("FILE"), "the network key (default: $CREDENTIALS_DIRECTORY/network.key or STATE-DIR/network.key if present)")
         ("network", po::value<std::string>()->value_name("open|closed"), "with no network key: run an open network, or create a key (default open)")
         ("socket", po::value<std::string>()->value_name("PATH"), "control socket path")
@@ -40,6 +42,7 @@ po::options_description describe() {
         ("probe-interval", po::value<std::string>()->value_name("MS"), "failure detection: probe one peer this often, in milliseconds; 0 turns it off (default 1000)")
         ("probe-timeout", po::value<std::string>()->value_name("MS"), "failure detection: wait this long for a direct answer, below the interval (default 500)")
         ("gossip-interval", po::value<std::string>()->value_name("MS"), "anti-entropy period in milliseconds (default 2000)")
+        ("rejoin-interval", po::value<std::string>()->value_name("SECONDS"), "a node with no peer left tries the peers it remembers this often (default 30)")
         ("help,h", "print this help and exit")
         ("version", "print the version and exit");
     // clang-format on
@@ -130,7 +133,8 @@ parsed_options parse_options(int argc, char const* const argv[]) {
     }
 
     options o;
-    o.name = vm.count("name") ? vm["name"].as<std::string>() : default_screen_name();
+    o.name_given = vm.count("name") != 0;
+    o.name = o.name_given ? vm["name"].as<std::string>() : default_screen_name();
     if (auto problem = screen_name_problem(o.name)) throw usage_error("--name: " + *problem);
     if (vm.count("listen"))
         o.listen = parse_address_or_throw(vm["listen"].as<std::string>(), "listen");
@@ -182,6 +186,14 @@ parsed_options parse_options(int argc, char const* const argv[]) {
     if (vm.count("gossip-interval"))
         o.gossip_interval = std::chrono::milliseconds(
             number_or_throw(vm, "gossip-interval", 10, 600'000, " milliseconds"));
+    if (vm.count("history-max-messages"))
+        o.history_max_messages = number_or_throw(vm, "history-max-messages", 0, 1'000'000'000);
+    if (vm.count("history-max-age"))
+        o.history_max_age =
+            std::chrono::days(number_or_throw(vm, "history-max-age", 0, 100'000, " days"));
+    if (vm.count("rejoin-interval"))
+        o.rejoin_interval =
+            std::chrono::seconds(number_or_throw(vm, "rejoin-interval", 1, 86400, " seconds"));
     if (vm.count("dbus")) {
         if (!parse_bus_kind(vm["dbus"].as<std::string>(), o.dbus))
             throw usage_error("--dbus: expected none, user or system");

@@ -2,6 +2,7 @@
 // p2pchatd's settings, from the command line and the config file (Boost.Program_options).
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -25,6 +26,9 @@ struct join_target {
 
 struct options {
     std::string name;
+    // --name was given (on the command line or in the config file): it wins over the name
+    // the state directory keeps; without it the kept name wins over the login name.
+    bool name_given = false;
     address listen{"0.0.0.0", default_port};
     std::vector<join_target> join;
     // The address other nodes are told to dial (--advertise); port 0: the listening port.
@@ -44,6 +48,11 @@ struct options {
     std::chrono::milliseconds probe_interval{1000};
     std::chrono::milliseconds probe_timeout{500};
     bus_kind dbus = bus_kind::none;
+    // History retention (docs/STORAGE.md): 0 is no limit.
+    std::uint64_t history_max_messages = 100'000;
+    std::chrono::days history_max_age{365};
+    // A node alone tries the peers it remembers this often.
+    std::chrono::seconds rejoin_interval{30};
 };
 
 // What the command line asked for: run with these options, or print text and exit.
