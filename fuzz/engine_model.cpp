@@ -295,8 +295,10 @@ void world::execute(int k, engine::effect& e) {
                 FUZZ_CHECK(m.links.contains(fx.peer));
                 enqueue(k, fx.peer, encode_checked(*fx.message), fx.first);
             } else if constexpr (std::is_same_v<T, engine::reply_on>) {
-                FUZZ_CHECK(current_node_ == k && fx.connection == current_conn_ &&
-                           fx.connection != 0);
+                // The answer to what arrived on that connection: now, or later for an
+                // indirect probe (the failure detector answers the requester when the target
+                // does). A connection closed meanwhile takes nothing.
+                FUZZ_CHECK(current_node_ == k && fx.connection != 0);
                 send_on(k, fx.connection, encode_checked(*fx.message));
             } else if constexpr (std::is_same_v<T, engine::broadcast>) {
                 auto const p = encode_checked(*fx.message);
@@ -322,8 +324,10 @@ void world::execute(int k, engine::effect& e) {
                 m.links.erase(fx.peer);  // first: the runtime reports no link_down for it
                 if (l.up) close(k, l.conn, fx.flush);
             } else if constexpr (std::is_same_v<T, engine::close_connection>) {
-                FUZZ_CHECK(current_node_ == k && fx.connection == current_conn_ &&
-                           fx.connection != 0);
+                // The answer to what arrived on that connection: now, or later for an
+                // indirect probe (the failure detector answers the requester when the target
+                // does). A connection closed meanwhile takes nothing.
+                FUZZ_CHECK(current_node_ == k && fx.connection != 0);
                 close(k, fx.connection, fx.flush);
             } else if constexpr (std::is_same_v<T, engine::arm_timer>) {
                 FUZZ_CHECK(fx.at >= now(k).steady);
@@ -872,7 +876,10 @@ void world::check_all() {
         for (std::size_t i = 2; i < peers.size(); ++i) FUZZ_CHECK(peers[i - 1].id < peers[i].id);
 
         FUZZ_CHECK(e.members().links() == m.links.size());
-        for (auto const& [peer, l] : m.links) FUZZ_CHECK(table.is_alive(peer));
+        // Links go to live peers, and for a while to peers removed lately (even ones whose
+        // tombstone is gone): the failure detector keeps a removed peer's link open for
+        // membership::dead_link_window, so that the sides of a healed partition find each
+        // other again. So no check of the table here; every live peer has a link (below).
         if (!m.ever_stopped)
             for (auto const& p : table.alive_peers()) FUZZ_CHECK(m.links.contains(p.id));
     }
