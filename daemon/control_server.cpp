@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "common/address.hpp"
@@ -184,10 +185,10 @@ class control_server::client : public std::enable_shared_from_this<client> {
         bool finish() const { return c.closing_; }
         void written(boost::system::error_code, std::size_t, std::size_t) { c.drained_.cancel(); }
         // No reply leaves before what it acknowledges is committed (a `send`'s message): one
-        // commit for every request a read brought, not one per request.
-        void before_write() {
-            if (c.answered_) c.node().make_durable();
-            c.answered_ = false;
+        // commit for every request a read brought, not one per request. The writer waits;
+        // the io thread and this client's reader go on.
+        awaitable<void> before_write() {
+            if (std::exchange(c.answered_, false)) co_await c.node().make_durable();
         }
     };
 

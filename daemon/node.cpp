@@ -121,7 +121,7 @@ node::node(asio::any_io_executor executor, options const& opts, node_identity id
       // Two inbound connections per peer leave room for joins and reconnects in flight.
       listener_(executor, *this, settings_, opts.listen, 2 * opts.max_peers + 64),
       store_(std::filesystem::path(opts.state_dir) / "history.db",
-             retention{opts.history_max_messages, opts.history_max_age}),
+             retention{opts.history_max_messages, opts.history_max_age}, executor),
       engine_(
           engine_config(opts, identity_, listener_.local_address(), starting_name(opts, store_)),
           now(), store_),
@@ -130,13 +130,13 @@ node::node(asio::any_io_executor executor, options const& opts, node_identity id
               asio::steady_timer(executor, asio::steady_timer::time_point::max()),
               asio::steady_timer(executor, asio::steady_timer::time_point::max())},
       join_retry_(executor),
-      commit_timer_(executor) {
+      commit_wake_(executor, asio::steady_timer::time_point::max()) {
     boost::system::error_code ec;
     auto const host = asio::ip::make_address(listener_.local_address().host, ec);
     if (!ec && !host.is_unspecified()) settings_.source = host;
     if (opts.name_given) store_.set_meta("name", opts.name);
     store_.prune(unix_time_ms());  // retention holds from the start (a lowered limit, say)
-    store_.commit();
+    store_.sync();                 // before the node runs: blocking is fine here
     // What the node holds is shown again, before any front end observes the log.
     for (auto& chat : store_.newest(replayed_history, opts.event_log_bytes / 4)) {
         bool const self = chat.origin == identity_.id;
@@ -164,6 +164,7 @@ void node::start() {
     asio::co_spawn(executor_, timer_loop(engine::timer_kind::seal), log_exception{"seal"});
     asio::co_spawn(executor_, timer_loop(engine::timer_kind::probe), log_exception{"probe"});
     asio::co_spawn(executor_, rejoin_loop(), log_exception{"rejoin"});
+    asio::co_spawn(executor_, group_commit(), log_exception{"group commit"});
 }
 
 awaitable<void> node::shutdown() {
@@ -173,8 +174,8 @@ awaitable<void> node::shutdown() {
     listener_.stop();
     for (auto& t : timers_) t.cancel();
     join_retry_.cancel();
-    commit_timer_.cancel();
-    make_durable();
+    commit_wake_.cancel();
+    co_await make_durable();
     // Give the goodbyes a moment to reach the wire; never hang the stop on a dead peer.
     asio::steady_timer poll(executor_);
     auto const deadline = std::chrono::steady_clock::now() + shutdown_grace;
@@ -433,15 +434,25 @@ void node::end_turn() {
     auto const now_ms = unix_time_ms();
     if (peers_changed_ && now_ms - peers_saved_ms_ >= peers_save_ms) save_peers();
     if (store_.prune_due(now_ms)) store_.prune(now_ms);
-    // Group commit: the turns of the next commit_delay join the transaction, which is then
-    // committed once. A front end commits sooner, before it acknowledges (make_durable()).
-    if (store_.pending() && !commit_armed_) {
+    // Group commit: the writes of the next commit_delay go to the writer in one batch. A
+    // front end hands them over sooner, before it acknowledges (make_durable()).
+    if (store_.unflushed() && !commit_armed_) {
         commit_armed_ = true;
-        commit_timer_.expires_after(commit_delay);
-        commit_timer_.async_wait([this](boost::system::error_code ec) {
-            commit_armed_ = false;
-            if (!ec) store_.commit();
-        });
+        commit_wake_.cancel();
+    }
+}
+
+awaitable<void> node::group_commit() {
+    asio::steady_timer delay(executor_);
+    while (!stopping_) {
+        if (!commit_armed_) {
+            co_await commit_wake_.async_wait(use_nothrow);  // end_turn() wakes it
+            continue;
+        }
+        delay.expires_after(commit_delay);
+        co_await delay.async_wait(use_nothrow);
+        commit_armed_ = false;
+        store_.flush();  // never waits: the writer thread commits
     }
 }
 
@@ -511,7 +522,7 @@ void node::execute(engine::effect& effect) {
                     note_peer_event(fx.event);
                 events_.append(std::move(fx.event));
             } else if constexpr (std::is_same_v<T, engine::store_message>) {
-                store_.append(fx.chat, fx.arrived_unix_ms);
+                store_.append(std::move(fx.chat), fx.arrived_unix_ms);  // the effect is spent
             } else if constexpr (std::is_same_v<T, engine::store_seal>) {
                 store_.append_seal(fx.seal);
             } else if constexpr (std::is_same_v<T, engine::adopt_network_key>) {
