@@ -10,7 +10,10 @@ namespace p2pchat::daemon {
 namespace {
 
 engine::node_event chat(std::uint64_t seq) {
-    return engine::message_arrived{.chat = {.origin = std::string(64, 'a'), .seq = seq}};
+    wire::chat_msg m;
+    m.origin = std::string(64, 'a');
+    m.seq = seq;
+    return engine::message_arrived{m, false, false};
 }
 
 std::vector<std::uint64_t> seqs(std::vector<logged_event const*> const& v) {

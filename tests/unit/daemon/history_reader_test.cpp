@@ -30,6 +30,25 @@ std::vector<std::string> ids(std::vector<stored_message> const& v) {
     return out;
 }
 
+history_filter with_grep(std::string text) {
+    history_filter f;
+    f.grep = std::move(text);
+    return f;
+}
+
+history_filter by(std::string origin) {
+    history_filter f;
+    f.from = {std::move(origin)};
+    return f;
+}
+
+history_filter sent_between(std::optional<std::int64_t> since, std::optional<std::int64_t> until) {
+    history_filter f;
+    f.since_ms = since;
+    f.until_ms = until;
+    return f;
+}
+
 class HistoryReader : public ::testing::Test {
   protected:
     std::filesystem::path file() const { return dir_.path() / "history.db"; }
@@ -70,14 +89,13 @@ TEST_F(HistoryReader, FiltersByTimeAuthorAndTextIgnoringCase) {
     store_.append(message('b', 1, 2, "say HELLO", 2000), 1, 2);
     store_.append(message('a', 2, 3, "bye", 3000), 1, 3);
     ASSERT_TRUE(store_.commit());
-    EXPECT_EQ(ids(page({.grep = "hello"}).messages), (std::vector<std::string>{"a1", "b1"}));
-    EXPECT_EQ(ids(page({.grep = "o w"}).messages), (std::vector<std::string>{"a1"}));
-    EXPECT_EQ(ids(page({.from = {origin_id('a')}}).messages),
-              (std::vector<std::string>{"a1", "a2"}));
-    EXPECT_EQ(ids(page({.since_ms = 2000}).messages), (std::vector<std::string>{"b1", "a2"}));
-    EXPECT_EQ(ids(page({.since_ms = 1500, .until_ms = 2500}).messages),
-              (std::vector<std::string>{"b1"}));
-    EXPECT_TRUE(page({.grep = "nowhere"}).messages.empty());
+    EXPECT_EQ(ids(page(with_grep("hello")).messages), (std::vector<std::string>{"a1", "b1"}));
+    EXPECT_EQ(ids(page(with_grep("o w")).messages), (std::vector<std::string>{"a1"}));
+    EXPECT_EQ(ids(page(by(origin_id('a'))).messages), (std::vector<std::string>{"a1", "a2"}));
+    EXPECT_EQ(ids(page(sent_between(2000, std::nullopt)).messages),
+              (std::vector<std::string>{"b1", "a2"}));
+    EXPECT_EQ(ids(page(sent_between(1500, 2500)).messages), (std::vector<std::string>{"b1"}));
+    EXPECT_TRUE(page(with_grep("nowhere")).messages.empty());
 }
 
 TEST_F(HistoryReader, APageScansABoundedNumberOfRows) {
@@ -85,10 +103,10 @@ TEST_F(HistoryReader, APageScansABoundedNumberOfRows) {
     for (std::uint64_t i = 1; i <= history_reader::scan_step + 10; ++i)
         store_.append(message('b', i, 1 + i, "hay"), 1, 1 + i);
     ASSERT_TRUE(store_.commit());
-    auto const first = page({.grep = "needle"});
+    auto const first = page(with_grep("needle"));
     EXPECT_TRUE(first.messages.empty());
     ASSERT_TRUE(first.next) << "stopped after scan_step rows, with where to go on";
-    auto const second = page({.grep = "needle"}, first.next);
+    auto const second = page(with_grep("needle"), first.next);
     EXPECT_EQ(ids(second.messages), (std::vector<std::string>{"a1"}));
     EXPECT_FALSE(second.next);
 }
