@@ -536,6 +536,12 @@ void node::save_peers() {
 // The engine sizes what it sends to fit the frame limit (a welcome's history shrinks to leave
 // room for the table); should a frame still exceed it, it is refused here, at the sender,
 // rather than make the receiver close the connection and lose everything queued behind it.
+peer_connection* node::connection(engine::connection_id id) {
+    if (current_ && current_->id() == id) return current_;
+    auto const it = connections_.find(id);
+    return it == connections_.end() ? nullptr : it->second;
+}
+
 frame_ptr node::frame_within_limit(wire::message const& message) {
     auto frame = make_frame(message);
     if (frame->size() <= wire::frame_header_size + wire::default_frame_limit) return frame;
@@ -552,10 +558,10 @@ void node::execute(engine::effect& effect) {
                 if (auto frame = frame_within_limit(*fx.message))
                     send_to(fx.peer, std::move(frame), fx.first);
             } else if constexpr (std::is_same_v<T, engine::reply_on>) {
-                // Replies answer the frame being handled, on its connection.
-                if (current_ && current_->id() == fx.connection)
-                    if (auto frame = frame_within_limit(*fx.message))
-                        current_->send(std::move(frame));
+                // Most answer the frame being handled; an indirect probe's ack answers a
+                // requester whose ping_req came earlier, on its own connection.
+                if (auto* to = connection(fx.connection))
+                    if (auto frame = frame_within_limit(*fx.message)) to->send(std::move(frame));
             } else if constexpr (std::is_same_v<T, engine::broadcast>) {
                 auto const frame = frame_within_limit(*fx.message);  // once, for every link
                 for (auto& [id, link] : links_)
@@ -568,11 +574,11 @@ void node::execute(engine::effect& effect) {
             } else if constexpr (std::is_same_v<T, engine::hang_up>) {
                 hang_up(fx.peer, fx.flush);
             } else if constexpr (std::is_same_v<T, engine::close_connection>) {
-                if (current_ && current_->id() == fx.connection) {
+                if (auto* to = connection(fx.connection)) {
                     if (fx.flush)
-                        current_->close_when_flushed();
+                        to->close_when_flushed();
                     else
-                        current_->close();
+                        to->close();
                 }
             } else if constexpr (std::is_same_v<T, engine::arm_timer>) {
                 arm(fx.timer, fx.at);

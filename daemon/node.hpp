@@ -97,6 +97,10 @@ class node final : public frame_handler, public link_observer {
         traffic_.frames_sent += frames;
     }
     void on_read(std::size_t bytes) override { traffic_.bytes_received += bytes; }
+    void on_opened(peer_connection& connection) override {
+        connections_[connection.id()] = &connection;
+    }
+    void on_closed(peer_connection& connection) override { connections_.erase(connection.id()); }
 
     // ---- link_observer (outbound links)
     void on_link_up(std::string const& peer) override;
@@ -120,6 +124,8 @@ class node final : public frame_handler, public link_observer {
     std::vector<address> remembered_contacts() const;
     bool alone() const;
     frame_ptr frame_within_limit(wire::message const& message);
+    // The open connection with this id: the current one, or one that asked earlier.
+    peer_connection* connection(engine::connection_id id);
     void send_to(std::string const& peer, frame_ptr frame, bool first);
     void dial(std::string const& peer, address const& target);
     void hang_up(std::string const& peer, bool flush);
@@ -154,8 +160,11 @@ class node final : public frame_handler, public link_observer {
     asio::steady_timer join_retry_;
     std::vector<engine::effect> effects_;  // reused between inputs
     bool running_effects_ = false;
-    // The connection whose frame the engine is handling: where reply_on effects go.
+    // The connection whose frame the engine is handling.
     peer_connection* current_ = nullptr;
+    // Every open connection, inbound and outbound, by id: where reply_on and close_connection
+    // effects go.
+    std::unordered_map<std::uint64_t, peer_connection*> connections_;
     bool stopping_ = false;
     // Event numbers up to this may have been handed out (stored as meta 'event_seq').
     std::uint64_t reserved_event_seq_ = 0;
