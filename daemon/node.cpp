@@ -27,8 +27,9 @@ constexpr auto shutdown_grace = 2s;
 // after), and their last-seen times refreshed this often.
 constexpr std::int64_t peers_save_ms = 1000;
 constexpr std::int64_t peers_refresh_ms = 60'000;
-// The newest stored messages a restarted daemon puts back in its event log, for `tail -n`
-// and `history` (as many as one `history` call returns).
+// The newest stored messages a restarted daemon puts back in its event log under their
+// numbers, for `tail --since N` and the `history` method (as many as one call returns);
+// `p2pchatctl history` and `tail -n` read the store itself.
 constexpr std::size_t replayed_history = 10'000;
 // Event numbers are reserved in the store this many at a time (node::reserve_event_numbers).
 constexpr std::uint64_t event_seq_block = 100'000;
