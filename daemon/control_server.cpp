@@ -21,6 +21,7 @@
 #include "daemon/accept_loop.hpp"
 #include "daemon/control_json.hpp"
 #include "daemon/log.hpp"
+#include "daemon/messages_method.hpp"
 #include "daemon/node.hpp"
 #include "daemon/outbox.hpp"
 
@@ -206,7 +207,7 @@ class control_server::client : public std::enable_shared_from_this<client> {
         if (closing_) return;
         // Checked here too: a client that stopped reading leaves its writer blocked and
         // would never get to pull_events() to find out.
-        if (cursor_ + 1 < node().events().first_seq()) {
+        if (cursor_ < node().events().discarded_through()) {
             drop_slow_subscriber();
             return;
         }
@@ -295,6 +296,7 @@ class control_server::client : public std::enable_shared_from_this<client> {
             {"join", {"address"}},
             {"leave", {}},
             {"history", {"limit", "since"}},
+            {"messages", {"limit", "before", "since_ms", "until_ms", "from", "grep"}},
             {"subscribe", {"backlog", "since"}}};
         if (auto it = known.find(c.method); it != known.end())
             if (auto bad = unknown_param(p, c.method, it->second)) co_return reply(std::move(*bad));
@@ -387,6 +389,8 @@ class control_server::client : public std::enable_shared_from_this<client> {
             co_return reply(
                 json::object{{"events", std::move(out)}, {"truncated", taken < events.size()}});
         }
+        if (c.method == "messages")
+            co_return reply(messages_method(node(), p, max_queued_bytes / 2));
         if (c.method == "subscribe") {
             std::uint64_t backlog = 0, since = 0;
             if (!read_count(p, "backlog", backlog) || !read_count(p, "since", since))
@@ -394,10 +398,12 @@ class control_server::client : public std::enable_shared_from_this<client> {
             auto& log = node().events();
             // Replay streams from a cursor into the shared log as the writer drains, so a
             // long backlog neither piles up here nor counts against the live-event limit.
+            // Numbers may have gaps (a restart): the backlog is counted in events held.
             std::uint64_t const last = log.last_seq();
-            cursor_ = p.contains("since")
-                          ? std::min(since, last)
-                          : last - std::min<std::uint64_t>({backlog, max_history, last});
+            auto const newest = log.newest(std::min<std::uint64_t>(backlog, max_history));
+            cursor_ = p.contains("since") ? std::min(since, last)
+                      : newest.empty()    ? last
+                                          : newest.front()->seq - 1;
             cursor_ = std::max(cursor_, log.first_seq() - 1);  // older events are gone
             subscribed_ = true;
             out_.wake();
@@ -414,7 +420,7 @@ class control_server::client : public std::enable_shared_from_this<client> {
     // this client fell a whole log (64 MiB of events) behind: it is dropped, nobody waits for it.
     void pull_events() {
         auto const next = node().events().after(cursor_, 256);
-        if (!next.empty() && next.front()->seq != cursor_ + 1) {
+        if (cursor_ < node().events().discarded_through()) {
             drop_slow_subscriber();
             return;
         }
