@@ -178,6 +178,9 @@ child_process start_daemon(node::options const& o, fs::path const& dir, std::str
     if (o.max_peers > 0) argv.insert(argv.end(), {"--max-peers", std::to_string(o.max_peers)});
     for (auto const& j : o.join) argv.insert(argv.end(), {"--join", j});
     argv.insert(argv.end(), o.extra.begin(), o.extra.end());
+    // A prefix that execs its argument (`ip netns exec NS`) keeps the pid: signals still reach
+    // the daemon itself.
+    argv.insert(argv.begin(), o.prefix.begin(), o.prefix.end());
     return spawn_logged(argv, log_path);
 }
 

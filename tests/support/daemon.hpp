@@ -89,7 +89,9 @@ class node {
         std::string listen;              // --listen (default: host:0)
         std::string state_dir;           // --state-dir (default: <tmp>/state); share it to restart
         std::vector<std::string> extra;  // further daemon arguments
-        bool wait_ready = true;          // wait for `status` to answer
+        std::vector<std::string>
+            prefix;              // runs the daemon through this: {"ip", "netns", "exec", ns}
+        bool wait_ready = true;  // wait for `status` to answer
 
         // Fluent setters: node a(on("127.0.0.2").named("bob").joining(b.listen()));
         options& named(std::string n) { return name = std::move(n), *this; }
@@ -103,6 +105,9 @@ class node {
             return extra.insert(extra.end(), args.begin(), args.end()), *this;
         }
         options& no_wait() { return wait_ready = false, *this; }
+        options& through(std::vector<std::string> command) {
+            return prefix = std::move(command), *this;
+        }
     };
 
     explicit node(options o);
