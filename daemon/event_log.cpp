@@ -1,5 +1,6 @@
 #include "daemon/event_log.hpp"
 
+#include <algorithm>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <chrono>
@@ -56,7 +57,7 @@ void event_log::append(engine::node_event what) {
     line += "}\n";
     event const e{seq, what, std::make_shared<std::string const>(std::move(line))};
     bytes_ += e.line->size();
-    events_.push_back({e.seq, e.line});
+    events_.push_back({e.seq, e.line, std::holds_alternative<engine::message_delivery>(what)});
     while (events_.size() > capacity_ || (bytes_ > max_bytes_ && events_.size() > 1)) {
         bytes_ -= events_.front().line->size();
         events_.pop_front();
@@ -65,20 +66,22 @@ void event_log::append(engine::node_event what) {
     deliver(*sinks_, e);
 }
 
-std::vector<logged_event const*> event_log::after(std::uint64_t seq, std::size_t limit) const {
+std::vector<logged_event const*> event_log::after(std::uint64_t seq, std::size_t limit,
+                                                  bool deliveries) const {
     std::vector<logged_event const*> out;
     if (events_.empty()) return out;
     std::uint64_t const first = events_.front().seq;
     std::size_t start = seq < first ? 0 : static_cast<std::size_t>(seq - first + 1);
     for (std::size_t i = start; i < events_.size() && out.size() < limit; ++i)
-        out.push_back(&events_[i]);
+        if (deliveries || !events_[i].delivery) out.push_back(&events_[i]);
     return out;
 }
 
-std::vector<logged_event const*> event_log::newest(std::size_t n) const {
+std::vector<logged_event const*> event_log::newest(std::size_t n, bool deliveries) const {
     std::vector<logged_event const*> out;
-    std::size_t const start = events_.size() > n ? events_.size() - n : 0;
-    for (std::size_t i = start; i < events_.size(); ++i) out.push_back(&events_[i]);
+    for (std::size_t i = events_.size(); i > 0 && out.size() < n; --i)
+        if (deliveries || !events_[i - 1].delivery) out.push_back(&events_[i - 1]);
+    std::reverse(out.begin(), out.end());
     return out;
 }
 

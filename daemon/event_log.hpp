@@ -29,6 +29,9 @@ struct event {
 struct logged_event {
     std::uint64_t seq = 0;
     std::shared_ptr<std::string const> line;
+    // A delivery event: numbered like the others, but read only by the clients that ask for
+    // them (docs/CONTROL.md), so that `tail -n 10` still means ten messages and peer changes.
+    bool delivery = false;
 
     boost::json::object body() const;  // parsed back from the line (history; rare)
 };
@@ -63,10 +66,11 @@ class event_log {
     std::uint64_t last_seq() const { return next_seq_ - 1; }
     // The oldest seq still held (last_seq() + 1 when empty).
     std::uint64_t first_seq() const { return events_.empty() ? next_seq_ : events_.front().seq; }
-    // Events with seq > after, oldest first, at most limit.
-    std::vector<logged_event const*> after(std::uint64_t seq, std::size_t limit) const;
-    // The newest n events, oldest first.
-    std::vector<logged_event const*> newest(std::size_t n) const;
+    // Events with seq > after, oldest first, at most limit; delivery events only when asked.
+    std::vector<logged_event const*> after(std::uint64_t seq, std::size_t limit,
+                                           bool deliveries = false) const;
+    // The newest n events, oldest first; delivery events only when asked.
+    std::vector<logged_event const*> newest(std::size_t n, bool deliveries = false) const;
 
     // A client following the stream (counted in status as a subscriber).
     subscription subscribe(sink s) { return add(sinks_, std::move(s)); }

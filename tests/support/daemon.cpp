@@ -294,4 +294,24 @@ std::string logs_of(std::vector<node const*> const& nodes) {
     return out;
 }
 
+node_group::node_group(int n) {
+    nodes.push_back(std::make_unique<node>(on("127.0.0.1").named("n1")));
+    for (int i = 2; i <= n; ++i)
+        nodes.push_back(std::make_unique<node>(on("127.0.0." + std::to_string(i))
+                                                   .named("n" + std::to_string(i))
+                                                   .joining(nodes.front()->listen())));
+}
+
+bool node_group::everyone_holds_everyone() const {
+    for (auto const& n : nodes)
+        if (n->peers().size() != nodes.size()) return false;
+    return true;
+}
+
+std::vector<node const*> node_group::all() const {
+    std::vector<node const*> out;
+    for (auto const& n : nodes) out.push_back(n.get());
+    return out;
+}
+
 }  // namespace p2pchat::test
