@@ -35,6 +35,22 @@ constexpr command command_table[] = {
      "\"2026-11-25 14:00\", today, yesterday) or an age (10m, 2h, 3d, \"1 hour ago\", -10m).\n"
      "Messages are shown and filtered by their send time, with the date when not today.\n"
      "Lines are flushed one by one; a closed output (tail | head) ends quietly.\n"},
+    {"history", run_history,
+     "history [-n N|all] [--since TIME] [--until TIME] [--from WHO] [--grep TEXT] [--json]",
+     "print the stored messages in the order every node shares",
+     "Prints the newest messages the node has stored that match, oldest first, in history\n"
+     "order (Lamport time, then author id): the same order on every node that holds them.\n"
+     "Options:\n"
+     "  -n, --lines N|all   the newest N that match (default 100)\n"
+     "  -S, --since TIME    sent at or after TIME (the author's clock)\n"
+     "  -U, --until TIME    sent at or before TIME\n"
+     "      --from WHO      by one author: a screen name (its current one), a node id, or\n"
+     "                      the start of one (at least 4 hex digits, e.g. the short id)\n"
+     "      --grep TEXT     whose text contains TEXT, ignoring ASCII case\n"
+     "      --json          one message object per line, as tail --json prints them, with\n"
+     "                      sent_ms (sent) and time_ms (arrived here)\n"
+     "TIME is a time or date in local time (14:00, 2026-11-25, \"2026-11-25 14:00\", today,\n"
+     "yesterday) or an age (10m, 2h, 3d, \"1 hour ago\", -10m).\n"},
     {"peers", run_peers, "peers [--json]", "list the peers of this node",
      "Prints ID NAME ADDRESS STATE, this node first.\n"
      "  --json   the peers result object on one line: {\"peers\":[...]}\n"},

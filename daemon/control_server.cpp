@@ -21,6 +21,7 @@
 #include "daemon/accept_loop.hpp"
 #include "daemon/control_json.hpp"
 #include "daemon/log.hpp"
+#include "daemon/messages_method.hpp"
 #include "daemon/node.hpp"
 #include "daemon/outbox.hpp"
 
@@ -217,7 +218,7 @@ class control_server::client : public std::enable_shared_from_this<client> {
         if (closing_) return;
         // Checked here too: a client that stopped reading leaves its writer blocked and
         // would never get to pull_events() to find out.
-        if (cursor_ + 1 < node().events().first_seq()) {
+        if (cursor_ < node().events().discarded_through()) {
             drop_slow_subscriber();
             return;
         }
@@ -374,6 +375,7 @@ class control_server::client : public std::enable_shared_from_this<client> {
             {"join", {"address"}},
             {"leave", {}},
             {"history", {"limit", "since", "delivery"}},
+            {"messages", {"limit", "before", "since_ms", "until_ms", "from", "grep"}},
             {"subscribe", {"backlog", "since", "delivery"}}};
         if (auto it = known.find(c.method); it != known.end())
             if (auto bad = unknown_param(p, c.method, it->second)) co_return reply(std::move(*bad));
@@ -465,6 +467,8 @@ class control_server::client : public std::enable_shared_from_this<client> {
             co_return reply(
                 json::object{{"events", std::move(out)}, {"truncated", taken < events.size()}});
         }
+        if (c.method == "messages")
+            co_return reply(messages_method(node(), p, max_queued_bytes / 2));
         if (c.method == "subscribe") {
             std::uint64_t backlog = 0, since = 0;
             if (!read_count(p, "backlog", backlog) || !read_count(p, "since", since))
@@ -474,6 +478,7 @@ class control_server::client : public std::enable_shared_from_this<client> {
             auto& log = node().events();
             // Replay streams from a cursor into the shared log as the writer drains, so a
             // long backlog neither piles up here nor counts against the live-event limit.
+            // Numbers may have gaps (a restart): the backlog is counted in events held.
             // The backlog counts the events this client reads (deliveries only if asked).
             std::uint64_t const last = log.last_seq();
             auto const backlog_events =
@@ -497,7 +502,7 @@ class control_server::client : public std::enable_shared_from_this<client> {
     // this client fell a whole log (64 MiB of events) behind: it is dropped, nobody waits for it.
     void pull_events() {
         auto& log = node().events();
-        if (cursor_ < log.last_seq() && log.first_seq() > cursor_ + 1) {
+        if (cursor_ < log.discarded_through()) {
             drop_slow_subscriber();
             return;
         }

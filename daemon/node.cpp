@@ -5,6 +5,8 @@
 #include <net/if.h>
 #include <netinet/in.h>
 
+#include <charconv>
+#include <map>
 #include <random>
 
 #include "common/invite.hpp"
@@ -25,9 +27,12 @@ constexpr auto shutdown_grace = 2s;
 // after), and their last-seen times refreshed this often.
 constexpr std::int64_t peers_save_ms = 1000;
 constexpr std::int64_t peers_refresh_ms = 60'000;
-// The newest stored messages a restarted daemon puts back in its event log, for `tail -n`
-// and `history` (as many as one `history` call returns).
+// The newest stored messages a restarted daemon puts back in its event log under their
+// numbers, for `tail --since N` and the `history` method (as many as one call returns);
+// `p2pchatctl history` and `tail -n` read the store itself.
 constexpr std::size_t replayed_history = 10'000;
+// Event numbers are reserved in the store this many at a time (node::reserve_event_numbers).
+constexpr std::uint64_t event_seq_block = 100'000;
 // How long writes nobody waits for (messages from peers, peer changes) wait for their commit:
 // one commit, and one write of each page touched, for the thousands of messages of a stream.
 constexpr auto commit_delay = 20ms;
@@ -122,6 +127,7 @@ node::node(asio::any_io_executor executor, options const& opts, node_identity id
       listener_(executor, *this, settings_, opts.listen, 2 * opts.max_peers + 64),
       store_(std::filesystem::path(opts.state_dir) / "history.db",
              retention{opts.history_max_messages, opts.history_max_age}),
+      history_(std::filesystem::path(opts.state_dir) / "history.db"),
       engine_(
           engine_config(opts, identity_, listener_.local_address(), starting_name(opts, store_)),
           now(), store_),
@@ -138,11 +144,71 @@ node::node(asio::any_io_executor executor, options const& opts, node_identity id
     if (opts.name_given) store_.set_meta("name", opts.name);
     store_.prune(unix_time_ms());  // retention holds from the start (a lowered limit, say)
     store_.commit();
-    // What the node holds is shown again, before any front end observes the log.
-    for (auto& chat : store_.newest(replayed_history, opts.event_log_bytes / 4)) {
-        bool const self = chat.origin == identity_.id;
-        events_.append(engine::message_arrived{.chat = std::move(chat), .self = self});
+    restore_events();
+}
+
+void node::restore_events() {
+    // What the node holds is shown again, under the numbers it had, before any front end
+    // observes the log: `tail --since N` from before the restart goes on exactly.
+    std::vector<stored_message> stored;
+    if (auto why = history_.numbered_newest(replayed_history, stored); !why.empty())
+        log(log_level::error, why);
+    std::size_t bytes = 0;
+    auto first = stored.end();  // the oldest of those within a quarter of the log's budget
+    while (first != stored.begin() && bytes <= options_.event_log_bytes / 4) {
+        --first;
+        bytes += engine::approx_size(first->chat);
     }
+    for (auto it = first; it != stored.end(); ++it) {
+        bool const self = it->chat.origin == identity_.id;
+        events_.restore(it->event_seq, it->arrived_ms,
+                        engine::message_arrived{.chat = std::move(it->chat), .self = self});
+    }
+    std::uint64_t last = stored.empty() ? 0 : stored.back().event_seq;
+    if (auto const meta = store_.meta("event_seq")) {
+        std::uint64_t reserved = 0;
+        std::from_chars(meta->data(), meta->data() + meta->size(), reserved);
+        last = std::max(last, reserved);
+    }
+    events_.resume_numbering(last);
+    reserved_event_seq_ = last;
+    reserve_event_numbers();
+    store_.commit();
+}
+
+void node::reserve_event_numbers() {
+    // A block is reserved (stored) before its numbers are used, at most once per half block:
+    // a crash cannot let a number be handed out twice, and costs a gap of under a block. The
+    // reservation runs half a block ahead because the group commit lands up to one io round
+    // after the events it covers were shown.
+    if (events_.last_seq() + event_seq_block / 2 <= reserved_event_seq_) return;
+    reserved_event_seq_ = events_.last_seq() + event_seq_block;
+    store_.set_meta("event_seq", std::to_string(reserved_event_seq_));
+}
+
+rpc::result<node::history_result> node::messages(std::optional<std::string> const& from,
+                                                 history_filter filter,
+                                                 std::optional<history_cursor> const& before,
+                                                 std::size_t limit, std::size_t max_bytes) {
+    // The reader sees what was committed: every message shown so far is, after this.
+    make_durable();
+    history_result out{{}, events_.last_seq()};
+    if (from) {
+        std::vector<std::pair<std::string, std::string>> authors;
+        if (auto why = history_.authors(authors); !why.empty())
+            return rpc::error{rpc::code::internal_error, why};
+        for (auto const& p : engine_.peers()) authors.emplace_back(p.id, p.name);
+        // A known peer's name is its current one: it comes last and wins.
+        std::map<std::string, std::string> current;
+        for (auto& [id, name] : authors)
+            if (!name.empty() || !current.contains(id)) current[id] = name;
+        auto const match = match_authors(*from, {current.begin(), current.end()});
+        if (!match.error.empty()) return rpc::error{rpc::code::invalid_params, match.error};
+        filter.from = match.ids;
+    }
+    if (auto why = history_.page(filter, before, limit, max_bytes, out.page); !why.empty())
+        return rpc::error{rpc::code::internal_error, why};
+    return out;
 }
 
 engine::instant node::now() { return {std::chrono::steady_clock::now(), unix_time_ms()}; }
@@ -192,6 +258,10 @@ awaitable<void> node::shutdown() {
     departing_.clear();
     for (auto& [id, link] : links_) link->stop();  // none: the engine hung up on every peer
     links_.clear();
+    // The engine has stopped: no event comes after these. The next run numbers on right after
+    // the last one instead of after the reservation.
+    store_.set_meta("event_seq", std::to_string(events_.last_seq()));
+    make_durable();
 }
 
 // ---------------------------------------------------------------- operations
@@ -436,6 +506,7 @@ void node::end_turn() {
     auto const now_ms = unix_time_ms();
     if (peers_changed_ && now_ms - peers_saved_ms_ >= peers_save_ms) save_peers();
     if (store_.prune_due(now_ms)) store_.prune(now_ms);
+    reserve_event_numbers();
     // Group commit: the turns of the next commit_delay join the transaction, which is then
     // committed once. A front end commits sooner, before it acknowledges (make_durable()).
     if (store_.pending() && !commit_armed_) {
@@ -507,6 +578,12 @@ void node::save_peers() {
 // The engine sizes what it sends to fit the frame limit (a welcome's history shrinks to leave
 // room for the table); should a frame still exceed it, it is refused here, at the sender,
 // rather than make the receiver close the connection and lose everything queued behind it.
+peer_connection* node::connection(engine::connection_id id) {
+    if (current_ && current_->id() == id) return current_;
+    auto const it = connections_.find(id);
+    return it == connections_.end() ? nullptr : it->second;
+}
+
 frame_ptr node::frame_within_limit(wire::message const& message) {
     auto frame = make_frame(message);
     if (frame->size() <= wire::frame_header_size + wire::default_frame_limit) return frame;
@@ -525,10 +602,10 @@ void node::execute(engine::effect& effect) {
                     send_to(fx.peer, std::move(frame), fx.first);
             } else if constexpr (std::is_same_v<T, engine::reply_on>) {
                 commit_before_heads(*fx.message);
-                // Replies answer the frame being handled, on its connection.
-                if (current_ && current_->id() == fx.connection)
-                    if (auto frame = frame_within_limit(*fx.message))
-                        current_->send(std::move(frame));
+                // Most answer the frame being handled; an indirect probe's ack answers a
+                // requester whose ping_req came earlier, on its own connection.
+                if (auto* to = connection(fx.connection))
+                    if (auto frame = frame_within_limit(*fx.message)) to->send(std::move(frame));
             } else if constexpr (std::is_same_v<T, engine::broadcast>) {
                 auto const frame = frame_within_limit(*fx.message);  // once, for every link
                 for (auto& [id, link] : links_)
@@ -541,11 +618,11 @@ void node::execute(engine::effect& effect) {
             } else if constexpr (std::is_same_v<T, engine::hang_up>) {
                 hang_up(fx.peer, fx.flush);
             } else if constexpr (std::is_same_v<T, engine::close_connection>) {
-                if (current_ && current_->id() == fx.connection) {
+                if (auto* to = connection(fx.connection)) {
                     if (fx.flush)
-                        current_->close_when_flushed();
+                        to->close_when_flushed();
                     else
-                        current_->close();
+                        to->close();
                 }
             } else if constexpr (std::is_same_v<T, engine::arm_timer>) {
                 arm(fx.timer, fx.at);
@@ -556,7 +633,9 @@ void node::execute(engine::effect& effect) {
                     note_peer_event(fx.event);
                 events_.append(std::move(fx.event));
             } else if constexpr (std::is_same_v<T, engine::store_message>) {
-                store_.append(fx.chat, fx.arrived_unix_ms);
+                // The engine asks to show a message right after storing it (chat_room.cpp:
+                // store_message, then its emit_event): that event gets the next number.
+                store_.append(fx.chat, fx.arrived_unix_ms, events_.last_seq() + 1);
             } else if constexpr (std::is_same_v<T, engine::store_seal>) {
                 store_.append_seal(fx.seal);
             } else if constexpr (std::is_same_v<T, engine::adopt_network_key>) {

@@ -26,6 +26,7 @@
 
 #include "common/engine/node.hpp"
 #include "daemon/event_log.hpp"
+#include "daemon/history_reader.hpp"
 #include "daemon/identity.hpp"
 #include "daemon/link_settings.hpp"
 #include "daemon/network_key_file.hpp"
@@ -79,6 +80,18 @@ class node final : public frame_handler, public link_observer {
     // Live peers, not counting this node: who a message sent now goes to.
     std::size_t live_peers() const { return engine_.members().table().alive_count(); }
     event_log& events() { return events_; }
+    std::string const& id() const { return identity_.id; }
+    // A page of the stored history (docs/CONTROL.md, `messages`): `from` names an author (id,
+    // id prefix or screen name); event_seq is the newest event number now, of which every
+    // message event is in the store this page was read from (a follower resumes after it).
+    struct history_result {
+        history_page page;
+        std::uint64_t event_seq = 0;
+    };
+    rpc::result<history_result> messages(std::optional<std::string> const& from,
+                                         history_filter filter,
+                                         std::optional<history_cursor> const& before,
+                                         std::size_t limit, std::size_t max_bytes);
     // Commits every write so far. Writes nobody waits for are committed in groups, at most
     // 20 ms after the first (one transaction for the many frames of a stream); a front end
     // calls this before it acknowledges an operation (the control server before it writes
@@ -97,6 +110,10 @@ class node final : public frame_handler, public link_observer {
         traffic_.frames_sent += frames;
     }
     void on_read(std::size_t bytes) override { traffic_.bytes_received += bytes; }
+    void on_opened(peer_connection& connection) override {
+        connections_[connection.id()] = &connection;
+    }
+    void on_closed(peer_connection& connection) override { connections_.erase(connection.id()); }
 
     // ---- link_observer (outbound links)
     void on_link_up(std::string const& peer) override;
@@ -112,12 +129,19 @@ class node final : public frame_handler, public link_observer {
     void note_peer_event(engine::node_event const& event);
     // Wakes the wait_delivery() calls this settlement answers.
     void settled(engine::message_delivery const& delivery);
+    // Puts the newest stored messages back into the event log under their numbers, and
+    // numbers new events after every number an earlier run may have handed out.
+    void restore_events();
+    // Keeps the stored reservation of event numbers (meta 'event_seq') ahead of the log.
+    void reserve_event_numbers();
     void save_peers();
     // Remembered peers' addresses, the most recently seen first.
     std::vector<address> remembered_contacts() const;
     bool alone() const;
     frame_ptr frame_within_limit(wire::message const& message);
     void commit_before_heads(wire::message const& message);
+    // The open connection with this id: the current one, or one that asked earlier.
+    peer_connection* connection(engine::connection_id id);
     void send_to(std::string const& peer, frame_ptr frame, bool first);
     void dial(std::string const& peer, address const& target);
     void hang_up(std::string const& peer, bool flush);
@@ -141,6 +165,7 @@ class node final : public frame_handler, public link_observer {
     std::int64_t started_ms_;
     peer_listener listener_;  // before engine_: the node advertises its bound address
     sqlite_store store_;      // before engine_, which reads it when it starts
+    history_reader history_;  // the same file, read only
     engine::node engine_;
     event_log events_;
     traffic_counters traffic_;
@@ -151,9 +176,14 @@ class node final : public frame_handler, public link_observer {
     asio::steady_timer join_retry_;
     std::vector<engine::effect> effects_;  // reused between inputs
     bool running_effects_ = false;
-    // The connection whose frame the engine is handling: where reply_on effects go.
+    // The connection whose frame the engine is handling.
     peer_connection* current_ = nullptr;
+    // Every open connection, inbound and outbound, by id: where reply_on and close_connection
+    // effects go.
+    std::unordered_map<std::uint64_t, peer_connection*> connections_;
     bool stopping_ = false;
+    // Event numbers up to this may have been handed out (stored as meta 'event_seq').
+    std::uint64_t reserved_event_seq_ = 0;
     // The live peers changed since they were last saved, and when that was.
     bool peers_changed_ = false;
     asio::steady_timer commit_timer_;  // the group commit of writes nobody waits for

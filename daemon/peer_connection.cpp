@@ -101,6 +101,9 @@ awaitable<boost::system::error_code> peer_connection::run(tcp::socket socket,
     sealer_ = keys.send;
     last_error_ = {};
     closing_ = false;
+    // Told at the end by a plain call, not a guard's destructor: a frame destroyed unfinished
+    // (the io_context going away at exit) must not call a node that is already gone.
+    handler_.on_opened(*this);
     // The writer runs beside the reader; whichever ends first closes the socket, which ends
     // the other. A plain spawn costs about 1 KiB less per connection than `reader || writer`
     // (no parallel group, no per-branch cancellation state): that is most of a node's memory
@@ -115,6 +118,7 @@ awaitable<boost::system::error_code> peer_connection::run(tcp::socket socket,
     socket_->close(ignored);
     outbox_.wake();
     while (writer_running) co_await writer_done.async_wait(use_nothrow);
+    handler_.on_closed(*this);
     decoder_.reset();
     sealer_ = {};
     account();

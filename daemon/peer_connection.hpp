@@ -37,6 +37,11 @@ class frame_handler {
     // Traffic accounting for `status` (bytes_sent, frames_sent, bytes_received).
     virtual void on_written(std::size_t bytes, std::size_t frames) = 0;
     virtual void on_read(std::size_t bytes) = 0;
+    // A connection's run() began (its handshake is done) or is about to end: the node keeps
+    // the open ones by id, because the engine may answer on a connection later than the frame
+    // that asked (an indirect probe's ack).
+    virtual void on_opened(peer_connection& connection) = 0;
+    virtual void on_closed(peer_connection& connection) = 0;
 
   protected:
     ~frame_handler() = default;

@@ -51,6 +51,25 @@ CREATE TABLE peers(
 PRAGMA user_version = 1;
 )sql";
 
+// Version 2 (issue 10, item 6): each message keeps the event number it was shown with
+// (`event_seq`), so that a restarted daemon replays it under the same number and `tail
+// --since N` is exact across restarts. ADD COLUMN rewrites no row; the rows of version 1 get
+// NULL, except the newest 10 000 in history order, which are numbered 1..n
+// (what a version-1 daemon replayed at start), so that they are shown again after the upgrade.
+// meta 'event_seq' holds the numbers handed out so far (the node reserves ahead of it).
+constexpr char const* migrate_v1_to_v2 = R"sql(
+ALTER TABLE messages ADD COLUMN event_seq INTEGER;
+UPDATE messages SET event_seq = numbered.n FROM
+    (SELECT room, origin, seq, row_number() OVER (ORDER BY lamport, origin, seq) AS n
+     FROM (SELECT room, origin, seq, lamport FROM messages WHERE room = ''
+           ORDER BY lamport DESC, origin DESC, seq DESC LIMIT 10000)) AS numbered
+    WHERE messages.room = numbered.room AND messages.origin = numbered.origin
+      AND messages.seq = numbered.seq;
+INSERT OR REPLACE INTO meta(key, value)
+    SELECT 'event_seq', CAST(coalesce(max(event_seq), 0) AS TEXT) FROM messages;
+PRAGMA user_version = 2;
+)sql";
+
 constexpr char const* message_columns = "origin, seq, lamport, time_ms, name, text, chain";
 
 // How long a write waits for a lock another process holds (someone reading the file with
@@ -95,6 +114,11 @@ sqlite_store::sqlite_store(std::filesystem::path file, retention keep)
     if (journal.text(0) != "wal") fail("cannot use write-ahead logging");
     journal = {};
     if (db_.exec("PRAGMA synchronous=NORMAL") != SQLITE_OK) fail(db_.message());
+    auto exec_in_transaction = [&](char const* sql) {
+        if (db_.exec("BEGIN") != SQLITE_OK || db_.exec(sql) != SQLITE_OK ||
+            db_.exec("COMMIT") != SQLITE_OK)
+            fail(db_.message());
+    };
     if (found == 0) {
         sqlite::statement tables;
         if (db_.prepare("SELECT count(*) FROM sqlite_master", tables) != SQLITE_OK ||
@@ -102,10 +126,10 @@ sqlite_store::sqlite_store(std::filesystem::path file, retention keep)
             fail(db_.message());
         if (tables.int64(0) != 0) fail("it holds tables of another program (schema version 0)");
         tables = {};
-        if (db_.exec("BEGIN") != SQLITE_OK || db_.exec(schema_v1) != SQLITE_OK ||
-            db_.exec("COMMIT") != SQLITE_OK)
-            fail(db_.message());
+        exec_in_transaction(schema_v1);
     }
+    // A new file goes through the same migrations as an old one: one path, always tested.
+    if (found < 2) exec_in_transaction(migrate_v1_to_v2);
 
     auto prepare_or_fail = [&](sqlite::statement& s, std::string_view sql) {
         if (db_.prepare(sql, s) != SQLITE_OK) fail(db_.message());
@@ -115,7 +139,7 @@ sqlite_store::sqlite_store(std::filesystem::path file, retention keep)
     prepare_or_fail(rollback_, "ROLLBACK");
     prepare_or_fail(insert_message_,
                     "INSERT OR IGNORE INTO messages(origin, seq, lamport, time_ms, arrived_ms, "
-                    "name, text, chain) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+                    "name, text, chain, event_seq) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
     prepare_or_fail(update_tip_,
                     "INSERT INTO tips(origin, seq, chain) VALUES(?1, ?2, ?3) "
                     "ON CONFLICT(room, origin) DO UPDATE SET seq = excluded.seq, chain = "
@@ -247,11 +271,16 @@ bool sqlite_store::roll_back() {
 
 // ---------------------------------------------------------------- writes
 
-bool sqlite_store::write_message(wire::chat_msg const& chat, std::int64_t arrived_ms) {
+bool sqlite_store::write_message(wire::chat_msg const& chat, std::int64_t arrived_ms,
+                                 std::uint64_t event_seq) {
     if (!begin()) return false;
     auto& m = insert_message_.reset();
     m.bind(1, chat.origin).bind(2, chat.seq).bind(3, chat.lamport).bind(4, chat.time_ms);
     m.bind(5, arrived_ms).bind(6, chat.name).bind(7, chat.text).bind(8, chat.chain);
+    if (event_seq != 0)
+        m.bind(9, event_seq);
+    else
+        m.bind_null(9);
     if (!written(m.run(), "storing a message")) return false;
     if (db_.changes() == 1) {
         ++count_;
@@ -288,9 +317,14 @@ bool sqlite_store::write_seal(wire::seal_msg const& seal) {
 }
 
 void sqlite_store::append(wire::chat_msg const& chat, std::int64_t arrived_unix_ms) {
+    append(chat, arrived_unix_ms, 0);
+}
+
+void sqlite_store::append(wire::chat_msg const& chat, std::int64_t arrived_unix_ms,
+                          std::uint64_t event_seq) {
     // The tip moves on even for a message held already or pruned: seqs never repeat.
     move_tip(chat);
-    if (!turn_failed_) write_message(chat, arrived_unix_ms);
+    if (!turn_failed_) write_message(chat, arrived_unix_ms, event_seq);
 }
 
 void sqlite_store::append_seal(wire::seal_msg const& seal) {

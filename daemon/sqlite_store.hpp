@@ -48,7 +48,7 @@ struct remembered_peer {
 
 class sqlite_store final : public engine::message_store {
   public:
-    static constexpr int schema_version = 1;
+    static constexpr int schema_version = 2;
     // Messages deleted by one prune() at most: a bounded pause of the io thread.
     static constexpr std::size_t prune_step = 5000;
     // prune() is due after this many appends beyond the count limit, or this long after the
@@ -75,6 +75,9 @@ class sqlite_store final : public engine::message_store {
     void for_each_id(id_visitor const& visit) const override;
 
     // ---- the runtime's
+    // append() with the number of the event that shows the message (event_log), kept with it
+    // so that a restarted daemon shows it under the same number; 0: none (NULL).
+    void append(wire::chat_msg const& chat, std::int64_t arrived_unix_ms, std::uint64_t event_seq);
     // Commits what the turns since the last commit wrote (nothing to do if they wrote
     // nothing). False when it failed (logged and counted, rolled back).
     bool commit();
@@ -113,7 +116,8 @@ class sqlite_store final : public engine::message_store {
     // A read's row or end; an error is counted and logged, and ends the read.
     bool row(sqlite::statement& s, char const* what) const;
     void failed(int rc, char const* what) const;
-    bool write_message(wire::chat_msg const& chat, std::int64_t arrived_ms);
+    bool write_message(wire::chat_msg const& chat, std::int64_t arrived_ms,
+                       std::uint64_t event_seq);
     bool write_seal(wire::seal_msg const& seal);
     // Ends a failed transaction; false.
     bool roll_back();

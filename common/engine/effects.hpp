@@ -40,7 +40,9 @@ struct send_to_peer {
     outgoing message;
     bool first = false;
 };
-// Sends on one connection, whichever side opened it: the answer to what arrived on it.
+// Sends on one connection, whichever side opened it: the answer to what arrived on it, now
+// or later (an indirect probe's requester is answered on its own connection when the target's
+// ack comes in on another). A connection that closed meanwhile drops it.
 struct reply_on {
     connection_id connection = 0;
     outgoing message;

@@ -12,6 +12,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "common/rpc/rpc.hpp"
+
 namespace p2pchat::test {
 
 namespace json = boost::json;
@@ -312,6 +314,17 @@ std::vector<node const*> node_group::all() const {
     std::vector<node const*> out;
     for (auto const& n : nodes) out.push_back(n.get());
     return out;
+}
+
+bool knows_alive(node const& n, std::string const& id) {
+    for (auto const& p : n.peers())
+        if (str(p.as_object(), "id") == id && str(p.as_object(), "state") == "alive") return true;
+    return false;
+}
+
+bool send_kept(node const& n, std::string const& text) {
+    auto const status = n.ctl({"send", text}).status;
+    return status == 0 || status == rpc::exit_status::nobody;
 }
 
 }  // namespace p2pchat::test

@@ -157,6 +157,25 @@ inline node::options on(std::string host) {
     return o;
 }
 
+// A node's socket and state directory, kept across its daemons (restart tests).
+struct node_home {
+    temp_dir dir;
+    std::string socket = (dir.path() / "ctl.sock").string();
+    std::string state = (dir.path() / "state").string();
+};
+
+// Options for a node on this loopback host that lives in `h`.
+inline node::options at(node_home const& h, std::string host) {
+    return on(std::move(host)).socket(h.socket).state(h.state);
+}
+
+// Whether `n` lists `id` as an alive peer.
+bool knows_alive(node const& n, std::string const& id);
+
+// `p2pchatctl send TEXT`, which exits 75 when the node had no peer to send to: stored all
+// the same, so that counts as sent.
+bool send_kept(node const& n, std::string const& text);
+
 // argv for p2pchatctl with --socket.
 std::vector<std::string> ctl_argv(std::string const& socket_path, std::vector<std::string> args);
 
