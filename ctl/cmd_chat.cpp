@@ -133,7 +133,7 @@ class chat_room {
     int run(json::object const& status) {
         std::string name(string_field(status, "name"));
         self_id_ = std::string(string_field(status, "id"));
-        (void)resume_.reconnected(int_field(status, "pid"));
+        (void)resume_.reconnected(status);
         if (interactive_) {
             if (!raw_.enable(STDIN_FILENO)) interactive_ = false;
         }
@@ -197,8 +197,7 @@ class chat_room {
                 auto const& status = st->as_object();
                 set_name(std::string(string_field(status, "name")));
                 pending_[this->client().request("peers")] = {pending_kind::peers_quiet};
-                pending_[this->client().request("subscribe",
-                                                resume_.reconnected(int_field(status, "pid")))] = {
+                pending_[this->client().request("subscribe", resume_.reconnected(status))] = {
                     pending_kind::subscribe};
                 resuming_ = true;
                 return std::nullopt;

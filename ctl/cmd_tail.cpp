@@ -14,6 +14,7 @@
 #include "ctl/format.hpp"
 #include "ctl/output.hpp"
 #include "ctl/resume.hpp"
+#include "ctl/stored_history.hpp"
 #include "ctl/time_spec.hpp"
 
 namespace p2pchat::ctl {
@@ -114,9 +115,34 @@ void learn_peers(rpc_client& client, event_printer& printer) {
         printer.names().learn_peers(peers->as_array());
 }
 
+// Whether the backlog is the last N messages of the stored history (in history order) rather
+// than a range of the event stream (--since/--until: arrival order, peer events too).
+bool backlog_from_store(tail_options const& o) { return !o.since_seq && !o.until_seq; }
+
+// Prints the stored backlog (-n N, -n all) and tells `resume` where following goes on; a
+// failure (its status 0 when the output was closed) ends the command.
+result<void> print_stored(rpc_client& client, event_printer& printer, resume_point& resume,
+                          tail_options const& o) {
+    history_query q;
+    q.count =
+        o.lines ? std::optional<std::size_t>(static_cast<std::size_t>(*o.lines)) : std::nullopt;
+    auto h = fetch_history(client, q);
+    if (!h) return h.error();
+    for (auto const& m : h->messages)
+        if (auto p = printer.print_event(m); !p) return p.error();
+    resume.follow_after(h->event_seq, h->messages);
+    return {};
+}
+
 int print_history(rpc_client& client, tail_options const& o) {
     event_printer printer(o);
     if (!o.json) learn_peers(client, printer);
+    if (backlog_from_store(o)) {
+        resume_point unused;
+        if (o.lines == 0) return 0;
+        auto p = print_stored(client, printer, unused, o);
+        return p ? 0 : report(p.error());
+    }
     json::object params;
     bool paged = o.since_seq || !o.lines;
     if (o.since_seq)
@@ -248,21 +274,34 @@ int follow(context const& ctx, rpc_client first, tail_options const& o) {
         auto st = client->call("status", {}, 10'000);
         json::object params;
         if (st && st->is_object()) {
-            params = resume.reconnected(int_field(st->as_object(), "pid"));
+            params = resume.reconnected(st->as_object());
         }
         if (first_time) {
             params.clear();
-            if (o.since_seq)
+            if (o.since_seq) {
                 params["since"] = *o.since_seq;
-            else if (!o.lines)
-                params["since"] = 0;
-            else
-                params["backlog"] = *o.lines;
+                resume.follow_after(static_cast<std::uint64_t>(*o.since_seq), {});
+            }
         }
         int rc = connection_gone;
         if (st) {
             if (!o.json) learn_peers(*client, printer);
+            if (first_time && backlog_from_store(o)) {
+                // The backlog in history order from the store, then the live stream from the
+                // event number the store was read at: nothing twice, nothing skipped.
+                if (o.lines == 0) {
+                    params["backlog"] = 0;
+                } else if (auto p = print_stored(*client, printer, resume, o); !p) {
+                    return report(p.error());
+                } else {
+                    params["since"] = resume.last_seq();
+                }
+            }
             auto r = client->call("subscribe", std::move(params));
+            if (r && first_time && o.lines == 0 && !o.since_seq && r->is_object())
+                // Nothing shown yet: following begins at the newest event now, not at 0.
+                resume.follow_after(static_cast<std::uint64_t>(int_field(r->as_object(), "seq")),
+                                    {});
             if (r) {
                 if (!first_time) {
                     note(resume.last_time_ms() > 0
@@ -321,11 +360,9 @@ int run_tail(context& ctx, args_t args) {
         if (it == a->options.end()) continue;
         auto spec = parse_time_spec(it->second, now, which);
         if (!spec)
-            return report(
-                usage_error("tail", std::string("--") + name +
-                                        " wants an event number, a time (2026-11-25 14:00, 14:00, "
-                                        "yesterday) or an age (10m, 2h, \"1 hour ago\"), not '" +
-                                        std::string(it->second) + "'"));
+            return report(usage_error("tail", std::string("--") + name +
+                                                  " wants an event number, " + time_spec_hint() +
+                                                  ", not '" + std::string(it->second) + "'"));
         if (auto* n = std::get_if<event_number>(&*spec)) {
             (which == bound::since ? o.since_seq : o.until_seq) = n->seq;
         } else {

@@ -13,12 +13,15 @@ namespace {
 
 // A constexpr table: no start-up cost, and help, dispatch and completion stay in step.
 constexpr command command_table[] = {
-    {"send", run_send, "send [TEXT...]", "send a chat message",
+    {"send", run_send, "send [--wait[=TIMEOUT]] [TEXT...]", "send a chat message",
      "Sends TEXT (the words joined by one space) to every peer. With no TEXT, or TEXT \"-\",\n"
      "sends one message per line of standard input until end of file, pipelined over one\n"
      "connection; blank lines are skipped, lines that are not valid UTF-8 are reported and\n"
      "skipped (exit 65 at the end). Prints nothing on success. A blank TEXT is a usage\n"
-     "error (64). When the node has no peers, says that nobody received it (exit 75).\n"},
+     "error (64). When the node has no peers, says that nobody received it (exit 75).\n"
+     "  -w, --wait[=TIMEOUT]  return once every member alive at send time has stored the\n"
+     "                        message (default 10 s; 2.5, 500ms, 1m); if one has not, name\n"
+     "                        those that have not and exit 4\n"},
     {"tail", run_tail, "tail [-f|--no-follow] [-n N|all] [--since WHEN] [--until WHEN] [--json]",
      "print the last messages and follow new ones",
      "Options:\n"
@@ -32,6 +35,22 @@ constexpr command command_table[] = {
      "\"2026-11-25 14:00\", today, yesterday) or an age (10m, 2h, 3d, \"1 hour ago\", -10m).\n"
      "Messages are shown and filtered by their send time, with the date when not today.\n"
      "Lines are flushed one by one; a closed output (tail | head) ends quietly.\n"},
+    {"history", run_history,
+     "history [-n N|all] [--since TIME] [--until TIME] [--from WHO] [--grep TEXT] [--json]",
+     "print the stored messages in the order every node shares",
+     "Prints the newest messages the node has stored that match, oldest first, in history\n"
+     "order (Lamport time, then author id): the same order on every node that holds them.\n"
+     "Options:\n"
+     "  -n, --lines N|all   the newest N that match (default 100)\n"
+     "  -S, --since TIME    sent at or after TIME (the author's clock)\n"
+     "  -U, --until TIME    sent at or before TIME\n"
+     "      --from WHO      by one author: a screen name (its current one), a node id, or\n"
+     "                      the start of one (at least 4 hex digits, e.g. the short id)\n"
+     "      --grep TEXT     whose text contains TEXT, ignoring ASCII case\n"
+     "      --json          one message object per line, as tail --json prints them, with\n"
+     "                      sent_ms (sent) and time_ms (arrived here)\n"
+     "TIME is a time or date in local time (14:00, 2026-11-25, \"2026-11-25 14:00\", today,\n"
+     "yesterday) or an age (10m, 2h, 3d, \"1 hour ago\", -10m).\n"},
     {"peers", run_peers, "peers [--json]", "list the peers of this node",
      "Prints ID NAME ADDRESS STATE, this node first.\n"
      "  --json   the peers result object on one line: {\"peers\":[...]}\n"},
@@ -90,7 +109,8 @@ std::string overview_help() {
         "                  root, else $XDG_RUNTIME_DIR/p2pchatd.sock)\n"
         "  -h, --help      this help; p2pchatctl help COMMAND or COMMAND --help for one\n"
         "  --version       print the version\n"
-        "\nExit status: 0 ok, 1 refused by the daemon, 3 status: not running, 64 usage,\n"
+        "\nExit status: 0 ok, 1 refused by the daemon, 3 status: not running, 4 send --wait:\n"
+        "not stored by every member in time, 64 usage,\n"
         "65 bad input data, 69 daemon unreachable, 70 protocol error, 74 connection lost,\n"
         "75 send: nobody received it (no peers), 77 permission denied on the socket.\n";
     return out;

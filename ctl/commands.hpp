@@ -19,6 +19,7 @@ using args_t = std::span<char const* const>;
 
 int run_send(context& ctx, args_t args);
 int run_tail(context& ctx, args_t args);
+int run_history(context& ctx, args_t args);
 int run_peers(context& ctx, args_t args);
 int run_rename(context& ctx, args_t args);
 int run_join(context& ctx, args_t args);

@@ -1,5 +1,6 @@
 #include "ctl/resume.hpp"
 
+#include <algorithm>
 #include <charconv>
 
 #include "ctl/format.hpp"
@@ -33,12 +34,34 @@ std::int64_t to_int(std::string_view s) {
 
 }  // namespace
 
-json::object resume_point::reconnected(std::int64_t pid) {
-    if (pid_ != 0 && pid != pid_) restarted_ = true;
+json::object resume_point::reconnected(std::int64_t pid, std::string_view node_id,
+                                       std::uint64_t event_seq) {
+    bool const first = pid_ == 0;
     bool const same = pid_ == pid;
+    // The same node numbers on from where it was: a daemon that has not reached our number
+    // is not the numbering we followed (its state directory was replaced, say).
+    bool const numbered_on = !node_id.empty() && node_id == node_id_ && event_seq >= last_seq_;
     pid_ = pid;
-    if (same) return {{"since", last_seq_}};
-    return {{"since", 0}};
+    node_id_ = std::string(node_id);
+    if (first || same) return {{"since", last_seq_}};
+    restarted_ = true;
+    exact_ = numbered_on;
+    return {{"since", exact_ ? last_seq_ : 0}};
+}
+
+json::object resume_point::reconnected(json::object const& status) {
+    return reconnected(int_field(status, "pid"), string_field(status, "id"),
+                       static_cast<std::uint64_t>(int_field(status, "event_seq")));
+}
+
+void resume_point::follow_after(std::uint64_t seq, std::vector<json::object> const& shown) {
+    for (auto const& m : shown) {
+        saw(m);
+        if (auto const s = static_cast<std::uint64_t>(int_field(m, "seq")); s > seq)
+            shown_ahead_.push_back(s);
+    }
+    std::sort(shown_ahead_.begin(), shown_ahead_.end());
+    last_seq_ = seq;
 }
 
 void resume_point::remember(std::string_view type, std::string_view id, std::uint64_t seq,
@@ -72,27 +95,31 @@ void resume_point::saw_line(std::string_view line) {
              to_int(raw_field(line, "time_ms", true)));
 }
 
-bool resume_point::wanted(std::string_view type, std::string_view id, std::int64_t time_ms,
-                          std::int64_t sent_ms) const {
+bool resume_point::wanted(std::string_view type, std::string_view id, std::uint64_t seq,
+                          std::int64_t time_ms, std::int64_t sent_ms) const {
+    if (!shown_ahead_.empty() && type == "message" &&
+        std::binary_search(shown_ahead_.begin(), shown_ahead_.end(), seq))
+        return false;
     if (!restarted_) return true;
     if (type == "message") {
         if (seen_id(id)) return false;
         // A message not seen yet: new, or history the restarted node was handed again when
         // it rejoined. History older than where following began was never ours to show.
-        (void)time_ms;
-        return sent_ms >= first_time_ms_;
+        return exact_ || sent_ms >= first_time_ms_;
     }
-    return time_ms > last_time_ms_;
+    return exact_ || time_ms > last_time_ms_;
 }
 
 bool resume_point::wanted(json::object const& event) const {
     return wanted(string_field(event, "type"), string_field(event, "id"),
-                  int_field(event, "time_ms"), int_field(event, "sent_ms"));
+                  static_cast<std::uint64_t>(int_field(event, "seq")), int_field(event, "time_ms"),
+                  int_field(event, "sent_ms"));
 }
 
 bool resume_point::wanted_line(std::string_view line) const {
-    if (!restarted_) return true;
+    if (!restarted_ && shown_ahead_.empty()) return true;
     return wanted(raw_field(line, "type", false), raw_field(line, "id", false),
+                  static_cast<std::uint64_t>(to_int(raw_field(line, "seq", true))),
                   to_int(raw_field(line, "time_ms", true)),
                   to_int(raw_field(line, "sent_ms", false)));
 }

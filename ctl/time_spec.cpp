@@ -192,4 +192,9 @@ std::optional<time_spec> parse_time_spec(std::string_view text, std::int64_t now
     return std::nullopt;
 }
 
+std::string time_spec_hint() {
+    return "a time or date in local time (2026-11-25 14:00, 14:00, yesterday) or an age (10m, "
+           "2h, \"1 hour ago\")";
+}
+
 }  // namespace p2pchat::ctl

@@ -4,6 +4,7 @@
 // current time is a parameter, the time zone is the process's (TZ).
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <variant>
 
@@ -34,5 +35,9 @@ enum class bound { since, until };
 //   -10m, "10 min ago", "1 hour ago", "2 days ago"  (journalctl's forms)
 // nullopt for anything else.
 std::optional<time_spec> parse_time_spec(std::string_view text, std::int64_t now_ms, bound b);
+
+// What a time looks like, for error lines: "a time or date in local time (14:00, ...) or an
+// age (10m, ...)".
+std::string time_spec_hint();
 
 }  // namespace p2pchat::ctl

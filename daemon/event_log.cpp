@@ -1,5 +1,6 @@
 #include "daemon/event_log.hpp"
 
+#include <algorithm>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <chrono>
@@ -39,46 +40,68 @@ boost::json::object logged_event::body() const {
     return std::move(v.as_object().at("params").as_object());
 }
 
-void event_log::append(engine::node_event what) {
-    std::uint64_t const seq = next_seq_++;
+std::shared_ptr<std::string const> event_log::line_of(engine::node_event const& what,
+                                                      std::uint64_t seq,
+                                                      std::int64_t time_ms) const {
     // The notification rpc::make_notification("event", body) would build, framed by hand so
     // the body is serialized in place rather than copied into a wrapper object first; a
     // message's body (most events) is written straight into the line.
     std::string line = R"({"jsonrpc":"2.0","method":"event","params":)";
     if (auto const* m = std::get_if<engine::message_arrived>(&what)) {
-        append_message_body(line, *m, seq, unix_time_ms());
+        append_message_body(line, *m, seq, time_ms);
     } else {
         auto body = to_json(what);
         body["seq"] = seq;
-        body["time_ms"] = unix_time_ms();
+        body["time_ms"] = time_ms;
         line += boost::json::serialize(body);
     }
     line += "}\n";
-    event const e{seq, what, std::make_shared<std::string const>(std::move(line))};
-    bytes_ += e.line->size();
-    events_.push_back({e.seq, e.line});
+    return std::make_shared<std::string const>(std::move(line));
+}
+
+void event_log::keep(std::uint64_t seq, std::shared_ptr<std::string const> const& line,
+                     bool delivery) {
+    bytes_ += line->size();
+    events_.push_back({seq, line, delivery});
     while (events_.size() > capacity_ || (bytes_ > max_bytes_ && events_.size() > 1)) {
         bytes_ -= events_.front().line->size();
+        discarded_through_ = events_.front().seq;
         events_.pop_front();
     }
+}
+
+void event_log::append(engine::node_event what) {
+    std::uint64_t const seq = next_seq_++;
+    event const e{seq, what, line_of(what, seq, unix_time_ms())};
+    keep(seq, e.line, std::holds_alternative<engine::message_delivery>(what));
     deliver(*observers_, e);
     deliver(*sinks_, e);
 }
 
-std::vector<logged_event const*> event_log::after(std::uint64_t seq, std::size_t limit) const {
+void event_log::restore(std::uint64_t seq, std::int64_t time_ms, engine::node_event const& what) {
+    if (seq < next_seq_) return;  // numbers only go up
+    keep(seq, line_of(what, seq, time_ms), std::holds_alternative<engine::message_delivery>(what));
+    next_seq_ = seq + 1;
+}
+
+void event_log::resume_numbering(std::uint64_t last) { next_seq_ = std::max(next_seq_, last + 1); }
+
+std::vector<logged_event const*> event_log::after(std::uint64_t seq, std::size_t limit,
+                                                  bool deliveries) const {
+    // Numbers increase but may have gaps (a restart): found by bisection, not by offset.
+    auto it = std::upper_bound(events_.begin(), events_.end(), seq,
+                               [](std::uint64_t s, logged_event const& e) { return s < e.seq; });
     std::vector<logged_event const*> out;
-    if (events_.empty()) return out;
-    std::uint64_t const first = events_.front().seq;
-    std::size_t start = seq < first ? 0 : static_cast<std::size_t>(seq - first + 1);
-    for (std::size_t i = start; i < events_.size() && out.size() < limit; ++i)
-        out.push_back(&events_[i]);
+    for (; it != events_.end() && out.size() < limit; ++it)
+        if (deliveries || !it->delivery) out.push_back(&*it);
     return out;
 }
 
-std::vector<logged_event const*> event_log::newest(std::size_t n) const {
+std::vector<logged_event const*> event_log::newest(std::size_t n, bool deliveries) const {
     std::vector<logged_event const*> out;
-    std::size_t const start = events_.size() > n ? events_.size() - n : 0;
-    for (std::size_t i = start; i < events_.size(); ++i) out.push_back(&events_[i]);
+    for (std::size_t i = events_.size(); i > 0 && out.size() < n; --i)
+        if (deliveries || !events_[i - 1].delivery) out.push_back(&events_[i - 1]);
+    std::reverse(out.begin(), out.end());
     return out;
 }
 

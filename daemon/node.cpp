@@ -5,6 +5,8 @@
 #include <net/if.h>
 #include <netinet/in.h>
 
+#include <charconv>
+#include <map>
 #include <random>
 
 #include "common/invite.hpp"
@@ -25,9 +27,12 @@ constexpr auto shutdown_grace = 2s;
 // after), and their last-seen times refreshed this often.
 constexpr std::int64_t peers_save_ms = 1000;
 constexpr std::int64_t peers_refresh_ms = 60'000;
-// The newest stored messages a restarted daemon puts back in its event log, for `tail -n`
-// and `history` (as many as one `history` call returns).
+// The newest stored messages a restarted daemon puts back in its event log under their
+// numbers, for `tail --since N` and the `history` method (as many as one call returns);
+// `p2pchatctl history` and `tail -n` read the store itself.
 constexpr std::size_t replayed_history = 10'000;
+// Event numbers are reserved in the store this many at a time (node::reserve_event_numbers).
+constexpr std::uint64_t event_seq_block = 100'000;
 // How long writes nobody waits for (messages from peers, peer changes) wait for their commit:
 // one commit, and one write of each page touched, for the thousands of messages of a stream.
 constexpr auto commit_delay = 20ms;
@@ -122,11 +127,13 @@ node::node(asio::any_io_executor executor, options const& opts, node_identity id
       listener_(executor, *this, settings_, opts.listen, 2 * opts.max_peers + 64),
       store_(std::filesystem::path(opts.state_dir) / "history.db",
              retention{opts.history_max_messages, opts.history_max_age}, executor),
+      history_(std::filesystem::path(opts.state_dir) / "history.db"),
       engine_(
           engine_config(opts, identity_, listener_.local_address(), starting_name(opts, store_)),
           now(), store_),
       events_(1'000'000, opts.event_log_bytes),
       timers_{asio::steady_timer(executor, asio::steady_timer::time_point::max()),
+              asio::steady_timer(executor, asio::steady_timer::time_point::max()),
               asio::steady_timer(executor, asio::steady_timer::time_point::max()),
               asio::steady_timer(executor, asio::steady_timer::time_point::max())},
       join_retry_(executor),
@@ -137,11 +144,74 @@ node::node(asio::any_io_executor executor, options const& opts, node_identity id
     if (opts.name_given) store_.set_meta("name", opts.name);
     store_.prune(unix_time_ms());  // retention holds from the start (a lowered limit, say)
     store_.sync();                 // before the node runs: blocking is fine here
-    // What the node holds is shown again, before any front end observes the log.
-    for (auto& chat : store_.newest(replayed_history, opts.event_log_bytes / 4)) {
-        bool const self = chat.origin == identity_.id;
-        events_.append(engine::message_arrived{.chat = std::move(chat), .self = self});
+    restore_events();
+}
+
+void node::restore_events() {
+    // What the node holds is shown again, under the numbers it had, before any front end
+    // observes the log: `tail --since N` from before the restart goes on exactly.
+    std::vector<stored_message> stored;
+    if (auto why = history_.numbered_newest(replayed_history, stored); !why.empty())
+        log(log_level::error, why);
+    std::size_t bytes = 0;
+    auto first = stored.end();  // the oldest of those within a quarter of the log's budget
+    while (first != stored.begin() && bytes <= options_.event_log_bytes / 4) {
+        --first;
+        bytes += engine::approx_size(first->chat);
     }
+    for (auto it = first; it != stored.end(); ++it) {
+        bool const self = it->chat.origin == identity_.id;
+        events_.restore(it->event_seq, it->arrived_ms,
+                        engine::message_arrived{.chat = std::move(it->chat), .self = self});
+    }
+    std::uint64_t last = stored.empty() ? 0 : stored.back().event_seq;
+    if (auto const meta = store_.meta("event_seq")) {
+        std::uint64_t reserved = 0;
+        std::from_chars(meta->data(), meta->data() + meta->size(), reserved);
+        last = std::max(last, reserved);
+    }
+    events_.resume_numbering(last);
+    reserved_event_seq_ = last;
+    reserve_event_numbers();
+    store_.sync();  // before the node runs: blocking is fine here
+}
+
+void node::reserve_event_numbers() {
+    // A block is reserved (stored) before its numbers are used, at most once per half block:
+    // a crash cannot let a number be handed out twice, and costs a gap of under a block. The
+    // reservation runs half a block ahead because the group commit lands up to one io round
+    // after the events it covers were shown.
+    if (events_.last_seq() + event_seq_block / 2 <= reserved_event_seq_) return;
+    reserved_event_seq_ = events_.last_seq() + event_seq_block;
+    store_.set_meta("event_seq", std::to_string(reserved_event_seq_));
+}
+
+awaitable<rpc::result<node::history_result>> node::messages(std::optional<std::string> from,
+                                                            history_filter filter,
+                                                            std::optional<history_cursor> before,
+                                                            std::size_t limit,
+                                                            std::size_t max_bytes) {
+    // Every message event up to this number has its write handed to the writer now; the
+    // reader's connection sees it once the writer committed it. Writes that join meanwhile
+    // may show in the page too, with larger numbers: a follower skips those (ctl/resume.hpp).
+    history_result out{{}, events_.last_seq()};
+    co_await make_durable();  // this thread goes on meanwhile
+    if (from) {
+        std::vector<std::pair<std::string, std::string>> authors;
+        if (auto why = history_.authors(authors); !why.empty())
+            co_return rpc::error{rpc::code::internal_error, why};
+        for (auto const& p : engine_.peers()) authors.emplace_back(p.id, p.name);
+        // A known peer's name is its current one: it comes last and wins.
+        std::map<std::string, std::string> current;
+        for (auto& [id, name] : authors)
+            if (!name.empty() || !current.contains(id)) current[id] = name;
+        auto const match = match_authors(*from, {current.begin(), current.end()});
+        if (!match.error.empty()) co_return rpc::error{rpc::code::invalid_params, match.error};
+        filter.from = match.ids;
+    }
+    if (auto why = history_.page(filter, before, limit, max_bytes, out.page); !why.empty())
+        co_return rpc::error{rpc::code::internal_error, why};
+    co_return out;
 }
 
 engine::instant node::now() { return {std::chrono::steady_clock::now(), unix_time_ms()}; }
@@ -163,6 +233,7 @@ void node::start() {
     asio::co_spawn(executor_, timer_loop(engine::timer_kind::gossip), log_exception{"gossip"});
     asio::co_spawn(executor_, timer_loop(engine::timer_kind::seal), log_exception{"seal"});
     asio::co_spawn(executor_, timer_loop(engine::timer_kind::probe), log_exception{"probe"});
+    asio::co_spawn(executor_, timer_loop(engine::timer_kind::ack), log_exception{"ack"});
     asio::co_spawn(executor_, rejoin_loop(), log_exception{"rejoin"});
     asio::co_spawn(executor_, group_commit(), log_exception{"group commit"});
 }
@@ -173,6 +244,7 @@ awaitable<void> node::shutdown() {
     run_effects();  // the goodbyes, and every link told to hang up once they are written
     listener_.stop();
     for (auto& t : timers_) t.cancel();
+    for (auto* w : waiters_) w->timer->cancel();
     join_retry_.cancel();
     commit_wake_.cancel();
     co_await make_durable();
@@ -190,6 +262,10 @@ awaitable<void> node::shutdown() {
     departing_.clear();
     for (auto& [id, link] : links_) link->stop();  // none: the engine hung up on every peer
     links_.clear();
+    // The engine has stopped: no event comes after these. The next run numbers on right after
+    // the last one instead of after the reservation.
+    store_.set_meta("event_seq", std::to_string(events_.last_seq()));
+    co_await make_durable();
 }
 
 // ---------------------------------------------------------------- operations
@@ -434,6 +510,7 @@ void node::end_turn() {
     auto const now_ms = unix_time_ms();
     if (peers_changed_ && now_ms - peers_saved_ms_ >= peers_save_ms) save_peers();
     if (store_.prune_due(now_ms)) store_.prune(now_ms);
+    reserve_event_numbers();
     // Group commit: the writes of the next commit_delay go to the writer in one batch. A
     // front end hands them over sooner, before it acknowledges (make_durable()).
     if (store_.unflushed() && !commit_armed_) {
@@ -454,6 +531,70 @@ awaitable<void> node::group_commit() {
         commit_armed_ = false;
         store_.flush();  // never waits: the writer thread commits
     }
+}
+
+// Heads (acks, anti-entropy) tell a peer what this node has stored, and the peer counts
+// its messages delivered on that word: what they claim is committed before they leave
+// (docs/PROTOCOL.md, "Delivery"). They go out a few times a second at most. With writes
+// not yet committed, the frame is held until the writer has committed them (this thread
+// goes on meanwhile); true when it was held.
+bool node::hold_heads(wire::message const& message, held_frame&& held) {
+    if (!std::holds_alternative<wire::heads_msg>(message) || !store_.uncommitted()) return false;
+    if (!held.frame) return true;  // over the limit: nothing to send anyway
+    held_heads_.push_back(std::move(held));
+    if (!releasing_heads_) {
+        releasing_heads_ = true;
+        asio::co_spawn(executor_, release_heads(), log_exception{"heads"});
+    }
+    return true;
+}
+
+awaitable<void> node::release_heads() {
+    while (!held_heads_.empty() && !stopping_) {
+        auto frames = std::exchange(held_heads_, {});
+        co_await make_durable();  // what the frames claim, and any write before them
+        if (stopping_) break;
+        for (auto& h : frames) {
+            if (!h.peer.empty()) {
+                send_to(h.peer, std::move(h.frame), h.first);
+            } else if (auto* to = connection(h.connection)) {
+                to->send(std::move(h.frame));
+            }
+        }
+    }
+    held_heads_.clear();
+    releasing_heads_ = false;
+}
+
+void node::settled(engine::message_delivery const& delivery) {
+    for (auto* w : waiters_)
+        if (delivery.first_seq <= w->seq && w->seq <= delivery.seq) {
+            w->outcome = delivery;
+            w->outcome->first_seq = w->outcome->seq = w->seq;
+            w->timer->cancel();
+        }
+}
+
+awaitable<rpc::result<engine::message_delivery>> node::wait_delivery(
+    std::uint64_t seq, std::chrono::milliseconds timeout) {
+    auto status = engine_.delivery_of(seq);
+    // Settled already: with nobody to wait for, or given up and kept.
+    if (!status) co_return engine::message_delivery{identity_.id, seq, seq, 0, {}, true};
+    if (status->settled) co_return *status;
+    if (waiters_.size() >= max_delivery_waiters)
+        co_return rpc::error{rpc::code::too_many_clients,
+                             "too many sends waiting for their delivery (" +
+                                 std::to_string(max_delivery_waiters) + "); try again later"};
+    asio::steady_timer timer(executor_, timeout);
+    delivery_waiter w{seq, &timer, std::nullopt};
+    waiters_.push_back(&w);
+    co_await timer.async_wait(use_nothrow);
+    std::erase(waiters_, &w);
+    if (w.outcome) co_return *w.outcome;
+    if (stopping_) co_return rpc::error{rpc::code::internal_error, "the daemon is stopping"};
+    status = engine_.delivery_of(seq);
+    if (!status) co_return engine::message_delivery{identity_.id, seq, seq, 0, {}, true};
+    co_return *status;  // not settled: who had not stored it when the time ran out
 }
 
 void node::note_peer_event(engine::node_event const& event) {
@@ -496,13 +637,16 @@ void node::execute(engine::effect& effect) {
         [&](auto& fx) {
             using T = std::decay_t<decltype(fx)>;
             if constexpr (std::is_same_v<T, engine::send_to_peer>) {
-                if (auto frame = frame_within_limit(*fx.message))
-                    send_to(fx.peer, std::move(frame), fx.first);
+                auto frame = frame_within_limit(*fx.message);
+                if (hold_heads(*fx.message, {fx.peer, {}, frame, fx.first})) return;
+                if (frame) send_to(fx.peer, std::move(frame), fx.first);
             } else if constexpr (std::is_same_v<T, engine::reply_on>) {
+                auto frame = frame_within_limit(*fx.message);
+                if (hold_heads(*fx.message, {{}, fx.connection, frame, false})) return;
                 // Most answer the frame being handled; an indirect probe's ack answers a
                 // requester whose ping_req came earlier, on its own connection.
                 if (auto* to = connection(fx.connection))
-                    if (auto frame = frame_within_limit(*fx.message)) to->send(std::move(frame));
+                    if (frame) to->send(std::move(frame));
             } else if constexpr (std::is_same_v<T, engine::broadcast>) {
                 auto const frame = frame_within_limit(*fx.message);  // once, for every link
                 for (auto& [id, link] : links_)
@@ -524,11 +668,16 @@ void node::execute(engine::effect& effect) {
             } else if constexpr (std::is_same_v<T, engine::arm_timer>) {
                 arm(fx.timer, fx.at);
             } else if constexpr (std::is_same_v<T, engine::emit_event>) {
-                if (!std::holds_alternative<engine::message_arrived>(fx.event))
+                if (auto const* d = std::get_if<engine::message_delivery>(&fx.event))
+                    settled(*d);
+                else if (!std::holds_alternative<engine::message_arrived>(fx.event))
                     note_peer_event(fx.event);
                 events_.append(std::move(fx.event));
             } else if constexpr (std::is_same_v<T, engine::store_message>) {
-                store_.append(std::move(fx.chat), fx.arrived_unix_ms);  // the effect is spent
+                // The engine asks to show a message right after storing it (chat_room.cpp:
+                // store_message, then its emit_event): that event gets the next number. The
+                // effect is spent: its message moves into the store's batch.
+                store_.append(std::move(fx.chat), fx.arrived_unix_ms, events_.last_seq() + 1);
             } else if constexpr (std::is_same_v<T, engine::store_seal>) {
                 store_.append_seal(fx.seal);
             } else if constexpr (std::is_same_v<T, engine::adopt_network_key>) {
@@ -578,6 +727,8 @@ asio::steady_timer& node::timer(engine::timer_kind kind) {
             return timers_[1];
         case engine::timer_kind::probe:
             return timers_[2];
+        case engine::timer_kind::ack:
+            return timers_[3];
     }
     return timers_[0];
 }

@@ -19,12 +19,15 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
 #include "common/engine/node.hpp"
 #include "daemon/event_log.hpp"
+#include "daemon/history_reader.hpp"
 #include "daemon/identity.hpp"
 #include "daemon/link_settings.hpp"
 #include "daemon/network_key_file.hpp"
@@ -50,6 +53,17 @@ class node final : public frame_handler, public link_observer {
 
     // ---- operations for front ends
     rpc::result<engine::send_receipt> send(std::string text);
+    // Waits (without blocking the thread) until this node's message `seq` settles or
+    // `timeout` passes: the settlement, or with settled false who had not stored it by then.
+    // At most max_delivery_waiters wait at once; the others are refused.
+    static constexpr std::size_t max_delivery_waiters = 1024;
+    awaitable<rpc::result<engine::message_delivery>> wait_delivery(
+        std::uint64_t seq, std::chrono::milliseconds timeout);
+    // How many nodes hold message `seq` of `origin` as far as this node knows (itself
+    // included): the `delivered` count of history (engine::node::delivered_count).
+    std::size_t delivered_count(std::string_view origin, std::uint64_t seq) const {
+        return engine_.delivered_count(origin, seq);
+    }
     rpc::result<std::string> rename(std::string name);
     // Joins through `contact`; with the network key of an invite, the node takes that key
     // (it must not be in another network then).
@@ -67,6 +81,20 @@ class node final : public frame_handler, public link_observer {
     // Live peers, not counting this node: who a message sent now goes to.
     std::size_t live_peers() const { return engine_.members().table().alive_count(); }
     event_log& events() { return events_; }
+    std::string const& id() const { return identity_.id; }
+    // A page of the stored history (docs/CONTROL.md, `messages`): `from` names an author (id,
+    // id prefix or screen name); event_seq is the newest event number now, of which every
+    // message event is in the store this page was read from (a follower resumes after it).
+    struct history_result {
+        history_page page;
+        std::uint64_t event_seq = 0;
+    };
+    // Waits for the store's writer (durable()) first, without blocking this thread: the
+    // reader's connection sees committed data only.
+    awaitable<rpc::result<history_result>> messages(std::optional<std::string> from,
+                                                    history_filter filter,
+                                                    std::optional<history_cursor> before,
+                                                    std::size_t limit, std::size_t max_bytes);
     // Waits until every write so far is committed (by the store's writer thread; this
     // thread goes on meanwhile). Writes nobody waits for are committed in groups, handed to
     // the writer at most 20 ms after the first (one transaction for the many frames of a
@@ -104,11 +132,28 @@ class node final : public frame_handler, public link_observer {
     // Ends a turn: saves the peers and prunes when due, and arms the group commit.
     void end_turn();
     void note_peer_event(engine::node_event const& event);
+    // Wakes the wait_delivery() calls this settlement answers.
+    void settled(engine::message_delivery const& delivery);
+    // Puts the newest stored messages back into the event log under their numbers, and
+    // numbers new events after every number an earlier run may have handed out.
+    void restore_events();
+    // Keeps the stored reservation of event numbers (meta 'event_seq') ahead of the log.
+    void reserve_event_numbers();
     void save_peers();
     // Remembered peers' addresses, the most recently seen first.
     std::vector<address> remembered_contacts() const;
     bool alone() const;
     frame_ptr frame_within_limit(wire::message const& message);
+    // A heads frame waiting for the writes it speaks of: to `peer`, or (no peer) on
+    // `connection`.
+    struct held_frame {
+        std::string peer;
+        engine::connection_id connection{};
+        frame_ptr frame;
+        bool first = false;
+    };
+    bool hold_heads(wire::message const& message, held_frame&& held);
+    awaitable<void> release_heads();
     // The open connection with this id: the current one, or one that asked earlier.
     peer_connection* connection(engine::connection_id id);
     void send_to(std::string const& peer, frame_ptr frame, bool first);
@@ -136,13 +181,14 @@ class node final : public frame_handler, public link_observer {
     std::int64_t started_ms_;
     peer_listener listener_;  // before engine_: the node advertises its bound address
     sqlite_store store_;      // before engine_, which reads it when it starts
+    history_reader history_;  // the same file, read only
     engine::node engine_;
     event_log events_;
     traffic_counters traffic_;
     std::unordered_map<std::string, std::shared_ptr<peer_link>> links_;
     std::vector<std::shared_ptr<peer_link>> departing_;  // saying goodbye after leave()
-    // One per engine::timer_kind: gossip, seal, probe.
-    std::array<asio::steady_timer, 3> timers_;
+    // One per engine::timer_kind: gossip, seal, probe, ack.
+    std::array<asio::steady_timer, 4> timers_;
     asio::steady_timer join_retry_;
     std::vector<engine::effect> effects_;  // reused between inputs
     bool running_effects_ = false;
@@ -152,11 +198,23 @@ class node final : public frame_handler, public link_observer {
     // effects go.
     std::unordered_map<std::uint64_t, peer_connection*> connections_;
     bool stopping_ = false;
+    // Event numbers up to this may have been handed out (stored as meta 'event_seq').
+    std::uint64_t reserved_event_seq_ = 0;
     // The live peers changed since they were last saved, and when that was.
     bool peers_changed_ = false;
     asio::steady_timer commit_wake_;  // never armed; cancelled to wake group_commit()
-    bool commit_armed_ = false;       // a flush is due at the end of the delay
+    bool commit_armed_ = false;
+    std::vector<held_frame> held_heads_;  // sent once the store committed (hold_heads())
+    bool releasing_heads_ = false;        // a flush is due at the end of the delay
     std::int64_t peers_saved_ms_ = 0;
+    // The wait_delivery() calls in progress; each lives in its coroutine's frame and leaves
+    // this list before the frame ends.
+    struct delivery_waiter {
+        std::uint64_t seq = 0;
+        asio::steady_timer* timer = nullptr;
+        std::optional<engine::message_delivery> outcome;
+    };
+    std::vector<delivery_waiter*> waiters_;
 };
 
 }  // namespace p2pchat::daemon

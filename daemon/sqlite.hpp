@@ -39,6 +39,10 @@ class statement {
     statement& bind(int i, std::uint64_t v) {
         return bind(i, static_cast<std::int64_t>(std::min<std::uint64_t>(v, INT64_MAX)));
     }
+    statement& bind_null(int i) {
+        sqlite3_bind_null(s_, i);
+        return *this;
+    }
     statement& bind(int i, std::string_view v) {
         // SQLITE_STATIC: the caller's text outlives the step; nothing is copied.
         sqlite3_bind_text64(s_, i, v.data(), v.size(), SQLITE_STATIC, SQLITE_UTF8);
@@ -55,6 +59,7 @@ class statement {
     }
 
     std::int64_t int64(int column) const { return sqlite3_column_int64(s_, column); }
+    bool is_null(int column) const { return sqlite3_column_type(s_, column) == SQLITE_NULL; }
     std::uint64_t uint64(int column) const {
         auto const v = sqlite3_column_int64(s_, column);
         return v < 0 ? 0 : static_cast<std::uint64_t>(v);
@@ -82,6 +87,11 @@ class database {
     int open(std::string const& path) {
         return sqlite3_open_v2(path.c_str(), &db_,
                                SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                               nullptr);
+    }
+    // Opens an existing file for reading only: a second connection that cannot write.
+    int open_read_only(std::string const& path) {
+        return sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
                                nullptr);
     }
     int exec(char const* sql) { return sqlite3_exec(db_, sql, nullptr, nullptr, nullptr); }

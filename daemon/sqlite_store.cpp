@@ -190,13 +190,15 @@ void sqlite_store::append(wire::chat_msg const& chat, std::int64_t arrived_unix_
     append(wire::chat_msg(chat), arrived_unix_ms);
 }
 
-void sqlite_store::append(wire::chat_msg&& chat, std::int64_t arrived_unix_ms) {
+void sqlite_store::append(wire::chat_msg&& chat, std::int64_t arrived_unix_ms,
+                          std::uint64_t event_seq) {
     // The tip moves on even for a message held already, pruned or refused: seqs never repeat.
     move_tip(chat);
     if (pending_messages_.contains(id_view{chat.origin, chat.seq})) return;
     if (!room_for(engine::approx_size(chat) + pending_overhead, "a message")) return;
     ++appends_since_prune_;
-    auto& m = open_->messages.emplace_back(pending_message{std::move(chat), arrived_unix_ms});
+    auto& m =
+        open_->messages.emplace_back(pending_message{std::move(chat), arrived_unix_ms, event_seq});
     pending_messages_.emplace(id_view{m.chat.origin, m.chat.seq}, &m);
 }
 

@@ -80,8 +80,10 @@ class sqlite_store final : public engine::message_store {
 
     // ---- engine::message_store
     void append(wire::chat_msg const& chat, std::int64_t arrived_unix_ms) override;
-    // The runtime's: the effect's message moves into the batch, no copy.
-    void append(wire::chat_msg&& chat, std::int64_t arrived_unix_ms);
+    // The runtime's: the effect's message moves into the batch, no copy. `event_seq` is the
+    // number of the event that shows the message (event_log), kept with it so that a
+    // restarted daemon shows it under the same number; 0: none (NULL).
+    void append(wire::chat_msg&& chat, std::int64_t arrived_unix_ms, std::uint64_t event_seq = 0);
     void append_seal(wire::seal_msg const& seal) override;
     std::vector<wire::chat_msg> newest(std::size_t max_count, std::size_t max_bytes) const override;
     std::optional<std::string> chain_of(std::string_view origin, std::uint64_t seq) const override;
@@ -95,6 +97,8 @@ class sqlite_store final : public engine::message_store {
     // ---- commits, the runtime's
     // The open batch holds writes nobody handed to the writer yet.
     bool unflushed() const { return !open_->empty() || !moved_tips_.empty() || retry_; }
+    // Writes wait for a commit: not handed over yet, or not yet acknowledged by the writer.
+    bool uncommitted() const { return unflushed() || !in_flight_.empty(); }
     // Hands the open batch to the writer (nothing to do if it is empty).
     void flush();
     // Flushes and waits (without blocking the thread) until every write so far is committed

@@ -25,6 +25,7 @@ CREATE TABLE messages(
     name TEXT NOT NULL,
     text TEXT NOT NULL,
     chain TEXT NOT NULL,
+    event_seq INTEGER,
     PRIMARY KEY(room, origin, seq)) WITHOUT ROWID;
 CREATE TABLE seals(
     room TEXT NOT NULL DEFAULT '',
@@ -58,7 +59,11 @@ CREATE TABLE peers(
 )sql";
 
 // Version 1 -> 2: the old tables step aside, the new ones (tables_v2) are made, the keys go
-// into `origins` and every row is copied once with its key's id.
+// into `origins` and every row is copied once with its key's id. Event numbers: the rows of
+// version 1 get NULL, except the newest 10 000 in history order, numbered 1..n (what a
+// version-1 daemon replayed at start, under those numbers), so that they are shown again
+// after the upgrade; meta 'event_seq' holds the numbers handed out so far (the node reserves
+// ahead of it).
 constexpr char const* set_aside_v1 = R"sql(
 ALTER TABLE messages RENAME TO messages_v1;
 ALTER TABLE seals RENAME TO seals_v1;
@@ -71,8 +76,15 @@ INSERT INTO origins(key)
     SELECT origin FROM tips_v1 UNION SELECT origin FROM messages_v1
     UNION SELECT origin FROM seals_v1;
 INSERT INTO messages
-    SELECT m.room, o.id, m.seq, m.lamport, m.time_ms, m.arrived_ms, m.name, m.text, m.chain
-    FROM messages_v1 m JOIN origins o ON o.key = m.origin;
+    SELECT m.room, o.id, m.seq, m.lamport, m.time_ms, m.arrived_ms, m.name, m.text, m.chain,
+           numbered.n
+    FROM messages_v1 m JOIN origins o ON o.key = m.origin
+    LEFT JOIN (SELECT room, origin, seq, row_number() OVER (ORDER BY lamport, origin, seq) AS n
+               FROM (SELECT room, origin, seq, lamport FROM messages_v1 WHERE room = ''
+                     ORDER BY lamport DESC, origin DESC, seq DESC LIMIT 10000)) AS numbered
+        ON numbered.room = m.room AND numbered.origin = m.origin AND numbered.seq = m.seq;
+INSERT OR REPLACE INTO meta(key, value)
+    SELECT 'event_seq', CAST(coalesce(max(event_seq), 0) AS TEXT) FROM messages;
 INSERT INTO seals
     SELECT s.room, o.id, s.seq, s.chain, s.sig FROM seals_v1 s JOIN origins o ON o.key = s.origin;
 INSERT INTO tips

@@ -6,7 +6,9 @@
 // small integer everywhere else: the keys of both b-trees a message is stored in shrink from
 // about 70 bytes to a few, which made storing a message about 35% cheaper (measured with
 // 100 000 messages in 2000-message transactions: 4.3 -> 2.7 us of CPU each) and the file
-// about 60% smaller. Version 1 (issue 10, item 2) kept the key text in every row.
+// about 60% smaller. It also keeps with each message the number of the event that showed it
+// (`event_seq`, for `tail --since N` across restarts). Version 1 (issue 10, item 2) kept the
+// key text in every row and had no event numbers; one migration does both.
 #include <string>
 
 #include "daemon/sqlite.hpp"

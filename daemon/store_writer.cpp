@@ -62,7 +62,7 @@ store_writer::store_writer(std::filesystem::path file, retention keep)
     prepare_or_fail(add_origin_, "INSERT INTO origins(key) VALUES(?1)");
     prepare_or_fail(insert_message_,
                     "INSERT OR IGNORE INTO messages(origin, seq, lamport, time_ms, arrived_ms, "
-                    "name, text, chain) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+                    "name, text, chain, event_seq) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
     prepare_or_fail(update_tip_,
                     "INSERT INTO tips(origin, seq, chain) VALUES(?1, ?2, ?3) "
                     "ON CONFLICT(room, origin) DO UPDATE SET seq = excluded.seq, chain = "
@@ -253,6 +253,10 @@ bool store_writer::apply(write_batch const& batch, write_outcome& out) {
         auto& s = insert_message_.reset();
         s.bind(1, *id).bind(2, m.chat.seq).bind(3, m.chat.lamport).bind(4, m.chat.time_ms);
         s.bind(5, m.arrived_ms).bind(6, m.chat.name).bind(7, m.chat.text).bind(8, m.chat.chain);
+        if (m.event_seq != 0)
+            s.bind(9, m.event_seq);
+        else
+            s.bind_null(9);
         if (!step(s, "storing a message")) return false;
         count_ += static_cast<std::uint64_t>(db_.changes());
     }

@@ -48,6 +48,7 @@ struct retention {
 struct pending_message {
     wire::chat_msg chat;
     std::int64_t arrived_ms = 0;
+    std::uint64_t event_seq = 0;  // the event that showed it (messages.event_seq); 0: NULL
 };
 struct set_meta_write {
     std::string key, value;

@@ -16,17 +16,6 @@
 namespace p2pchat::test {
 namespace {
 
-// A node's socket and state directory, kept across its daemons.
-struct home {
-    temp_dir dir;
-    std::string socket = (dir.path() / "ctl.sock").string();
-    std::string state = (dir.path() / "state").string();
-};
-
-node::options at(home const& h, std::string host) {
-    return on(std::move(host)).socket(h.socket).state(h.state);
-}
-
 // The texts of the messages `tail -n all --no-follow --json` prints, in its order.
 std::vector<std::string> history_texts(node const& n) {
     auto const r = n.ctl({"tail", "-n", "all", "--no-follow", "--json"});
@@ -60,20 +49,8 @@ std::uint64_t last_own_seq(node const& n) {
     return last;
 }
 
-// `p2pchatctl send`, which exits 75 when the node had no peer to send to: stored all the same.
-bool send(node const& n, std::string const& text) {
-    auto const status = n.ctl({"send", text}).status;
-    return status == 0 || status == rpc::exit_status::nobody;
-}
-
-bool knows(node const& n, std::string const& id) {
-    for (auto const& p : n.peers())
-        if (str(p.as_object(), "id") == id && str(p.as_object(), "state") == "alive") return true;
-    return false;
-}
-
 TEST(DurableState, RestartWithoutJoinRejoinsItsPeersAndKeepsItsName) {
-    home bob_home;
+    node_home bob_home;
     node alice(on("127.0.0.1").named("alice"));
     node carol(on("127.0.0.3").named("carol").joining(alice.listen()));
     std::optional<node> bob;
@@ -83,11 +60,12 @@ TEST(DurableState, RestartWithoutJoinRejoinsItsPeersAndKeepsItsName) {
 
     // A clean stop (SIGTERM: goodbyes to every peer), then a start without --join or --name.
     ASSERT_EQ(bob->terminate(), std::optional<int>(0));
-    ASSERT_TRUE(wait_until([&] { return !knows(alice, bob->id()); }, 10s));
+    ASSERT_TRUE(wait_until([&] { return !knows_alive(alice, bob->id()); }, 10s));
     auto const started = steady::now();
     bob.reset();
     bob.emplace(at(bob_home, "127.0.0.2").unnamed());
-    ASSERT_TRUE(wait_until([&] { return knows(*bob, alice.id()) && knows(*bob, carol.id()); }, 10s))
+    ASSERT_TRUE(wait_until(
+        [&] { return knows_alive(*bob, alice.id()) && knows_alive(*bob, carol.id()); }, 10s))
         << bob->log();
     auto const rejoined = steady::now() - started;
     std::cout << "restart to rejoin: " << std::chrono::duration_cast<milliseconds>(rejoined).count()
@@ -106,7 +84,7 @@ TEST(DurableState, RestartWithoutJoinRejoinsItsPeersAndKeepsItsName) {
     bob->crash();
     bob.reset();
     bob.emplace(at(bob_home, "127.0.0.2").named("bobby"));
-    ASSERT_TRUE(wait_until([&] { return knows(*bob, alice.id()); }, 10s)) << bob->log();
+    ASSERT_TRUE(wait_until([&] { return knows_alive(*bob, alice.id()); }, 10s)) << bob->log();
     EXPECT_EQ(str(bob->status(), "name"), "bobby");
     bob->crash();
     bob.reset();
@@ -115,11 +93,11 @@ TEST(DurableState, RestartWithoutJoinRejoinsItsPeersAndKeepsItsName) {
 }
 
 TEST(DurableState, APeerThatLeftIsNotCalledBack) {
-    home bob_home;
+    node_home bob_home;
     node alice(on("127.0.0.1").named("alice"));
     std::optional<node> bob;
     bob.emplace(at(bob_home, "127.0.0.2").named("bob").joining(alice.listen()));
-    ASSERT_TRUE(wait_until([&] { return knows(*bob, alice.id()); }, 10s));
+    ASSERT_TRUE(wait_until([&] { return knows_alive(*bob, alice.id()); }, 10s));
     ASSERT_EQ(bob->ctl({"leave"}).status, 0);  // bob leaves the network for good
     bob->crash();
     bob.reset();
@@ -132,7 +110,7 @@ TEST(DurableState, APeerThatLeftIsNotCalledBack) {
 // knowing nobody (its database gone, same identity and address); bob, alone since alice
 // vanished, tries the peers he remembers every --rejoin-interval and finds her.
 TEST(DurableState, ANodeLeftAloneTriesItsRememberedPeersAgain) {
-    home alice_home;
+    node_home alice_home;
     std::optional<node> alice;
     alice.emplace(at(alice_home, "127.0.0.1").named("alice"));
     auto const alice_address = alice->listen();
@@ -140,14 +118,15 @@ TEST(DurableState, ANodeLeftAloneTriesItsRememberedPeersAgain) {
                  .named("bob")
                  .joining(alice_address)
                  .with({"--peer-timeout", "1", "--rejoin-interval", "1"}));
-    ASSERT_TRUE(wait_until([&] { return knows(bob, alice->id()); }, 10s));
+    ASSERT_TRUE(wait_until([&] { return knows_alive(bob, alice->id()); }, 10s));
     alice->crash();
     ASSERT_TRUE(wait_until([&] { return bob.peers().size() == 1; }, 10s)) << "bob is alone";
     alice.reset();
     for (char const* file : {"history.db", "history.db-wal", "history.db-shm"})
         std::filesystem::remove(alice_home.state + "/" + file);
     alice.emplace(at(alice_home, "127.0.0.1").named("alice").listening(alice_address));
-    EXPECT_TRUE(wait_until([&] { return knows(*alice, bob.id()) && knows(bob, alice->id()); }, 10s))
+    EXPECT_TRUE(wait_until(
+        [&] { return knows_alive(*alice, bob.id()) && knows_alive(bob, alice->id()); }, 10s))
         << logs_of({&*alice, &bob});
     auto const log = bob.log();
     auto const joined = "joined the network through " + alice_address;
@@ -155,16 +134,16 @@ TEST(DurableState, ANodeLeftAloneTriesItsRememberedPeersAgain) {
 }
 
 TEST(DurableState, HistorySurvivesARestart) {
-    home alice_home;
+    node_home alice_home;
     std::optional<node> alice;
     alice.emplace(at(alice_home, "127.0.0.1").named("alice"));
     {
         node bob(on("127.0.0.2").named("bob").joining(alice->listen()));
-        ASSERT_TRUE(wait_until([&] { return knows(*alice, bob.id()); }, 10s));
+        ASSERT_TRUE(wait_until([&] { return knows_alive(*alice, bob.id()); }, 10s));
         ASSERT_EQ(alice->ctl({"send", "one"}).status, 0);
         ASSERT_EQ(bob.ctl({"send", "two from bob"}).status, 0);
         ASSERT_TRUE(wait_until([&] { return history_texts(*alice).size() == 2; }, 10s));
-        ASSERT_TRUE(send(*alice, "three"));
+        ASSERT_TRUE(send_kept(*alice, "three"));
     }  // bob is gone: nobody could hand the history back but alice's own store
     ASSERT_EQ(alice->terminate(), std::optional<int>(0));
     alice.reset();
@@ -175,7 +154,7 @@ TEST(DurableState, HistorySurvivesARestart) {
 }
 
 TEST(DurableState, SigkillRightAfterSendReturnedLosesNothingAndSeqsGoOn) {
-    home h;
+    node_home h;
     std::optional<node> alice;
     alice.emplace(at(h, "127.0.0.1").named("alice"));
     std::vector<std::string> sent;
@@ -183,7 +162,7 @@ TEST(DurableState, SigkillRightAfterSendReturnedLosesNothingAndSeqsGoOn) {
     for (int round = 0; round < 3; ++round) {
         for (int i = 0; i < 10; ++i) {
             sent.push_back("round " + std::to_string(round) + " message " + std::to_string(i));
-            ASSERT_TRUE(send(*alice, sent.back()));
+            ASSERT_TRUE(send_kept(*alice, sent.back()));
         }
         alice->crash();  // at once: no goodbye, no shutdown, no flush
         alice.reset();
@@ -194,18 +173,18 @@ TEST(DurableState, SigkillRightAfterSendReturnedLosesNothingAndSeqsGoOn) {
         EXPECT_EQ(last, seq + 10) << "round " << round;
         seq = last;
     }
-    ASSERT_TRUE(send(*alice, "after the crashes"));
+    ASSERT_TRUE(send_kept(*alice, "after the crashes"));
     EXPECT_EQ(last_own_seq(*alice), seq + 1);
 }
 
 TEST(DurableState, RetentionKeepsTheNewestMessages) {
-    home h;
+    node_home h;
     std::optional<node> alice;
     alice.emplace(at(h, "127.0.0.1").named("alice").with({"--history-max-messages", "5"}));
     std::vector<std::string> sent;
     for (int i = 1; i <= 12; ++i) {
         sent.push_back("m" + std::to_string(i));
-        ASSERT_TRUE(send(*alice, sent.back()));
+        ASSERT_TRUE(send_kept(*alice, sent.back()));
     }
     alice->crash();
     alice.reset();
@@ -213,12 +192,12 @@ TEST(DurableState, RetentionKeepsTheNewestMessages) {
     EXPECT_EQ(history_texts(*alice), std::vector<std::string>(sent.end() - 5, sent.end()));
     EXPECT_EQ(num(alice->status(), "stored_messages"), 5);
     // Pruned messages leave their seqs used: the next is the 13th.
-    ASSERT_TRUE(send(*alice, "m13"));
+    ASSERT_TRUE(send_kept(*alice, "m13"));
     EXPECT_EQ(last_own_seq(*alice), 13u);
 }
 
 TEST(DurableState, ADamagedDatabaseIsAClearStartUpError) {
-    home h;
+    node_home h;
     std::filesystem::create_directories(h.state);
     std::ofstream(h.state + "/history.db") << std::string(10000, 'z');
     node broken(at(h, "127.0.0.1").named("alice").no_wait());

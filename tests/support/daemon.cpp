@@ -12,6 +12,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "common/rpc/rpc.hpp"
+
 namespace p2pchat::test {
 
 namespace json = boost::json;
@@ -176,6 +178,9 @@ child_process start_daemon(node::options const& o, fs::path const& dir, std::str
     if (o.max_peers > 0) argv.insert(argv.end(), {"--max-peers", std::to_string(o.max_peers)});
     for (auto const& j : o.join) argv.insert(argv.end(), {"--join", j});
     argv.insert(argv.end(), o.extra.begin(), o.extra.end());
+    // A prefix that execs its argument (`ip netns exec NS`) keeps the pid: signals still reach
+    // the daemon itself.
+    argv.insert(argv.begin(), o.prefix.begin(), o.prefix.end());
     return spawn_logged(argv, log_path);
 }
 
@@ -292,6 +297,37 @@ std::string logs_of(std::vector<node const*> const& nodes) {
         out += "---- log of " + n->name() + " (" + n->host() + ") ----\n" + l;
     }
     return out;
+}
+
+node_group::node_group(int n) {
+    nodes.push_back(std::make_unique<node>(on("127.0.0.1").named("n1")));
+    for (int i = 2; i <= n; ++i)
+        nodes.push_back(std::make_unique<node>(on("127.0.0." + std::to_string(i))
+                                                   .named("n" + std::to_string(i))
+                                                   .joining(nodes.front()->listen())));
+}
+
+bool node_group::everyone_holds_everyone() const {
+    for (auto const& n : nodes)
+        if (n->peers().size() != nodes.size()) return false;
+    return true;
+}
+
+std::vector<node const*> node_group::all() const {
+    std::vector<node const*> out;
+    for (auto const& n : nodes) out.push_back(n.get());
+    return out;
+}
+
+bool knows_alive(node const& n, std::string const& id) {
+    for (auto const& p : n.peers())
+        if (str(p.as_object(), "id") == id && str(p.as_object(), "state") == "alive") return true;
+    return false;
+}
+
+bool send_kept(node const& n, std::string const& text) {
+    auto const status = n.ctl({"send", text}).status;
+    return status == 0 || status == rpc::exit_status::nobody;
 }
 
 }  // namespace p2pchat::test

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -89,7 +90,9 @@ class node {
         std::string listen;              // --listen (default: host:0)
         std::string state_dir;           // --state-dir (default: <tmp>/state); share it to restart
         std::vector<std::string> extra;  // further daemon arguments
-        bool wait_ready = true;          // wait for `status` to answer
+        std::vector<std::string>
+            prefix;              // runs the daemon through this: {"ip", "netns", "exec", ns}
+        bool wait_ready = true;  // wait for `status` to answer
 
         // Fluent setters: node a(on("127.0.0.2").named("bob").joining(b.listen()));
         options& named(std::string n) { return name = std::move(n), *this; }
@@ -103,6 +106,9 @@ class node {
             return extra.insert(extra.end(), args.begin(), args.end()), *this;
         }
         options& no_wait() { return wait_ready = false, *this; }
+        options& through(std::vector<std::string> command) {
+            return prefix = std::move(command), *this;
+        }
     };
 
     explicit node(options o);
@@ -156,6 +162,25 @@ inline node::options on(std::string host) {
     return o;
 }
 
+// A node's socket and state directory, kept across its daemons (restart tests).
+struct node_home {
+    temp_dir dir;
+    std::string socket = (dir.path() / "ctl.sock").string();
+    std::string state = (dir.path() / "state").string();
+};
+
+// Options for a node on this loopback host that lives in `h`.
+inline node::options at(node_home const& h, std::string host) {
+    return on(std::move(host)).socket(h.socket).state(h.state);
+}
+
+// Whether `n` lists `id` as an alive peer.
+bool knows_alive(node const& n, std::string const& id);
+
+// `p2pchatctl send TEXT`, which exits 75 when the node had no peer to send to: stored all
+// the same, so that counts as sent.
+bool send_kept(node const& n, std::string const& text);
+
 // argv for p2pchatctl with --socket.
 std::vector<std::string> ctl_argv(std::string const& socket_path, std::vector<std::string> args);
 
@@ -164,5 +189,15 @@ std::size_t count_messages(std::vector<boost::json::object> const& events, std::
 
 // Text describing the daemons' logs, for assertion messages.
 std::string logs_of(std::vector<node const*> const& nodes);
+
+// `n` daemons on 127.0.0.1 .. 127.0.0.n named n1 .. nN, each joining through the first.
+struct node_group {
+    std::vector<std::unique_ptr<node>> nodes;
+
+    explicit node_group(int n);
+    // Every node's `peers` lists every node.
+    bool everyone_holds_everyone() const;
+    std::vector<node const*> all() const;
+};
 
 }  // namespace p2pchat::test

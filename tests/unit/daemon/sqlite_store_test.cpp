@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "tests/support/process.hpp"
+#include "tests/support/schema_v1.hpp"
 
 namespace p2pchat::daemon {
 namespace {
@@ -354,23 +355,8 @@ TEST_F(SqliteStore, PendingWritesAreBoundedAndTheExcessIsCountedNotStored) {
 // A file written by schema version 1 (issue 10, item 2: author keys as text in every row)
 // is migrated in place at open, and keeps every message, seal, tip, name and peer.
 TEST_F(SqliteStore, AVersion1FileIsMigratedAndKeepsEverything) {
-    sql(R"sql(
-PRAGMA journal_mode=WAL;
-CREATE TABLE messages(room TEXT NOT NULL DEFAULT '', origin TEXT NOT NULL, seq INTEGER NOT NULL,
-    lamport INTEGER NOT NULL, time_ms INTEGER NOT NULL, arrived_ms INTEGER NOT NULL,
-    name TEXT NOT NULL, text TEXT NOT NULL, chain TEXT NOT NULL,
-    PRIMARY KEY(room, origin, seq)) WITHOUT ROWID;
-CREATE INDEX messages_history ON messages(room, lamport, origin, seq);
-CREATE TABLE seals(room TEXT NOT NULL DEFAULT '', origin TEXT NOT NULL, seq INTEGER NOT NULL,
-    chain TEXT NOT NULL, sig TEXT NOT NULL, PRIMARY KEY(room, origin, seq)) WITHOUT ROWID;
-CREATE TABLE tips(room TEXT NOT NULL DEFAULT '', origin TEXT NOT NULL, seq INTEGER NOT NULL,
-    chain TEXT NOT NULL, PRIMARY KEY(room, origin)) WITHOUT ROWID;
-CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
-CREATE TABLE peers(id TEXT PRIMARY KEY, name TEXT NOT NULL, addr TEXT NOT NULL,
-    inc INTEGER NOT NULL, state TEXT NOT NULL, sig TEXT NOT NULL,
-    last_seen_ms INTEGER NOT NULL) WITHOUT ROWID;
-PRAGMA user_version = 1;
-)sql");
+    sql("PRAGMA journal_mode=WAL;");
+    sql(test::history_schema_v1);
     auto const a = origin_id('a'), b = origin_id('b'), c = origin_id('c');
     auto insert = "INSERT INTO messages VALUES('', '" + a +
                   "', 1, 5, 1001, 100, 'name-a', 'xxxxx', 'chain-a1');" +
