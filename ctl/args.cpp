@@ -53,7 +53,7 @@ result<parsed_args> parse_args(std::span<char const* const> args,
             }
             spec = find_long(name);
             if (!spec) return usage_error(command, "unknown option --" + std::string(name));
-            if (has_inline_value && !spec->takes_value)
+            if (has_inline_value && !spec->takes_value && !spec->optional_value)
                 return usage_error(command, "option --" + std::string(name) + " takes no value");
         } else {
             spec = find_short(a[1]);

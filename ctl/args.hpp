@@ -17,6 +17,8 @@ struct option_spec {
     std::string_view long_name;
     char short_name = 0;  // 0: none
     bool takes_value = false;
+    // A flag that may carry a value inline, --opt=VALUE only (send --wait[=TIMEOUT]).
+    bool optional_value = false;
 };
 
 struct parsed_args {

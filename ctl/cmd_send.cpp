@@ -2,12 +2,14 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
 #include "common/rpc/rpc.hpp"
 #include "common/text.hpp"
 #include "ctl/commands.hpp"
+#include "ctl/format.hpp"
 #include "ctl/output.hpp"
 
 namespace p2pchat::ctl {
@@ -32,11 +34,78 @@ bool reached_nobody(boost::json::value const& result) {
     return peers && peers->is_number() && peers->to_number<double>() == 0;
 }
 
+// send --wait without a value, and the most it may say (the daemon's limit).
+constexpr std::int64_t default_wait_ms = 10'000;
+constexpr std::int64_t max_wait_ms = 600'000;
+// How much longer than the wait the reply may take to come back.
+constexpr int reply_slack_ms = 15'000;
+
+// TIMEOUT of --wait: seconds (2, 2.5, 2s), milliseconds (500ms) or minutes (1m).
+std::optional<std::int64_t> parse_wait(std::string_view text) {
+    if (text.empty()) return default_wait_ms;
+    double scale = 1000;
+    if (text.ends_with("ms")) {
+        scale = 1, text.remove_suffix(2);
+    } else if (text.ends_with('s')) {
+        text.remove_suffix(1);
+    } else if (text.ends_with('m')) {
+        scale = 60'000, text.remove_suffix(1);
+    }
+    if (text.empty() || text.find_first_not_of("0123456789.") != text.npos ||
+        text.find('.') != text.rfind('.'))
+        return std::nullopt;
+    double const ms = std::stod(std::string(text)) * scale;
+    if (ms > static_cast<double>(max_wait_ms)) return std::nullopt;
+    return static_cast<std::int64_t>(ms);
+}
+
+// "10 s", "2.5 s", "500 ms".
+std::string format_wait(std::int64_t ms) {
+    if (ms < 1000 || ms % 100 != 0) return std::to_string(ms) + " ms";
+    std::string out = std::to_string(ms / 1000);
+    if (ms % 1000 != 0) out += "." + std::to_string(ms % 1000 / 100);
+    return out + " s";
+}
+
+// "alice (1a2b3c4d), bob (5e6f7a8b, removed)": the members a waited send names as missing.
+std::string missing_members(boost::json::value const& result) {
+    std::string out;
+    auto const* missing = result.as_object().if_contains("missing");
+    if (!missing || !missing->is_array()) return out;
+    for (auto const& v : missing->as_array()) {
+        if (!v.is_object()) continue;
+        auto const& m = v.as_object();
+        if (!out.empty()) out += ", ";
+        out += terminal_safe(string_field(m, "name"));
+        out += " (" + terminal_safe(string_field(m, "id").substr(0, 8));
+        if (auto const* r = m.if_contains("removed"); r && r->is_bool() && r->as_bool())
+            out += ", removed";
+        out += ')';
+    }
+    return out;
+}
+
+// A waited send's reply that says the message is not stored by every member: why, else
+// nothing (delivered, or a daemon that does not wait).
+std::optional<std::string> not_delivered(boost::json::value const& result, std::int64_t wait_ms) {
+    if (!result.is_object()) return std::nullopt;
+    auto const* delivered = result.as_object().if_contains("delivered");
+    if (!delivered || !delivered->is_bool() || delivered->as_bool()) return std::nullopt;
+    if (auto const error = string_field(result.as_object(), "error"); !error.empty())
+        return "cannot tell whether every member stored it: " + terminal_safe(error);
+    auto const* settled = result.as_object().if_contains("settled");
+    bool const gave_up = settled && settled->is_bool() && settled->as_bool();
+    std::string const who = missing_members(result);
+    if (gave_up) return "not stored by every member (the node gave up): " + who;
+    return "not stored by every member within " + format_wait(wait_ms) + ": " + who;
+}
+
 // Streams stdin, one message per line, over one connection. Owns the pipelining state:
 // line numbers of requests in flight, so a refusal names the line it refused.
 class line_sender {
   public:
-    explicit line_sender(rpc_client& client) : client_(client) {}
+    line_sender(rpc_client& client, std::optional<std::int64_t> wait_ms)
+        : client_(client), wait_ms_(wait_ms) {}
 
     int run() {
         for (;;) {
@@ -62,6 +131,10 @@ class line_sender {
         }
         if (unheard_ > 1) report(failure{0, std::to_string(unheard_) + " messages reached nobody"});
         if (unheard_ > 0 && status_ == 0) return rpc::exit_status::nobody;
+        if (undelivered_ > 1)
+            report(
+                failure{0, std::to_string(undelivered_) + " messages not stored by every member"});
+        if (undelivered_ > 0 && status_ == 0) return rpc::exit_status::not_delivered;
         return status_;
     }
 
@@ -114,7 +187,9 @@ class line_sender {
                      "line " + std::to_string(line_no_) + ": not valid UTF-8, skipped");
                 continue;
             }
-            std::int64_t id = client_.request("send", {{"text", line}});
+            boost::json::object params{{"text", line}};
+            if (wait_ms_) params["wait_ms"] = *wait_ms_;
+            std::int64_t id = client_.request("send", std::move(params));
             in_flight_.emplace(id, line_no_);
         }
     }
@@ -141,6 +216,9 @@ class line_sender {
                 if (unheard_++ == 0)
                     report(failure{0, "line " + std::to_string(it->second) + ": " +
                                           std::string(nobody_heard)});
+            } else if (auto why = wait_ms_ ? not_delivered(r->result, *wait_ms_) : std::nullopt) {
+                if (undelivered_++ == 0)
+                    report(failure{0, "line " + std::to_string(it->second) + ": " + *why});
             }
             in_flight_.erase(it);
         }
@@ -153,16 +231,27 @@ class line_sender {
     bool stdin_eof_ = false;
     bool discarding_ = false;  // inside an overlong line: drop bytes up to its '\n'
     std::unordered_map<std::int64_t, std::size_t> in_flight_;  // request id -> line number
-    std::size_t unheard_ = 0;  // messages sent while the node had no peers
-    int status_ = 0;           // the first problem's exit status; later lines are still sent
+    std::optional<std::int64_t> wait_ms_;  // --wait: each reply says the message's delivery
+    std::size_t unheard_ = 0;              // messages sent while the node had no peers
+    std::size_t undelivered_ = 0;          // --wait: messages not stored by every member in time
+    int status_ = 0;  // the first problem's exit status; later lines are still sent
 };
 
 }  // namespace
 
 int run_send(context& ctx, args_t args) {
-    auto a = parse_args(args, {}, "send");
+    static constexpr option_spec specs[] = {{"wait", 'w', false, true}};
+    auto a = parse_args(args, specs, "send");
     if (!a) return report(a.error());
     if (handle_common(ctx, *a, "send")) return 0;
+    std::optional<std::int64_t> wait_ms;
+    if (a->has("wait")) {
+        wait_ms = parse_wait(a->options.at("wait"));
+        if (!wait_ms)
+            return report(usage_error("send",
+                                      "--wait=TIMEOUT: seconds (10, 2.5s), 500ms or 1m, "
+                                      "at most 10 minutes"));
+    }
 
     auto const& words = a->positionals;
     bool from_stdin = words.empty() || (words.size() == 1 && words.front() == "-");
@@ -185,11 +274,17 @@ int run_send(context& ctx, args_t args) {
 
     auto client = connect(ctx);
     if (!client) return report(client.error());
-    if (from_stdin) return line_sender(*client).run();
-    auto r = client->call("send", {{"text", text}});
+    if (from_stdin) return line_sender(*client, wait_ms).run();
+    boost::json::object params{{"text", text}};
+    if (wait_ms) params["wait_ms"] = *wait_ms;
+    auto r = client->call(
+        "send", std::move(params),
+        wait_ms ? static_cast<int>(*wait_ms) + reply_slack_ms : rpc_client::default_timeout_ms);
     if (!r) return report(r.error());
     if (reached_nobody(*r))
         return report(failure{rpc::exit_status::nobody, std::string(nobody_heard)});
+    if (auto why = wait_ms ? not_delivered(*r, *wait_ms) : std::nullopt)
+        return report(failure{rpc::exit_status::not_delivered, *why});
     return 0;
 }
 

@@ -13,12 +13,15 @@ namespace {
 
 // A constexpr table: no start-up cost, and help, dispatch and completion stay in step.
 constexpr command command_table[] = {
-    {"send", run_send, "send [TEXT...]", "send a chat message",
+    {"send", run_send, "send [--wait[=TIMEOUT]] [TEXT...]", "send a chat message",
      "Sends TEXT (the words joined by one space) to every peer. With no TEXT, or TEXT \"-\",\n"
      "sends one message per line of standard input until end of file, pipelined over one\n"
      "connection; blank lines are skipped, lines that are not valid UTF-8 are reported and\n"
      "skipped (exit 65 at the end). Prints nothing on success. A blank TEXT is a usage\n"
-     "error (64). When the node has no peers, says that nobody received it (exit 75).\n"},
+     "error (64). When the node has no peers, says that nobody received it (exit 75).\n"
+     "  -w, --wait[=TIMEOUT]  return once every member alive at send time has stored the\n"
+     "                        message (default 10 s; 2.5, 500ms, 1m); if one has not, name\n"
+     "                        those that have not and exit 4\n"},
     {"tail", run_tail, "tail [-f|--no-follow] [-n N|all] [--since WHEN] [--until WHEN] [--json]",
      "print the last messages and follow new ones",
      "Options:\n"
@@ -106,7 +109,8 @@ std::string overview_help() {
         "                  root, else $XDG_RUNTIME_DIR/p2pchatd.sock)\n"
         "  -h, --help      this help; p2pchatctl help COMMAND or COMMAND --help for one\n"
         "  --version       print the version\n"
-        "\nExit status: 0 ok, 1 refused by the daemon, 3 status: not running, 64 usage,\n"
+        "\nExit status: 0 ok, 1 refused by the daemon, 3 status: not running, 4 send --wait:\n"
+        "not stored by every member in time, 64 usage,\n"
         "65 bad input data, 69 daemon unreachable, 70 protocol error, 74 connection lost,\n"
         "75 send: nobody received it (no peers), 77 permission denied on the socket.\n";
     return out;

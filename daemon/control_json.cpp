@@ -77,6 +77,18 @@ void append_message_body(std::string& out, engine::message_arrived const& m, std
     out += '}';
 }
 
+json::object to_json(engine::message_delivery const& d) {
+    json::array missing;
+    for (auto const& m : d.missing)
+        missing.emplace_back(json::object{{"id", m.id}, {"name", m.name}, {"removed", m.removed}});
+    json::object body{{"type", "delivery"},           {"origin", d.origin},
+                      {"first_seq", d.first_seq},     {"seq", d.seq},
+                      {"delivered", d.delivered()},   {"members", d.members},
+                      {"missing", std::move(missing)}};
+    if (!d.settled) body["settled"] = false;
+    return body;
+}
+
 std::string_view event_type(engine::node_event const& event) {
     return std::visit(
         [](auto const& e) -> std::string_view {
@@ -85,6 +97,7 @@ std::string_view event_type(engine::node_event const& event) {
             if constexpr (std::is_same_v<T, engine::peer_joined>) return "peer_joined";
             if constexpr (std::is_same_v<T, engine::peer_left>) return "peer_left";
             if constexpr (std::is_same_v<T, engine::peer_renamed>) return "peer_renamed";
+            if constexpr (std::is_same_v<T, engine::message_delivery>) return "delivery";
         },
         event);
 }
@@ -107,6 +120,8 @@ json::object to_json(engine::node_event const& event) {
                 body.emplace("self", e.self);
                 if (e.late) body.emplace("late", true);
                 return body;
+            } else if constexpr (std::is_same_v<T, engine::message_delivery>) {
+                return to_json(e);
             } else {
                 json::object body{{"type", event_type(event)}, {"peer", to_json(e.peer)}};
                 if constexpr (std::is_same_v<T, engine::peer_left>)

@@ -14,13 +14,15 @@ inline std::string short_id(std::string_view id) { return std::string(id.substr(
 
 boost::json::object to_json(engine::peer_view const& peer);
 boost::json::object to_json(node_status const& status);
+// A delivery event's body (also what `send` with wait_ms says of its message).
+boost::json::object to_json(engine::message_delivery const& delivery);
 // An event's body as subscribers receive it, without the seq and time_ms the log stamps.
 boost::json::object to_json(engine::node_event const& event);
 // A message event's body with the seq and time_ms the log stamps, appended to `out` as
 // serialize() would write to_json(...) plus those two fields (same fields, same order).
 void append_message_body(std::string& out, engine::message_arrived const& m, std::uint64_t seq,
                          std::int64_t time_ms);
-// The body's "type": message, peer_joined, peer_left or peer_renamed.
+// The body's "type": message, peer_joined, peer_left, peer_renamed or delivery.
 std::string_view event_type(engine::node_event const& event);
 
 }  // namespace p2pchat::daemon

@@ -34,6 +34,8 @@ namespace {
 
 constexpr std::size_t max_queued_bytes = 4 * 1024 * 1024;
 constexpr std::size_t max_history = 10000;
+// The longest a `send` may wait for its delivery (wait_ms).
+constexpr std::uint64_t max_wait_ms = 600'000;
 constexpr std::size_t read_chunk_bytes = 64 * 1024;
 // Lines gathered into one write.
 constexpr std::size_t max_lines_per_write = 256;
@@ -75,6 +77,15 @@ std::optional<rpc::error> unknown_param(json::object const& params, std::string_
                               (takes.empty() ? " (it takes none)" : " (it takes " + takes + ")"));
     }
     return std::nullopt;
+}
+
+// Reads an optional boolean param.
+bool read_flag(json::object const& params, std::string_view key, bool& out) {
+    auto const* v = params.if_contains(key);
+    if (!v) return true;
+    if (!v->is_bool()) return false;
+    out = v->get_bool();
+    return true;
 }
 
 bool read_string(json::object const& params, std::string_view key, std::string& out) {
@@ -247,6 +258,19 @@ class control_server::client : public std::enable_shared_from_this<client> {
                                    log_exception{"control join"});
                     co_return;
                 }
+                if (c.method == "send" && c.id && !parsed.batch && c.params.contains("wait_ms") &&
+                    !unknown_param(c.params, "send", {"text", "wait_ms"})) {
+                    auto s = start_send(c.params);
+                    if (auto* e = std::get_if<rpc::error>(&s)) {
+                        queue(to_line(rpc::make_error(*c.id, *e)));
+                        co_return;
+                    }
+                    asio::co_spawn(socket_.get_executor(),
+                                   answer_delivery(shared_from_this(), *c.id,
+                                                   std::move(std::get<sent_message>(s))),
+                                   log_exception{"control send"});
+                    co_return;
+                }
                 reply = co_await invoke(c);
             }
             if (!reply) continue;
@@ -272,6 +296,61 @@ class control_server::client : public std::enable_shared_from_this<client> {
         self->out_.wake();
     }
 
+    // A `send` done: its result, and how long to hold it for the message's delivery.
+    struct sent_message {
+        json::object result;
+        std::uint64_t seq = 0;
+        std::optional<std::chrono::milliseconds> wait;
+    };
+
+    // The sending half of `send`, done in the order the client's requests came.
+    std::variant<rpc::error, sent_message> start_send(json::object const& p) {
+        std::string text;
+        if (!read_string(p, "text", text)) return invalid_params("send needs a \"text\" string");
+        std::optional<std::chrono::milliseconds> wait;
+        if (p.contains("wait_ms")) {
+            std::uint64_t ms = 0;
+            if (!read_count(p, "wait_ms", ms) || ms > max_wait_ms)
+                return invalid_params("wait_ms must be an integer from 0 to " +
+                                      std::to_string(max_wait_ms));
+            wait = std::chrono::milliseconds(ms);
+        }
+        auto r = node().send(std::move(text));
+        if (!r) return r.error();
+        // "peers": who it went to; 0 tells the sender that nobody received it.
+        return sent_message{json::object{{"id", r->id},
+                                         {"seq", r->seq},
+                                         {"lamport", r->lamport},
+                                         {"peers", node().live_peers()}},
+                            r->seq, wait};
+    }
+
+    // The waiting half: the result says whether every member alive at send time stored the
+    // message (docs/CONTROL.md, "Delivery").
+    awaitable<void> wait_delivery(sent_message& sent) {
+        node().make_durable();  // our own copy first: the others' acks take a while anyway
+        auto d = co_await node().wait_delivery(sent.seq, *sent.wait);
+        if (!d) {
+            sent.result["delivered"] = false;
+            sent.result["error"] = d.error().message;
+            co_return;
+        }
+        auto body = to_json(*d);
+        for (auto key : {"delivered", "members", "missing"})
+            sent.result[key] = std::move(body[key]);
+        sent.result["settled"] = d->settled;
+    }
+
+    // A `send` with wait_ms outside a batch: sent now, answered when its delivery settles,
+    // while the client's other requests go on.
+    static awaitable<void> answer_delivery(std::shared_ptr<client> self, json::value id,
+                                           sent_message sent) {
+        co_await self->wait_delivery(sent);
+        if (self->stopped_) co_return;
+        self->answered_ = true;
+        self->queue(to_line(rpc::make_result(id, std::move(sent.result))));
+    }
+
     static awaitable<void> answer_join(std::shared_ptr<client> self, rpc::call c) {
         auto reply = co_await self->invoke(c);
         if (!reply) co_return;
@@ -289,28 +368,23 @@ class control_server::client : public std::enable_shared_from_this<client> {
         };
         auto const& p = c.params;
         static std::map<std::string_view, std::vector<std::string_view>> const known{
-            {"send", {"text"}},
+            {"send", {"text", "wait_ms"}},
             {"status", {}},
             {"peers", {}},
             {"rename", {"name"}},
             {"join", {"address"}},
             {"leave", {}},
-            {"history", {"limit", "since"}},
+            {"history", {"limit", "since", "delivery"}},
             {"messages", {"limit", "before", "since_ms", "until_ms", "from", "grep"}},
-            {"subscribe", {"backlog", "since"}}};
+            {"subscribe", {"backlog", "since", "delivery"}}};
         if (auto it = known.find(c.method); it != known.end())
             if (auto bad = unknown_param(p, c.method, it->second)) co_return reply(std::move(*bad));
         if (c.method == "send") {
-            std::string text;
-            if (!read_string(p, "text", text))
-                co_return reply(invalid_params("send needs a \"text\" string"));
-            auto r = node().send(std::move(text));
-            if (!r) co_return reply(r.error());
-            // "peers": who it went to; 0 tells the sender that nobody received it.
-            co_return reply(json::object{{"id", r->id},
-                                         {"seq", r->seq},
-                                         {"lamport", r->lamport},
-                                         {"peers", node().live_peers()}});
+            auto s = start_send(p);
+            if (auto* e = std::get_if<rpc::error>(&s)) co_return reply(std::move(*e));
+            auto& sent = std::get<sent_message>(s);
+            if (sent.wait) co_await wait_delivery(sent);
+            co_return reply(std::move(sent.result));
         }
         if (c.method == "status") co_return reply(to_json(node().status()));
         if (c.method == "peers") {
@@ -370,9 +444,13 @@ class control_server::client : public std::enable_shared_from_this<client> {
             std::uint64_t limit = 100, since = 0;
             if (!read_count(p, "limit", limit) || !read_count(p, "since", since))
                 co_return reply(invalid_params("limit and since must be non-negative integers"));
+            bool deliveries = false;
+            if (!read_flag(p, "delivery", deliveries))
+                co_return reply(invalid_params("\"delivery\" must be a boolean"));
             limit = std::min<std::uint64_t>(limit, max_history);
-            auto const events = p.contains("since") ? node().events().after(since, limit)
-                                                    : node().events().newest(limit);
+            auto const events = p.contains("since")
+                                    ? node().events().after(since, limit, deliveries)
+                                    : node().events().newest(limit, deliveries);
             // A byte budget keeps one reply within a client's queue: `since` pages forward
             // from the oldest, the default keeps the newest.
             bool const from_oldest = p.contains("since");
@@ -395,15 +473,19 @@ class control_server::client : public std::enable_shared_from_this<client> {
             std::uint64_t backlog = 0, since = 0;
             if (!read_count(p, "backlog", backlog) || !read_count(p, "since", since))
                 co_return reply(invalid_params("backlog and since must be non-negative integers"));
+            if (!read_flag(p, "delivery", deliveries_))
+                co_return reply(invalid_params("\"delivery\" must be a boolean"));
             auto& log = node().events();
             // Replay streams from a cursor into the shared log as the writer drains, so a
             // long backlog neither piles up here nor counts against the live-event limit.
             // Numbers may have gaps (a restart): the backlog is counted in events held.
+            // The backlog counts the events this client reads (deliveries only if asked).
             std::uint64_t const last = log.last_seq();
-            auto const newest = log.newest(std::min<std::uint64_t>(backlog, max_history));
-            cursor_ = p.contains("since") ? std::min(since, last)
-                      : newest.empty()    ? last
-                                          : newest.front()->seq - 1;
+            auto const backlog_events =
+                log.newest(std::min<std::uint64_t>(backlog, max_history), deliveries_);
+            cursor_ = p.contains("since")      ? std::min(since, last)
+                      : backlog_events.empty() ? last
+                                               : backlog_events.front()->seq - 1;
             cursor_ = std::max(cursor_, log.first_seq() - 1);  // older events are gone
             subscribed_ = true;
             out_.wake();
@@ -419,15 +501,18 @@ class control_server::client : public std::enable_shared_from_this<client> {
     // Queues the next events after the cursor. If the log has already discarded the next one,
     // this client fell a whole log (64 MiB of events) behind: it is dropped, nobody waits for it.
     void pull_events() {
-        auto const next = node().events().after(cursor_, 256);
-        if (cursor_ < node().events().discarded_through()) {
+        auto& log = node().events();
+        if (cursor_ < log.discarded_through()) {
             drop_slow_subscriber();
             return;
         }
+        auto const next = log.after(cursor_, 256, deliveries_);
         for (auto const* e : next) {
             queue(e->line);
             cursor_ = e->seq;
         }
+        // Only deliveries this client skips came after: it is past them all.
+        if (next.empty()) cursor_ = log.last_seq();
     }
 
     socket_type socket_;
@@ -445,6 +530,7 @@ class control_server::client : public std::enable_shared_from_this<client> {
     // Subscribed clients: the seq of the last event queued to this client.
     std::uint64_t cursor_ = 0;
     bool subscribed_ = false;
+    bool deliveries_ = false;  // subscribed with "delivery": true
 };
 
 // What the accept loop and every session share; it outlives the control_server while any of

@@ -68,6 +68,7 @@ struct dbus_adaptor::connection : std::enable_shared_from_this<connection> {
     static awaitable<void> finish_join(std::shared_ptr<connection> self, sd_bus_message* call,
                                        std::string address_text);
     void on_event(event const& e);
+    void emit_delivery(engine::message_delivery const& d);
 
     asio::any_io_executor executor_;
     node& node_;
@@ -96,6 +97,8 @@ sd_bus_vtable const dbus_adaptor::connection::vtable[] = {
     SD_BUS_SIGNAL_WITH_NAMES("PeerJoined", "sss", SD_BUS_PARAM(id) SD_BUS_PARAM(name) SD_BUS_PARAM(address), 0),
     SD_BUS_SIGNAL_WITH_NAMES("PeerLeft", "sss", SD_BUS_PARAM(id) SD_BUS_PARAM(name) SD_BUS_PARAM(reason), 0),
     SD_BUS_SIGNAL_WITH_NAMES("PeerRenamed", "sss", SD_BUS_PARAM(id) SD_BUS_PARAM(old_name) SD_BUS_PARAM(new_name), 0),
+    SD_BUS_SIGNAL_WITH_NAMES("Delivery", "sttbuas",
+        SD_BUS_PARAM(origin) SD_BUS_PARAM(first_seq) SD_BUS_PARAM(seq) SD_BUS_PARAM(delivered) SD_BUS_PARAM(members) SD_BUS_PARAM(missing), 0),
     SD_BUS_VTABLE_END};
 // clang-format on
 
@@ -255,6 +258,23 @@ int dbus_adaptor::connection::get_property(sd_bus*, char const*, char const*, ch
     return sd_bus_message_append(reply, "s", value.c_str());
 }
 
+void dbus_adaptor::connection::emit_delivery(engine::message_delivery const& d) {
+    // Delivery(origin, first_seq, seq, delivered, members, missing ids): as the control
+    // socket's delivery event says it (docs/DBUS.md).
+    sd_bus_message* signal = nullptr;
+    int r = sd_bus_message_new_signal(bus_, &signal, dbus_path, dbus_interface, "Delivery");
+    if (r >= 0)
+        r = sd_bus_message_append(signal, "sttbu", d.origin.c_str(), d.first_seq, d.seq,
+                                  static_cast<int>(d.delivered()),
+                                  static_cast<std::uint32_t>(d.members));
+    if (r >= 0) r = sd_bus_message_open_container(signal, 'a', "s");
+    for (auto const& m : d.missing)
+        if (r >= 0) r = sd_bus_message_append(signal, "s", m.id.c_str());
+    if (r >= 0) r = sd_bus_message_close_container(signal);
+    if (r >= 0) sd_bus_send(bus_, signal, nullptr);
+    sd_bus_message_unref(signal);
+}
+
 void dbus_adaptor::connection::on_event(event const& e) {
     std::visit(
         [&](auto const& ev) {
@@ -274,10 +294,13 @@ void dbus_adaptor::connection::on_event(event const& e) {
                 sd_bus_emit_signal(bus_, dbus_path, dbus_interface, "PeerLeft", "sss",
                                    ev.peer.id.c_str(), ev.peer.name.c_str(),
                                    std::string(engine::to_string(ev.reason)).c_str());
-            } else {
-                static_assert(std::is_same_v<T, engine::peer_renamed>);
+            } else if constexpr (std::is_same_v<T, engine::peer_renamed>) {
                 sd_bus_emit_signal(bus_, dbus_path, dbus_interface, "PeerRenamed", "sss",
                                    ev.peer.id.c_str(), ev.old_name.c_str(), ev.peer.name.c_str());
+            } else {
+                static_assert(std::is_same_v<T, engine::message_delivery>);
+                emit_delivery(ev);
+                return;
             }
             sd_bus_emit_properties_changed(bus_, dbus_path, dbus_interface, "PeerCount", "Name",
                                            nullptr);

@@ -59,9 +59,10 @@ std::shared_ptr<std::string const> event_log::line_of(engine::node_event const& 
     return std::make_shared<std::string const>(std::move(line));
 }
 
-void event_log::keep(std::uint64_t seq, std::shared_ptr<std::string const> const& line) {
+void event_log::keep(std::uint64_t seq, std::shared_ptr<std::string const> const& line,
+                     bool delivery) {
     bytes_ += line->size();
-    events_.push_back({seq, line});
+    events_.push_back({seq, line, delivery});
     while (events_.size() > capacity_ || (bytes_ > max_bytes_ && events_.size() > 1)) {
         bytes_ -= events_.front().line->size();
         discarded_through_ = events_.front().seq;
@@ -72,32 +73,35 @@ void event_log::keep(std::uint64_t seq, std::shared_ptr<std::string const> const
 void event_log::append(engine::node_event what) {
     std::uint64_t const seq = next_seq_++;
     event const e{seq, what, line_of(what, seq, unix_time_ms())};
-    keep(seq, e.line);
+    keep(seq, e.line, std::holds_alternative<engine::message_delivery>(what));
     deliver(*observers_, e);
     deliver(*sinks_, e);
 }
 
 void event_log::restore(std::uint64_t seq, std::int64_t time_ms, engine::node_event const& what) {
     if (seq < next_seq_) return;  // numbers only go up
-    keep(seq, line_of(what, seq, time_ms));
+    keep(seq, line_of(what, seq, time_ms), std::holds_alternative<engine::message_delivery>(what));
     next_seq_ = seq + 1;
 }
 
 void event_log::resume_numbering(std::uint64_t last) { next_seq_ = std::max(next_seq_, last + 1); }
 
-std::vector<logged_event const*> event_log::after(std::uint64_t seq, std::size_t limit) const {
+std::vector<logged_event const*> event_log::after(std::uint64_t seq, std::size_t limit,
+                                                  bool deliveries) const {
     // Numbers increase but may have gaps (a restart): found by bisection, not by offset.
     auto it = std::upper_bound(events_.begin(), events_.end(), seq,
                                [](std::uint64_t s, logged_event const& e) { return s < e.seq; });
     std::vector<logged_event const*> out;
-    for (; it != events_.end() && out.size() < limit; ++it) out.push_back(&*it);
+    for (; it != events_.end() && out.size() < limit; ++it)
+        if (deliveries || !it->delivery) out.push_back(&*it);
     return out;
 }
 
-std::vector<logged_event const*> event_log::newest(std::size_t n) const {
+std::vector<logged_event const*> event_log::newest(std::size_t n, bool deliveries) const {
     std::vector<logged_event const*> out;
-    std::size_t const start = events_.size() > n ? events_.size() - n : 0;
-    for (std::size_t i = start; i < events_.size(); ++i) out.push_back(&events_[i]);
+    for (std::size_t i = events_.size(); i > 0 && out.size() < n; --i)
+        if (deliveries || !events_[i - 1].delivery) out.push_back(&events_[i - 1]);
+    std::reverse(out.begin(), out.end());
     return out;
 }
 

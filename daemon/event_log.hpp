@@ -34,6 +34,9 @@ struct event {
 struct logged_event {
     std::uint64_t seq = 0;
     std::shared_ptr<std::string const> line;
+    // A delivery event: numbered like the others, but read only by the clients that ask for
+    // them (docs/CONTROL.md), so that `tail -n 10` still means ten messages and peer changes.
+    bool delivery = false;
 
     boost::json::object body() const;  // parsed back from the line (history; rare)
 };
@@ -77,10 +80,11 @@ class event_log {
     std::uint64_t discarded_through() const { return discarded_through_; }
     // The oldest seq still held (last_seq() + 1 when empty).
     std::uint64_t first_seq() const { return events_.empty() ? next_seq_ : events_.front().seq; }
-    // Events with seq > after, oldest first, at most limit.
-    std::vector<logged_event const*> after(std::uint64_t seq, std::size_t limit) const;
-    // The newest n events, oldest first.
-    std::vector<logged_event const*> newest(std::size_t n) const;
+    // Events with seq > after, oldest first, at most limit; delivery events only when asked.
+    std::vector<logged_event const*> after(std::uint64_t seq, std::size_t limit,
+                                           bool deliveries = false) const;
+    // The newest n events, oldest first; delivery events only when asked.
+    std::vector<logged_event const*> newest(std::size_t n, bool deliveries = false) const;
 
     // A client following the stream (counted in status as a subscriber).
     subscription subscribe(sink s) { return add(sinks_, std::move(s)); }
@@ -94,7 +98,7 @@ class event_log {
     void deliver(sink_map& map, event const& e);
     std::shared_ptr<std::string const> line_of(engine::node_event const& what, std::uint64_t seq,
                                                std::int64_t time_ms) const;
-    void keep(std::uint64_t seq, std::shared_ptr<std::string const> const& line);
+    void keep(std::uint64_t seq, std::shared_ptr<std::string const> const& line, bool delivery);
 
     std::size_t capacity_;
     std::size_t max_bytes_;

@@ -38,7 +38,8 @@ std::optional<history_cursor> cursor_of(json::value const& v) {
     return history_cursor{*lamport, std::string(origin->get_string()), *seq};
 }
 
-json::object message_json(stored_message const& m, std::string const& self) {
+json::object message_json(stored_message const& m, node const& n) {
+    auto const& self = n.id();
     bool const mine = m.chat.origin == self;
     auto body = to_json(engine::node_event{engine::message_arrived{m.chat, mine, false}});
     // As in the message event: seq is the event number it was shown with (null for one a
@@ -48,6 +49,8 @@ json::object message_json(stored_message const& m, std::string const& self) {
     else
         body["seq"] = nullptr;
     body["time_ms"] = m.arrived_ms;
+    // How many nodes hold it as far as this one knows, itself included (docs/CONTROL.md).
+    body["delivered"] = n.delivered_count(m.chat.origin, m.chat.seq);
     return body;
 }
 
@@ -95,7 +98,7 @@ std::variant<json::value, rpc::error> messages_method(node& n, json::object cons
     if (!r) return r.error();
     json::array messages;
     messages.reserve(r->page.messages.size());
-    for (auto const& m : r->page.messages) messages.emplace_back(message_json(m, n.id()));
+    for (auto const& m : r->page.messages) messages.emplace_back(message_json(m, n));
     json::object out{{"messages", std::move(messages)},
                      {"more", r->page.next.has_value()},
                      {"event_seq", r->event_seq}};

@@ -134,6 +134,7 @@ node::node(asio::any_io_executor executor, options const& opts, node_identity id
       events_(1'000'000, opts.event_log_bytes),
       timers_{asio::steady_timer(executor, asio::steady_timer::time_point::max()),
               asio::steady_timer(executor, asio::steady_timer::time_point::max()),
+              asio::steady_timer(executor, asio::steady_timer::time_point::max()),
               asio::steady_timer(executor, asio::steady_timer::time_point::max())},
       join_retry_(executor),
       commit_timer_(executor) {
@@ -229,6 +230,7 @@ void node::start() {
     asio::co_spawn(executor_, timer_loop(engine::timer_kind::gossip), log_exception{"gossip"});
     asio::co_spawn(executor_, timer_loop(engine::timer_kind::seal), log_exception{"seal"});
     asio::co_spawn(executor_, timer_loop(engine::timer_kind::probe), log_exception{"probe"});
+    asio::co_spawn(executor_, timer_loop(engine::timer_kind::ack), log_exception{"ack"});
     asio::co_spawn(executor_, rejoin_loop(), log_exception{"rejoin"});
 }
 
@@ -238,6 +240,7 @@ awaitable<void> node::shutdown() {
     run_effects();  // the goodbyes, and every link told to hang up once they are written
     listener_.stop();
     for (auto& t : timers_) t.cancel();
+    for (auto* w : waiters_) w->timer->cancel();
     join_retry_.cancel();
     commit_timer_.cancel();
     make_durable();
@@ -516,6 +519,44 @@ void node::end_turn() {
     }
 }
 
+// Heads (acks, anti-entropy) tell a peer what this node has stored, and the peer counts
+// its messages delivered on that word: what they claim is committed before they leave
+// (docs/PROTOCOL.md, "Delivery"). They go out a few times a second at most.
+void node::commit_before_heads(wire::message const& message) {
+    if (std::holds_alternative<wire::heads_msg>(message) && store_.pending()) store_.commit();
+}
+
+void node::settled(engine::message_delivery const& delivery) {
+    for (auto* w : waiters_)
+        if (delivery.first_seq <= w->seq && w->seq <= delivery.seq) {
+            w->outcome = delivery;
+            w->outcome->first_seq = w->outcome->seq = w->seq;
+            w->timer->cancel();
+        }
+}
+
+awaitable<rpc::result<engine::message_delivery>> node::wait_delivery(
+    std::uint64_t seq, std::chrono::milliseconds timeout) {
+    auto status = engine_.delivery_of(seq);
+    // Settled already: with nobody to wait for, or given up and kept.
+    if (!status) co_return engine::message_delivery{identity_.id, seq, seq, 0, {}, true};
+    if (status->settled) co_return *status;
+    if (waiters_.size() >= max_delivery_waiters)
+        co_return rpc::error{rpc::code::too_many_clients,
+                             "too many sends waiting for their delivery (" +
+                                 std::to_string(max_delivery_waiters) + "); try again later"};
+    asio::steady_timer timer(executor_, timeout);
+    delivery_waiter w{seq, &timer, std::nullopt};
+    waiters_.push_back(&w);
+    co_await timer.async_wait(use_nothrow);
+    std::erase(waiters_, &w);
+    if (w.outcome) co_return *w.outcome;
+    if (stopping_) co_return rpc::error{rpc::code::internal_error, "the daemon is stopping"};
+    status = engine_.delivery_of(seq);
+    if (!status) co_return engine::message_delivery{identity_.id, seq, seq, 0, {}, true};
+    co_return *status;  // not settled: who had not stored it when the time ran out
+}
+
 void node::note_peer_event(engine::node_event const& event) {
     if (auto const* left = std::get_if<engine::peer_left>(&event)) {
         // A peer that said goodbye is not called back; one that vanished is (it may be us
@@ -556,9 +597,11 @@ void node::execute(engine::effect& effect) {
         [&](auto& fx) {
             using T = std::decay_t<decltype(fx)>;
             if constexpr (std::is_same_v<T, engine::send_to_peer>) {
+                commit_before_heads(*fx.message);
                 if (auto frame = frame_within_limit(*fx.message))
                     send_to(fx.peer, std::move(frame), fx.first);
             } else if constexpr (std::is_same_v<T, engine::reply_on>) {
+                commit_before_heads(*fx.message);
                 // Most answer the frame being handled; an indirect probe's ack answers a
                 // requester whose ping_req came earlier, on its own connection.
                 if (auto* to = connection(fx.connection))
@@ -584,7 +627,9 @@ void node::execute(engine::effect& effect) {
             } else if constexpr (std::is_same_v<T, engine::arm_timer>) {
                 arm(fx.timer, fx.at);
             } else if constexpr (std::is_same_v<T, engine::emit_event>) {
-                if (!std::holds_alternative<engine::message_arrived>(fx.event))
+                if (auto const* d = std::get_if<engine::message_delivery>(&fx.event))
+                    settled(*d);
+                else if (!std::holds_alternative<engine::message_arrived>(fx.event))
                     note_peer_event(fx.event);
                 events_.append(std::move(fx.event));
             } else if constexpr (std::is_same_v<T, engine::store_message>) {
@@ -640,6 +685,8 @@ asio::steady_timer& node::timer(engine::timer_kind kind) {
             return timers_[1];
         case engine::timer_kind::probe:
             return timers_[2];
+        case engine::timer_kind::ack:
+            return timers_[3];
     }
     return timers_[0];
 }

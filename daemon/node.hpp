@@ -18,7 +18,9 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -50,6 +52,17 @@ class node final : public frame_handler, public link_observer {
 
     // ---- operations for front ends
     rpc::result<engine::send_receipt> send(std::string text);
+    // Waits (without blocking the thread) until this node's message `seq` settles or
+    // `timeout` passes: the settlement, or with settled false who had not stored it by then.
+    // At most max_delivery_waiters wait at once; the others are refused.
+    static constexpr std::size_t max_delivery_waiters = 1024;
+    awaitable<rpc::result<engine::message_delivery>> wait_delivery(
+        std::uint64_t seq, std::chrono::milliseconds timeout);
+    // How many nodes hold message `seq` of `origin` as far as this node knows (itself
+    // included): the `delivered` count of history (engine::node::delivered_count).
+    std::size_t delivered_count(std::string_view origin, std::uint64_t seq) const {
+        return engine_.delivered_count(origin, seq);
+    }
     rpc::result<std::string> rename(std::string name);
     // Joins through `contact`; with the network key of an invite, the node takes that key
     // (it must not be in another network then).
@@ -114,6 +127,8 @@ class node final : public frame_handler, public link_observer {
     // Ends a turn: saves the peers and prunes when due, and arms the group commit.
     void end_turn();
     void note_peer_event(engine::node_event const& event);
+    // Wakes the wait_delivery() calls this settlement answers.
+    void settled(engine::message_delivery const& delivery);
     // Puts the newest stored messages back into the event log under their numbers, and
     // numbers new events after every number an earlier run may have handed out.
     void restore_events();
@@ -124,6 +139,7 @@ class node final : public frame_handler, public link_observer {
     std::vector<address> remembered_contacts() const;
     bool alone() const;
     frame_ptr frame_within_limit(wire::message const& message);
+    void commit_before_heads(wire::message const& message);
     // The open connection with this id: the current one, or one that asked earlier.
     peer_connection* connection(engine::connection_id id);
     void send_to(std::string const& peer, frame_ptr frame, bool first);
@@ -155,8 +171,8 @@ class node final : public frame_handler, public link_observer {
     traffic_counters traffic_;
     std::unordered_map<std::string, std::shared_ptr<peer_link>> links_;
     std::vector<std::shared_ptr<peer_link>> departing_;  // saying goodbye after leave()
-    // One per engine::timer_kind: gossip, seal, probe.
-    std::array<asio::steady_timer, 3> timers_;
+    // One per engine::timer_kind: gossip, seal, probe, ack.
+    std::array<asio::steady_timer, 4> timers_;
     asio::steady_timer join_retry_;
     std::vector<engine::effect> effects_;  // reused between inputs
     bool running_effects_ = false;
@@ -173,6 +189,14 @@ class node final : public frame_handler, public link_observer {
     asio::steady_timer commit_timer_;  // the group commit of writes nobody waits for
     bool commit_armed_ = false;
     std::int64_t peers_saved_ms_ = 0;
+    // The wait_delivery() calls in progress; each lives in its coroutine's frame and leaves
+    // this list before the frame ends.
+    struct delivery_waiter {
+        std::uint64_t seq = 0;
+        asio::steady_timer* timer = nullptr;
+        std::optional<engine::message_delivery> outcome;
+    };
+    std::vector<delivery_waiter*> waiters_;
 };
 
 }  // namespace p2pchat::daemon

@@ -17,9 +17,11 @@ service_notifier::~service_notifier() {
 void service_notifier::ready() {
     update_status();
     sd_notify(0, "READY=1");
-    // Peer changes move the status line; chat messages do not.
+    // Peer changes move the status line; chat messages and their deliveries do not.
     subscription_ = node_.events().observe([this](event const& e) {
-        if (!std::holds_alternative<engine::message_arrived>(e.what)) update_status();
+        if (!std::holds_alternative<engine::message_arrived>(e.what) &&
+            !std::holds_alternative<engine::message_delivery>(e.what))
+            update_status();
     });
     std::uint64_t usec = 0;
     if (sd_watchdog_enabled(0, &usec) > 0 && usec > 0 && !watchdog_) {

@@ -98,6 +98,7 @@ struct machine {
     std::map<engine::timer_kind, steady_time> timers;
     std::set<std::pair<std::string, std::uint64_t>> shown;
     std::uint64_t sends_ok = 0, shown_remote = 0;
+    std::uint64_t delivered_through = 0;  // the last own message a delivery event settled
     std::uint64_t last_inc = 0, last_seq = 0, last_lamport = 0;
     bool ever_stopped = false;
 };
@@ -346,9 +347,14 @@ void world::execute(int k, engine::effect& e) {
                             FUZZ_CHECK(ev.peer.id != m.id && wire::is_node_id(ev.peer.id));
                         } else if constexpr (std::is_same_v<E, engine::peer_left>) {
                             FUZZ_CHECK(wire::is_node_id(ev.peer.id));
-                        } else {
-                            static_assert(std::is_same_v<E, engine::peer_renamed>);
+                        } else if constexpr (std::is_same_v<E, engine::peer_renamed>) {
                             FUZZ_CHECK(ev.peer.name != ev.old_name);
+                        } else {
+                            static_assert(std::is_same_v<E, engine::message_delivery>);
+                            // Our own messages, settled in order, each run once.
+                            FUZZ_CHECK(ev.origin == m.id && ev.first_seq <= ev.seq &&
+                                       ev.first_seq > m.delivered_through);
+                            m.delivered_through = ev.seq;
                         }
                     },
                     fx.event);

@@ -69,6 +69,7 @@ std::vector<std::pair<std::string, wire::message>> every_message() {
         {"leave", wire::leave_msg{gone.id, gone.inc, gone.sig}},
         {"network_key", wire::network_key_msg{format_network_key(key)}},
         {"heads", wire::heads_msg{{{first.origin, 1764000000000002}, {second.origin, 0}}, false}},
+        {"heads_ack", wire::heads_msg{{{first.origin, 3}}, true, true}},
         {"history",
          wire::history_msg{
              {second}, {test::seal_of(second)}, {{first.origin, second.seq, first.chain}}, true}},

@@ -185,6 +185,14 @@ void chat_room::receive_history(std::vector<wire::chat_msg>&& history,
 }
 
 void chat_room::show(wire::chat_msg chat, bool self, bool late, instant now) {
+    if (!self) {
+        // Acknowledged with the others of its burst (ack_delay), not one frame per message.
+        unacked_.insert(chat.origin);
+        if (!ack_armed_) {
+            ack_armed_ = true;
+            out_.push(arm_timer{timer_kind::ack, now.steady + ack_delay});
+        }
+    }
     out_.push(store_message{chat, now.unix_ms});
     out_.push(emit_event{message_arrived{std::move(chat), self, late}});
 }
@@ -288,6 +296,21 @@ void chat_room::on_history(wire::history_msg&& history, connection_id from, inst
     receive_history(std::move(history.messages), history.seals, history.anchors, now);
     // The sender holds more than one frame took: ask for the rest.
     if (history.more) out_.push(reply_on{from, make_outgoing(heads(true))});
+}
+
+// ---------------------------------------------------------------- acknowledgements
+
+std::vector<std::pair<std::string, wire::heads_msg>> chat_room::take_acks() {
+    ack_armed_ = false;
+    std::vector<std::pair<std::string, wire::heads_msg>> acks;
+    for (auto const& origin : unacked_) {
+        // Behind a gap nothing new is contiguous yet: the ack waits for the sync that fills it.
+        auto const head = seen_.watermark(origin);
+        if (head == 0) continue;
+        acks.emplace_back(origin, wire::heads_msg{{{origin, head}}, true, true});
+    }
+    unacked_.clear();
+    return acks;
 }
 
 }  // namespace p2pchat::engine

@@ -5,8 +5,10 @@
 // which routes chat frames, seals and local sends here.
 #include <cstddef>
 #include <cstdint>
+#include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/crypto/signatures.hpp"
@@ -46,6 +48,11 @@ class chat_room {
     // An origin a node holds nothing of is synced from this many of its newest messages: a
     // newcomer's window of the past (older history is not pulled).
     static constexpr std::uint64_t newcomer_window = 100;
+
+    // How long a member gathers the messages it stored before it acknowledges them to their
+    // authors (docs/PROTOCOL.md, "Delivery"): one ack per author per burst, not one per
+    // message. Longer than the daemon's group commit (20 ms), which it then rarely forces.
+    static constexpr milliseconds ack_delay{100};
 
     // A message whose Lamport time is further ahead of ours than this is refused: it could
     // only be an attempt to push every clock towards its end.
@@ -88,6 +95,12 @@ class chat_room {
     void on_heads(wire::heads_msg const& theirs, connection_id from);
     void on_history(wire::history_msg&& history, connection_id from, instant now);
 
+    // ---- acknowledgements (docs/PROTOCOL.md, "Delivery")
+    // The acks due when the ack timer fires: for each author whose messages this node showed
+    // since the last acks, a `heads` with ack set that holds only the author's own head.
+    // The runtime sends them once what they claim is stored (committed).
+    std::vector<std::pair<std::string, wire::heads_msg>> take_acks();
+
     // What a welcome carries: the newest messages, the seals that prove them and the chain
     // each stretch of an origin's messages starts from; the history takes at most what the
     // frame limit leaves after welcome.peers (already filled) and the reserve.
@@ -127,6 +140,10 @@ class chat_room {
     std::size_t unsealed_messages_ = 0;
     std::size_t unsealed_bytes_ = 0;
     bool seal_armed_ = false;
+    // Authors of the messages shown since the last acks (never this node); at most every
+    // origin this node holds.
+    std::set<std::string, std::less<>> unacked_;
+    bool ack_armed_ = false;
 };
 
 }  // namespace p2pchat::engine

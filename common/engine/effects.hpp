@@ -28,8 +28,9 @@ outgoing make_outgoing(Message&& m) {
     return std::make_shared<wire::message const>(std::forward<Message>(m));
 }
 
-// probe: the failure detector's next deadline (a probe, a suspicion running out).
-enum class timer_kind { gossip, seal, probe };
+// probe: the failure detector's next deadline (a probe, a suspicion running out);
+// ack: the acknowledgements of the messages stored since the last ones are due.
+enum class timer_kind { gossip, seal, probe, ack };
 enum class severity { debug, info, notice, warning };
 
 // Sends on the persistent outbound link to `peer` (queued while it is down). `first` puts the

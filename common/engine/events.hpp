@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 #include "common/wire/messages.hpp"
 
@@ -53,6 +54,32 @@ struct peer_renamed {
     std::string old_name;
 };
 
-using node_event = std::variant<message_arrived, peer_joined, peer_left, peer_renamed>;
+// A member a message of this node was meant for: alive when it was sent.
+// `removed`: it left the table before it stored the message.
+struct delivery_member {
+    std::string id;
+    std::string name;
+    bool removed = false;
+
+    friend bool operator==(delivery_member const&, delivery_member const&) = default;
+};
+// Messages first_seq..seq of this node settled alike (docs/PROTOCOL.md, "Delivery"): every
+// member alive when each was sent stored it (`missing` empty), or these had not when this
+// node gave up on them. `members`: how many members each was sent to. `settled` is false
+// only in a status asked for a message still waiting (`missing`: who has not stored it yet).
+struct message_delivery {
+    std::string origin;
+    std::uint64_t first_seq = 0;
+    std::uint64_t seq = 0;
+    std::size_t members = 0;
+    std::vector<delivery_member> missing;
+    bool settled = true;
+
+    bool delivered() const { return missing.empty(); }
+    friend bool operator==(message_delivery const&, message_delivery const&) = default;
+};
+
+using node_event =
+    std::variant<message_arrived, peer_joined, peer_left, peer_renamed, message_delivery>;
 
 }  // namespace p2pchat::engine

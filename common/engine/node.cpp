@@ -1,5 +1,7 @@
 #include "common/engine/node.hpp"
 
+#include <algorithm>
+
 #include "common/text.hpp"
 
 namespace p2pchat::engine {
@@ -17,7 +19,8 @@ node::node(node_config const& config, instant now, message_store const& store)
                                  config.detector},
                config.seed, config.signing_key, out_,
                [this](wire::welcome_msg& w) { chat_.fill_welcome(w); }),
-      chat_(config.id, config.signing_key, store, out_) {}
+      chat_(config.id, config.signing_key, store, out_),
+      delivery_(config.id, out_) {}
 
 void node::start(instant now) {
     members_.start(now);
@@ -63,7 +66,10 @@ void node::on_frame(frame_source const& from, wire::message&& message, instant n
                 members_.on_leave(from, m, now);
             } else if constexpr (std::is_same_v<T, wire::heads_msg>) {
                 // Sync runs between members: over a connection its handshake proved.
-                if (!from.peer.empty()) chat_.on_heads(m, from.connection);
+                if (from.peer.empty()) return;
+                heard_heads(from.peer, m);
+                // An ack only informs: answering it would send what is in flight anyway.
+                if (!m.ack) chat_.on_heads(m, from.connection);
             } else if constexpr (std::is_same_v<T, wire::history_msg>) {
                 if (!from.peer.empty()) chat_.on_history(std::move(m), from.connection, now);
             } else if constexpr (std::is_same_v<T, wire::ping_msg>) {
@@ -100,14 +106,55 @@ void node::on_timer(timer_kind timer, instant now) {
         case timer_kind::gossip:
             members_.on_gossip_timer(now);
             sync_round();
+            check_members(now);
             return;
         case timer_kind::seal:
             chat_.on_seal_timer();
             return;
         case timer_kind::probe:
             members_.on_probe_timer(now);
+            check_members(now);
+            return;
+        case timer_kind::ack:
+            send_acks();
             return;
     }
+}
+
+void node::send_acks() {
+    // To the author's own link: an author we have no link to hears our heads at the next
+    // anti-entropy round or link up instead.
+    for (auto& [author, ack] : chat_.take_acks())
+        if (members_.link_connected(author))
+            out_.push(send_to_peer{author, make_outgoing(std::move(ack))});
+}
+
+void node::heard_heads(std::string_view peer, wire::heads_msg const& heads) {
+    // Only members' heads are kept: the table bounds how many peers have an entry.
+    std::string const id(peer);
+    if (!members_.table().is_alive(id)) return;
+    auto& known = peer_heads_[id];
+    auto const& self = members_.self().id;
+    for (auto const& h : heads.heads) {
+        // Heads only grow (a peer that lost its store starts below what it told us: its old
+        // claim stands until it is removed).
+        auto [it, added] = known.try_emplace(h.origin, h.seq);
+        if (!added) it->second = std::max(it->second, h.seq);
+        if (h.origin == self) delivery_.heard_head(peer, it->second);
+    }
+}
+
+void node::check_members(instant now) {
+    auto const& table = members_.table();
+    std::erase_if(peer_heads_, [&](auto const& entry) { return !table.is_alive(entry.first); });
+    delivery_.check([&](std::string const& id) { return table.is_alive(id); }, now);
+}
+
+std::size_t node::delivered_count(std::string_view origin, std::uint64_t seq) const {
+    std::size_t count = 1;
+    for (auto const& [peer, heads] : peer_heads_)
+        if (auto it = heads.find(origin); it != heads.end() && it->second >= seq) ++count;
+    return count;
 }
 
 void node::sync_round() {
@@ -120,7 +167,14 @@ void node::sync_round() {
 }
 
 rpc::result<send_receipt> node::send(std::string text, instant now) {
-    return chat_.send(std::move(text), members_.self().name, now);
+    auto receipt = chat_.send(std::move(text), members_.self().name, now);
+    if (!receipt) return receipt;
+    // Delivered once every member alive now stored it (docs/PROTOCOL.md, "Delivery").
+    std::vector<delivery_member> to;
+    to.reserve(members_.table().alive_count());
+    for (auto const& peer : members_.table().alive_peers()) to.push_back({peer.id, peer.name});
+    delivery_.track(receipt->seq, std::move(to), now);
+    return receipt;
 }
 
 rpc::result<std::string> node::rename(std::string name, instant) {

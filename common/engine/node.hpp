@@ -9,11 +9,15 @@
 // No sockets, no clocks, no global randomness: the same inputs give the same effects.
 // Not thread-safe: one owner calls it.
 #include <cstdint>
+#include <map>
+#include <optional>
 #include <random>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/engine/chat_room.hpp"
+#include "common/engine/delivery_tracker.hpp"
 #include "common/engine/effects.hpp"
 #include "common/engine/membership.hpp"
 #include "common/engine/message_store.hpp"
@@ -90,6 +94,13 @@ class node {
     std::vector<peer_view> peers() const { return members_.peers(); }
     membership const& members() const { return members_; }
     chat_room const& chat() const { return chat_; }
+    // How many nodes are known to hold message `seq` of `origin`, which this node holds: 1
+    // (this node) and every peer whose last heads heard (an ack, anti-entropy) reach it.
+    std::size_t delivered_count(std::string_view origin, std::uint64_t seq) const;
+    // Where this node's own message `seq` stands (delivery_tracker::status).
+    std::optional<message_delivery> delivery_of(std::uint64_t seq) const {
+        return delivery_.status(seq);
+    }
 
     // ---- effects
     bool has_effects() const { return !out_.empty(); }
@@ -101,12 +112,22 @@ class node {
 
   private:
     void sync_round();
+    // A member's heads (an ack or anti-entropy): kept, and counted towards our deliveries.
+    void heard_heads(std::string_view peer, wire::heads_msg const& heads);
+    void send_acks();
+    // Forgets the heads of peers gone from the table; settles deliveries they held up.
+    void check_members(instant now);
 
     std::int64_t started_unix_ms_;
     std::mt19937_64 random_;  // sync partners
     effects out_;
     membership members_;
     chat_room chat_;
+    delivery_tracker delivery_;
+    // The heads each member last told us, by peer then origin: at most one entry per peer of
+    // the table (the others are dropped at the next gossip round).
+    std::map<std::string, std::map<std::string, std::uint64_t, std::less<>>, std::less<>>
+        peer_heads_;
 };
 
 }  // namespace p2pchat::engine

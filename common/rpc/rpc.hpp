@@ -83,6 +83,7 @@ namespace exit_status {
 inline constexpr int ok = 0;
 inline constexpr int refused = 1;         // the daemon refused the request
 inline constexpr int not_running = 3;     // status: no daemon answers
+inline constexpr int not_delivered = 4;   // send --wait: not stored by every member in time
 inline constexpr int usage = 64;          // EX_USAGE
 inline constexpr int data_error = 65;     // EX_DATAERR: bad input (invalid UTF-8 on stdin)
 inline constexpr int unavailable = 69;    // EX_UNAVAILABLE: daemon unreachable

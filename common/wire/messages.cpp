@@ -151,6 +151,7 @@ struct encoder {
             heads.emplace_back(json::object{{"origin", h.origin}, {"seq", h.seq}});
         o["heads"] = std::move(heads);
         o["answer"] = m.answer;
+        if (m.ack) o["ack"] = true;  // absent otherwise: sync frames keep their shape
     }
     void operator()(history_msg const& m) const {
         o["type"] = "history";
@@ -228,6 +229,9 @@ class field_reader {
         if (!v->is_bool()) return fail(decode_errc::bad_field), false;
         return v->get_bool();
     }
+    // A flag added after the message's first shape: absent means false, so that frames
+    // without it (an older node's) still decode.
+    bool optional_boolean(std::string_view key) { return o_.contains(key) && boolean(key); }
     json::array const* array(std::string_view key) {
         auto const* v = find(key);
         if (!v) return nullptr;
@@ -422,6 +426,7 @@ result<message> decode_object(json::object const& o) {
             return head;
         });
         h.answer = r.boolean("answer");
+        h.ack = r.optional_boolean("ack");
         m = std::move(h);
     } else if (type == "history") {
         history_msg h;

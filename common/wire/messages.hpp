@@ -116,9 +116,12 @@ struct origin_head {
 
     friend bool operator==(origin_head const&, origin_head const&) = default;
 };
+// `ack`: an acknowledgement (docs/PROTOCOL.md, "Delivery"): the sender stored (committed)
+// the addressee's messages up to its head; the receiver notes it and answers nothing.
 struct heads_msg {
     std::vector<origin_head> heads;
     bool answer = false;
+    bool ack = false;
 };
 // Messages the receiver lacked, with the seals that prove them and the chain each stretch of
 // an origin's messages starts from, as in a welcome. `more`: the sender holds more than one

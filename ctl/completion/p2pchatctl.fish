@@ -21,6 +21,7 @@ complete -c p2pchatctl -n "not __fish_seen_subcommand_from $commands" -a help -d
 
 complete -c p2pchatctl -n "__fish_seen_subcommand_from help" -a "$commands"
 
+complete -c p2pchatctl -n "__fish_seen_subcommand_from send" -s w -l wait -d 'wait until every member stored it'
 complete -c p2pchatctl -n "__fish_seen_subcommand_from tail" -s f -l follow -d 'follow new events'
 complete -c p2pchatctl -n "__fish_seen_subcommand_from tail" -l no-follow -d 'print the backlog and exit'
 complete -c p2pchatctl -n "__fish_seen_subcommand_from tail" -s n -l lines -x -a '10 50 100 all' -d 'events of backlog'

@@ -27,30 +27,8 @@ std::string state_of(node const& at, std::string const& id) {
     return {};
 }
 
-struct group {
-    std::vector<std::unique_ptr<node>> nodes;
-
-    explicit group(int n) {
-        nodes.push_back(std::make_unique<node>(on("127.0.0.1").named("n1")));
-        for (int i = 2; i <= n; ++i)
-            nodes.push_back(std::make_unique<node>(on("127.0.0." + std::to_string(i))
-                                                       .named("n" + std::to_string(i))
-                                                       .joining(nodes.front()->listen())));
-    }
-    bool everyone_holds_everyone() const {
-        for (auto const& n : nodes)
-            if (n->peers().size() != nodes.size()) return false;
-        return true;
-    }
-    std::vector<node const*> all() const {
-        std::vector<node const*> out;
-        for (auto const& n : nodes) out.push_back(n.get());
-        return out;
-    }
-};
-
 TEST(FailureDetection, AKilledPeerIsRemovedEverywhereWithinTheBound) {
-    group g(5);
+    node_group g(5);
     ASSERT_TRUE(wait_until([&] { return g.everyone_holds_everyone(); }, 15s)) << logs_of(g.all());
     auto& victim = *g.nodes.back();
     std::string const id = victim.id();
@@ -78,7 +56,7 @@ TEST(FailureDetection, AKilledPeerIsRemovedEverywhereWithinTheBound) {
 }
 
 TEST(FailureDetection, APeerPausedForThreeSecondsIsNeverRemoved) {
-    group g(5);
+    node_group g(5);
     ASSERT_TRUE(wait_until([&] { return g.everyone_holds_everyone(); }, 15s)) << logs_of(g.all());
     auto& sleeper = *g.nodes[2];
     std::string const id = sleeper.id();

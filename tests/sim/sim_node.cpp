@@ -90,6 +90,8 @@ std::string_view timer_name(engine::timer_kind kind) {
             return "seal";
         case engine::timer_kind::probe:
             return "probe";
+        case engine::timer_kind::ack:
+            return "ack";
     }
     return "?";
 }

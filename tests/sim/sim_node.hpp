@@ -226,7 +226,7 @@ class sim_node {
     std::map<connection_id, connection_end> connections_;
     std::size_t inbound_ = 0;
     std::uint64_t next_serial_ = 0;
-    std::uint64_t timer_serials_[3] = {};  // per engine::timer_kind: re-arming replaces
+    std::uint64_t timer_serials_[4] = {};  // per engine::timer_kind: re-arming replaces
     join_client join_;
     std::vector<engine::effect> spare_;
     std::string line_;  // trace line buffer, reused

@@ -209,6 +209,34 @@ TEST(SimScenario, LeaveWhileCutOffIsHeardAfterTheHeal) {
     }
 }
 
+// Acks are batched (docs/PROTOCOL.md, "Delivery"): a busy stream costs a few heads frames
+// for many chat frames, and nothing is lost with them.
+TEST(SimScenario, AcksOfABusyStreamAreBatched) {
+    constexpr int nodes = 10;
+    simulation sim(config_of(nodes, 7));
+    auto const t = form(sim, nodes);
+    auto const heads = wire::message(wire::heads_msg{}).index();
+    auto const chat = wire::message(wire::chat_msg{}).index();
+    auto sent = [&](std::size_t type) {
+        std::uint64_t n = 0;
+        for (int k = 0; k < nodes; ++k) n += sim.w().node(k).sent().frames_by_type[type];
+        return n;
+    };
+    auto const heads_before = sent(heads), chat_before = sent(chat);
+    sim.chat(t, t + 5s, 1000.0);  // 100 messages a second from each member
+    sim.run_until(t + 5s + 2s);
+    auto const heads_frames = sent(heads) - heads_before;
+    auto const chat_frames = sent(chat) - chat_before;
+    std::printf("busy stream: %llu chat frames, %llu heads frames (acks and anti-entropy)\n",
+                static_cast<unsigned long long>(chat_frames),
+                static_cast<unsigned long long>(heads_frames));
+    EXPECT_GT(chat_frames, 40'000U);
+    // 100 ms batches: about one ack per 10 messages of an author per member.
+    EXPECT_LT(heads_frames * 5, chat_frames);
+    EXPECT_TRUE(sim.w().record().failures().empty())
+        << testing::PrintToString(sim.w().record().failures());
+}
+
 TEST(SimScenario, OneWayPartitionHeals) {
     for (std::uint64_t seed = 1; seed <= 10; ++seed) {
         for (auto mode : {cut_mode::drop, cut_mode::reject}) {

@@ -213,12 +213,23 @@ void describe(std::string& out, engine::effect const& e, id_names const& names) 
                             peer(out, ev.peer, names);
                             out += ' ';
                             out += engine::to_string(ev.reason);
-                        } else {
-                            static_assert(std::is_same_v<E, engine::peer_renamed>);
+                        } else if constexpr (std::is_same_v<E, engine::peer_renamed>) {
                             out += "renamed ";
                             peer(out, ev.peer, names);
                             out += " was ";
                             out += ev.old_name;
+                        } else {
+                            static_assert(std::is_same_v<E, engine::message_delivery>);
+                            out += "delivery #";
+                            append_number(out, ev.first_seq);
+                            out += "..";
+                            append_number(out, ev.seq);
+                            out += ev.delivered() ? " delivered" : " missing";
+                            for (auto const& m : ev.missing) {
+                                out += ' ';
+                                out += names(m.id);
+                                out += m.removed ? " removed" : "";
+                            }
                         }
                     },
                     fx.event);

@@ -299,6 +299,26 @@ std::string logs_of(std::vector<node const*> const& nodes) {
     return out;
 }
 
+node_group::node_group(int n) {
+    nodes.push_back(std::make_unique<node>(on("127.0.0.1").named("n1")));
+    for (int i = 2; i <= n; ++i)
+        nodes.push_back(std::make_unique<node>(on("127.0.0." + std::to_string(i))
+                                                   .named("n" + std::to_string(i))
+                                                   .joining(nodes.front()->listen())));
+}
+
+bool node_group::everyone_holds_everyone() const {
+    for (auto const& n : nodes)
+        if (n->peers().size() != nodes.size()) return false;
+    return true;
+}
+
+std::vector<node const*> node_group::all() const {
+    std::vector<node const*> out;
+    for (auto const& n : nodes) out.push_back(n.get());
+    return out;
+}
+
 bool knows_alive(node const& n, std::string const& id) {
     for (auto const& p : n.peers())
         if (str(p.as_object(), "id") == id && str(p.as_object(), "state") == "alive") return true;

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -188,5 +189,15 @@ std::size_t count_messages(std::vector<boost::json::object> const& events, std::
 
 // Text describing the daemons' logs, for assertion messages.
 std::string logs_of(std::vector<node const*> const& nodes);
+
+// `n` daemons on 127.0.0.1 .. 127.0.0.n named n1 .. nN, each joining through the first.
+struct node_group {
+    std::vector<std::unique_ptr<node>> nodes;
+
+    explicit node_group(int n);
+    // Every node's `peers` lists every node.
+    bool everyone_holds_everyone() const;
+    std::vector<node const*> all() const;
+};
 
 }  // namespace p2pchat::test

@@ -147,8 +147,9 @@ void network::advance(milliseconds by) {
         timer_kind kind = timer_kind::gossip;
         for (auto& [key, m] : machines_) {
             if (!m->up) continue;
-            for (auto [at, k] : {std::pair{m->gossip_at, timer_kind::gossip},
-                                 std::pair{m->probe_at, timer_kind::probe}})
+            for (auto [at, k] :
+                 {std::pair{m->gossip_at, timer_kind::gossip},
+                  std::pair{m->probe_at, timer_kind::probe}, std::pair{m->ack_at, timer_kind::ack}})
                 if (at && *at <= steady_at(target) && (!next_at || *at < *next_at)) {
                     next = m.get();
                     next_at = at;
@@ -159,7 +160,10 @@ void network::advance(milliseconds by) {
         auto const at_ms =
             std::chrono::duration_cast<milliseconds>(*next_at - steady_at(0)).count();
         elapsed_ms_ = std::max(elapsed_ms_, at_ms);
-        (kind == timer_kind::gossip ? next->gossip_at : next->probe_at).reset();
+        (kind == timer_kind::gossip  ? next->gossip_at
+         : kind == timer_kind::probe ? next->probe_at
+                                     : next->ack_at)
+            .reset();
         next->engine->on_timer(kind, now_of(*next));
         execute(*next);
         if (settling_) run();
@@ -176,6 +180,18 @@ void network::settle(milliseconds by) {
 }
 
 // ---------------------------------------------------------------- operations
+
+std::string network::mesh(std::string const& keys) {
+    std::string failed;
+    for (char k : keys) add(k);
+    for (char k : keys.substr(1)) {
+        join(k, keys[0]);
+        run();
+        auto const& j = at(k).join;
+        if (!j || !j->joined || !*j->joined) failed += k;
+    }
+    return failed;
+}
 
 op_result<send_receipt> network::send(char key, std::string text) {
     machine& m = at(key);
@@ -333,6 +349,7 @@ void network::crash(char key) {
     gone.up = false;
     gone.gossip_at.reset();
     gone.probe_at.reset();
+    gone.ack_at.reset();
     for (auto& [number, c] : connections_) {
         if (c.dialer != gone.id && c.acceptor != gone.id) continue;
         // Closed connections too: what was flushed on them dies with the process.
@@ -451,6 +468,9 @@ void network::execute_one(machine& m, effect const& e) {
                         break;
                     case timer_kind::probe:
                         m.probe_at = fx.at;
+                        break;
+                    case timer_kind::ack:
+                        m.ack_at = fx.at;
                         break;
                 }
             } else if constexpr (std::is_same_v<T, emit_event>) {

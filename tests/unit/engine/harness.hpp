@@ -106,6 +106,7 @@ struct machine {
     std::map<std::string, link> links;  // outbound links by peer id
     std::optional<steady_time> gossip_at;
     std::optional<steady_time> probe_at;
+    std::optional<steady_time> ack_at;
     bool seal_due = false;  // a seal timer armed this turn
     std::vector<node_event> events;
     std::vector<effect> trace;  // every effect executed, in order
@@ -151,6 +152,9 @@ class network {
     node& engine(char key) { return *at(key).engine; }
     std::string const& id(char key) const { return at(key).id; }
     std::vector<char> keys() const;
+    // Adds nodes `keys` and joins each after the first through the first, delivering
+    // everything after each join. The keys whose join failed (empty: every one joined).
+    std::string mesh(std::string const& keys);
 
     // ---- the clock
     instant now(char key) const;

@@ -79,6 +79,7 @@ void expect_same(message const& got, message const& want) {
     } else if (auto const* w = std::get_if<heads_msg>(&want)) {
         EXPECT_EQ(std::get<heads_msg>(got).heads, w->heads);
         EXPECT_EQ(std::get<heads_msg>(got).answer, w->answer);
+        EXPECT_EQ(std::get<heads_msg>(got).ack, w->ack);
     } else if (auto const* w = std::get_if<history_msg>(&want)) {
         EXPECT_EQ(std::get<history_msg>(got).messages, w->messages);
         EXPECT_EQ(std::get<history_msg>(got).seals, w->seals);
@@ -131,6 +132,7 @@ std::vector<message> samples() {
         network_key_msg{std::string(43, 'A')},
         heads_msg{{{first.origin, 2}, {std::string(64, 'e'), 0}}, true},
         heads_msg{{}, false},
+        heads_msg{{{first.origin, 7}}, true, true},  // an ack
         history_msg{{first, second},
                     {test::seal_of(second)},
                     {{first.origin, 1, std::string(43, 'B')}},
