@@ -640,11 +640,33 @@ TEST_F(room_fixture, AHistoryOfANewOriginStartsItsWindow) {
 TEST_F(room_fixture, ReceivedMessageIsStoredAndShownNotAsOwn) {
     receive(chat(bob, 1, 1, "yo"));
     auto const fx = out.take();
-    ASSERT_EQ(fx.size(), 2u);
-    EXPECT_EQ(std::get<store_message>(fx[0]).chat.text, "yo");
-    auto const& shown = std::get<message_arrived>(std::get<emit_event>(fx[1]).event);
+    ASSERT_EQ(fx.size(), 3u);
+    // Acknowledged later, with the rest of its burst (ack_delay), not by a frame of its own.
+    EXPECT_EQ(std::get<arm_timer>(fx[0]).timer, timer_kind::ack);
+    EXPECT_EQ(std::get<store_message>(fx[1]).chat.text, "yo");
+    auto const& shown = std::get<message_arrived>(std::get<emit_event>(fx[2]).event);
     EXPECT_EQ(shown.chat, chat(bob, 1, 1, "yo"));
     EXPECT_FALSE(shown.self);
+}
+
+TEST_F(room_fixture, ABurstArmsOneAckTimerAndIsAckedAsOneHeadPerAuthor) {
+    for (std::uint64_t s = 1; s <= 5; ++s) receive(chat(bob, s, s, "b"));
+    receive(chat(carol, 1, 6, "c"));
+    std::size_t timers = 0;
+    for (auto const& e : out.take())
+        if (auto const* t = std::get_if<arm_timer>(&e); t && t->timer == timer_kind::ack) ++timers;
+    EXPECT_EQ(timers, 1u);
+    auto acks = room.take_acks();
+    ASSERT_EQ(acks.size(), 2u);
+    std::map<std::string, std::uint64_t> head_by_author;
+    for (auto const& [to, heads] : acks) {
+        EXPECT_TRUE(heads.ack);
+        ASSERT_EQ(heads.heads.size(), 1u);
+        EXPECT_EQ(heads.heads[0].origin, to);  // each author hears only its own head
+        head_by_author[to] = heads.heads[0].seq;
+    }
+    EXPECT_EQ(head_by_author, (std::map<std::string, std::uint64_t>{{bob, 5}, {carol, 1}}));
+    EXPECT_TRUE(room.take_acks().empty());  // nothing new: nothing sent again
 }
 
 // ---------------------------------------------------------------- history
