@@ -637,6 +637,30 @@ TEST_F(room_fixture, AHistoryOfANewOriginStartsItsWindow) {
     EXPECT_EQ(room.head_of(carol), 1u);
 }
 
+// A welcome carries the room's newest messages, not an origin's window: a node that was away
+// when the older ones were sent must still get them, so the welcome starts nothing and sync
+// pulls the origin from its first message.
+TEST_F(room_fixture, AWelcomeStartsNoWindowAndSyncFillsWhatCameBefore) {
+    std::vector<wire::chat_msg> all;
+    std::string previous;
+    for (std::uint64_t i = 1; i <= 3; ++i) {
+        all.push_back(
+            test::chained_chat('b', i, i, "b" + std::to_string(i), previous, "bob", started_ms));
+        previous = all.back().chain;
+    }
+    room.receive_history({all[1], all[2]}, {test::seal_of(all[2])}, {{bob, 2, all[0].chain}},
+                         at(started_ms), chat_room::history_source::welcome);
+    EXPECT_EQ(drain().size(), 2u);     // shown at once
+    EXPECT_EQ(room.head_of(bob), 0u);  // but the first is still missing
+    auto const asked = room.heads(false).heads;
+    EXPECT_NE(std::find(asked.begin(), asked.end(), wire::origin_head{bob, 0}), asked.end());
+    room.receive_history({all[0], all[1], all[2]}, {test::seal_of(all[2])}, {}, at(started_ms));
+    auto const shown = drain();
+    ASSERT_EQ(shown.size(), 1u);
+    EXPECT_EQ(shown[0].chat.text, "b1");
+    EXPECT_EQ(room.head_of(bob), 3u);
+}
+
 TEST_F(room_fixture, ReceivedMessageIsStoredAndShownNotAsOwn) {
     receive(chat(bob, 1, 1, "yo"));
     auto const fx = out.take();
