@@ -121,7 +121,8 @@ void chat_room::receive_seal(wire::seal_msg&& seal, std::string_view sender) {
 
 void chat_room::receive_history(std::vector<wire::chat_msg>&& history,
                                 std::vector<wire::seal_msg> const& seals,
-                                std::vector<wire::chain_anchor> const& anchors, instant now) {
+                                std::vector<wire::chain_anchor> const& anchors, instant now,
+                                history_source source) {
     using message_id = std::pair<std::string_view, std::uint64_t>;
     std::map<message_id, wire::chat_msg const*> by_id;
     for (auto const& chat : history) by_id[{chat.origin, chat.seq}] = &chat;
@@ -160,11 +161,13 @@ void chat_room::receive_history(std::vector<wire::chat_msg>&& history,
                      " in a history: no seal of its author proves it");
         }
     }
-    // An origin this node holds nothing of yet is followed from the oldest message proven
-    // here (a newcomer's window): what came before is not asked for.
-    for (auto it = proven.begin(); it != proven.end();
-         it = proven.upper_bound({it->first, UINT64_MAX}))
-        seen_.start_at(it->first, it->second);
+    // An origin this node holds nothing of yet is followed from the oldest message a sync
+    // proved here (a newcomer's window): what came before is not asked for. A welcome's
+    // messages wait above a gap until sync fills it (history_source).
+    if (source == history_source::sync)
+        for (auto it = proven.begin(); it != proven.end();
+             it = proven.upper_bound({it->first, UINT64_MAX}))
+            seen_.start_at(it->first, it->second);
     std::set<std::pair<std::string, std::uint64_t>> shown;
     for (auto& chat : history) {
         if (!proven.contains({chat.origin, chat.seq}) || !accept(chat)) continue;

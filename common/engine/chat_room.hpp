@@ -79,12 +79,21 @@ class chat_room {
     // A seal from its author: stored, to hand on with the history it proves (a seal relayed
     // by anyone else is ignored: seals travel from their author, or inside a history).
     void receive_seal(wire::seal_msg&& seal, std::string_view sender);
+    // Where a history came from, which decides whether it may start a newcomer's window.
+    // A sync answer to heads that held nothing of an origin starts at that origin's window
+    // (or at the oldest message the answering node holds), so an origin this node holds
+    // nothing of is followed from there. A welcome carries the newest messages of the whole
+    // room, which may begin past messages this node must still get (sent while it was a
+    // member but away, in a partition or down): it starts no window, and sync pulls the
+    // origin's window in full.
+    enum class history_source { welcome, sync };
     // History a welcome or a sync carried, the seals that prove it and the anchors its
     // stretches start from: shown (marked late) are the messages a verified seal reaches
     // through their chain (our own among them, from before a lost store).
     void receive_history(std::vector<wire::chat_msg>&& history,
                          std::vector<wire::seal_msg> const& seals,
-                         std::vector<wire::chain_anchor> const& anchors, instant now);
+                         std::vector<wire::chain_anchor> const& anchors, instant now,
+                         history_source source = history_source::sync);
 
     // ---- message sync (docs/PROTOCOL.md, "Message sync")
     // What this node holds: for each origin, the highest seq with none missing below it.

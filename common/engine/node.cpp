@@ -49,7 +49,8 @@ void node::on_frame(frame_source const& from, wire::message&& message, instant n
                                     m.from.id == from.peer ? membership::provenance::owner
                                                            : membership::provenance::relayed,
                                     m.peers, now);
-                chat_.receive_history(std::move(m.history), m.seals, m.anchors, now);
+                chat_.receive_history(std::move(m.history), m.seals, m.anchors, now,
+                                      chat_room::history_source::welcome);
             } else if constexpr (std::is_same_v<T, wire::refused_msg>) {
                 out_.log(severity::info, from.remote_host, " refused us: ", m.reason);
             } else if constexpr (std::is_same_v<T, wire::peers_msg>) {
@@ -191,7 +192,8 @@ rpc::result<std::size_t> node::joined(wire::welcome_msg&& welcome, std::string_v
     if (members_.state() != node_state::stopping) members_.rejoin(welcome.from);
     // The join's connection proved the contact's id (the runtime checks welcome.from.id).
     members_.on_welcome(welcome.from, membership::provenance::owner, welcome.peers, now, true);
-    chat_.receive_history(std::move(welcome.history), welcome.seals, welcome.anchors, now);
+    chat_.receive_history(std::move(welcome.history), welcome.seals, welcome.anchors, now,
+                          chat_room::history_source::welcome);
     out_.log(severity::notice, "joined the network through ", contact, "; ",
              members_.table().alive_count(), " peers");
     return members_.table().alive_count();

@@ -1,7 +1,9 @@
 // Failure detection with real daemons (issue #10, item 1; docs/FAILURE_DETECTION.md): five
 // p2pchatd on 127.0.0.x with the default detector. A SIGKILLed peer is removed from every
 // other table within the bound (5 s for groups up to 20), shown as `suspect` meanwhile; a peer
-// SIGSTOPped for 3 s is never removed. Bounded waits only: the tests poll `peers --json`.
+// SIGSTOPped for 3 s is never removed; a peer that one node cannot reach, but the others can,
+// is neither suspected nor removed there (network namespaces, tests/support/netns.hpp).
+// Bounded waits only: the tests poll `peers --json`.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -11,6 +13,7 @@
 #include <vector>
 
 #include "tests/support/daemon.hpp"
+#include "tests/support/netns.hpp"
 
 namespace p2pchat::test {
 namespace {
@@ -88,4 +91,48 @@ TEST(FailureDetection, APeerPausedForThreeSecondsIsNeverRemoved) {
 }
 
 }  // namespace
+// Partial reachability: nodes 1 and 4 cannot reach each other (nftables drops their packets),
+// everyone else reaches both. Node 1's probes of node 4 fail directly but succeed through the
+// helpers, whose acks come back on node 1's own connections: node 4 must never be suspected,
+// and what node 4 says reaches node 1 through message sync with the others.
+TEST(FailureDetection, APeerOneNodeCannotReachIsNeitherSuspectedNorRemoved) {
+    if (auto const why = netns_lab::unavailable(); !why.empty())
+        GTEST_SKIP() << "network namespaces unavailable (" << why << ")";
+    netns_lab lab(4);
+    std::vector<std::unique_ptr<node>> nodes;
+    for (int i = 0; i < lab.size(); ++i) {
+        auto o = on(lab.address(i)).named("n" + std::to_string(i + 1));
+        o.listening(lab.address(i) + ":7447").through(lab.exec_prefix(i));
+        if (i > 0) o.joining(nodes[0]->listen());
+        nodes.push_back(std::make_unique<node>(o));
+    }
+    std::vector<node const*> all;
+    for (auto const& n : nodes) all.push_back(n.get());
+    auto everyone_holds_everyone = [&] {
+        for (auto const& n : nodes)
+            if (n->peers().size() != nodes.size()) return false;
+        return true;
+    };
+    ASSERT_TRUE(wait_until(everyone_holds_everyone, 20s)) << logs_of(all);
+
+    lab.sever(0, 3, netns_lab::cut::drop);
+    auto const cut = clock_type::now();
+    std::string const far = nodes[3]->id();
+    // Longer than a probe round of every member plus the longest suspicion timeout (9 s).
+    while (clock_type::now() - cut < 12s) {
+        auto const state = state_of(*nodes[0], far);
+        ASSERT_FALSE(state.empty()) << "n4 removed at n1\n" << logs_of(all);
+        ASSERT_NE(state, "suspect") << "n4 suspected at n1\n" << logs_of(all);
+        for (std::size_t i = 1; i < nodes.size(); ++i)
+            ASSERT_EQ(nodes[i]->peers().size(), nodes.size()) << nodes[i]->name() << logs_of(all);
+    }
+    std::string const text = "from n4 around the cut";
+    ASSERT_TRUE(send_kept(*nodes[3], text));
+    auto reached = [&] {
+        auto const r = nodes[0]->ctl({"history", "--grep", text});
+        return r.status == 0 && r.out.find(text) != std::string::npos;
+    };
+    EXPECT_TRUE(wait_until(reached, 15s)) << logs_of(all);
+}
+
 }  // namespace p2pchat::test

@@ -109,7 +109,7 @@ void recorder::sent(int node, engine::send_receipt const& receipt, sim_time at) 
         fail("Lamport rule: " + at_text(at) + " " + node_text(node) + " sent " + receipt.id +
              " with Lamport time " + std::to_string(receipt.lamport) + " after showing Lamport " +
              std::to_string(p.max_lamport_shown));
-    sent_.push_back({node, receipt.seq, at});
+    sent_.push_back({node, receipt.seq, at, p.member_since.has_value()});
 }
 
 void recorder::event(int node, engine::node_event const& e, sim_time at) {
@@ -219,6 +219,15 @@ int membership_components(world const& w) {
     return static_cast<int>(roots.size());
 }
 
+namespace {
+// Whether `node` is a member now, and became one again after `at`.
+bool member_after(world const& w, int node, sim_time at) {
+    auto const& processes = w.record().processes(node);
+    return w.node(node).up() && !processes.empty() && processes.back().member_since &&
+           *processes.back().member_since > at;
+}
+}  // namespace
+
 delivery_figures measure_deliveries(world const& w) {
     delivery_figures out;
     // (Lamport, origin id) order: origins ranked by id once.
@@ -246,6 +255,9 @@ delivery_figures measure_deliveries(world const& w) {
             continue;
         for (auto const& m : sent) {
             if (m.origin == n || m.at < *since) continue;
+            // What an author sent alone, after it left, reaches the others only if it came
+            // back: sync carries it then.
+            if (!m.by_member && !member_after(w, m.origin, m.at)) continue;
             ++out.expected;
             if (w.record().ever_shown(n, m.origin, m.seq)) continue;
             ++out.lost;

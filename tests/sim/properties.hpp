@@ -56,6 +56,8 @@ struct sent_message {
     int origin = -1;
     std::uint64_t seq = 0;
     sim_time at{0};
+    // Its author was in the network when it sent it (not alone after a leave).
+    bool by_member = true;
 };
 
 // A node that crashed and stays down: when did the last live member drop it?

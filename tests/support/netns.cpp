@@ -139,25 +139,33 @@ void netns_lab::partition(std::vector<int> const& side, cut how) {
         std::vector<std::string> across;
         for (int j = 0; j < size(); ++j)
             if (inside(i) != inside(j)) across.push_back(address(j));
-        if (across.empty()) continue;
-        auto const set = address_list(across);
-        // A reset cut answers TCP with a reset and lets resets through (the other side's
-        // answers; its own chain would drop them otherwise); anything else is dropped.
-        auto const rules = [&](std::string const& field) {
-            std::string r;
-            if (how == cut::reset)
-                r += "ip " + field + " " + set + " tcp flags rst accept\n" + "ip " + field + " " +
-                     set + " meta l4proto tcp reject with tcp reset\n";
-            return r + "ip " + field + " " + set + " drop\n";
-        };
-        nft(i,
-            "table inet p2pfault {\n"
-            "chain input {\ntype filter hook input priority 0; policy accept;\n" +
-                rules("saddr") +
-                "}\n"
-                "chain output {\ntype filter hook output priority 0; policy accept;\n" +
-                rules("daddr") + "}\n}\n");
+        if (!across.empty()) cut_off(i, across, how);
     }
+}
+
+void netns_lab::sever(int a, int b, cut how) {
+    cut_off(a, {address(b)}, how);
+    cut_off(b, {address(a)}, how);
+}
+
+void netns_lab::cut_off(int i, std::vector<std::string> const& addresses, cut how) {
+    auto const set = address_list(addresses);
+    // A reset cut answers TCP with a reset and lets resets through (the other side's
+    // answers; its own chain would drop them otherwise); anything else is dropped.
+    auto const rules = [&](std::string const& field) {
+        std::string r;
+        if (how == cut::reset)
+            r += "ip " + field + " " + set + " tcp flags rst accept\n" + "ip " + field + " " + set +
+                 " meta l4proto tcp reject with tcp reset\n";
+        return r + "ip " + field + " " + set + " drop\n";
+    };
+    nft(i,
+        "table inet p2pfault {\n"
+        "chain input {\ntype filter hook input priority 0; policy accept;\n" +
+            rules("saddr") +
+            "}\n"
+            "chain output {\ntype filter hook output priority 0; policy accept;\n" +
+            rules("daddr") + "}\n}\n");
 }
 
 void netns_lab::loss(int i, int percent) {

@@ -46,6 +46,8 @@ class netns_lab {
     };
     // Cuts every node in `side` from every other node, both ways.
     void partition(std::vector<int> const& side, cut how);
+    // Cuts nodes a and b from each other only: each still reaches everyone else.
+    void sever(int a, int b, cut how);
     // Node i loses `percent` % of the packets it sends and receives, at random.
     void loss(int i, int percent);
     // Removes every fault from every node.
@@ -54,6 +56,8 @@ class netns_lab {
   private:
     // Deletes what the lab made (no throw).
     void remove();
+    // Node i's rules that cut it from these addresses, both ways.
+    void cut_off(int i, std::vector<std::string> const& addresses, cut how);
     // Runs `nft -f -` with this script in node i's namespace.
     void nft(int i, std::string const& script) const;
 

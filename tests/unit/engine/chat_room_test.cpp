@@ -637,14 +637,60 @@ TEST_F(room_fixture, AHistoryOfANewOriginStartsItsWindow) {
     EXPECT_EQ(room.head_of(carol), 1u);
 }
 
+// A welcome carries the room's newest messages, not an origin's window: a node that was away
+// when the older ones were sent must still get them, so the welcome starts nothing and sync
+// pulls the origin from its first message.
+TEST_F(room_fixture, AWelcomeStartsNoWindowAndSyncFillsWhatCameBefore) {
+    std::vector<wire::chat_msg> all;
+    std::string previous;
+    for (std::uint64_t i = 1; i <= 3; ++i) {
+        all.push_back(
+            test::chained_chat('b', i, i, "b" + std::to_string(i), previous, "bob", started_ms));
+        previous = all.back().chain;
+    }
+    room.receive_history({all[1], all[2]}, {test::seal_of(all[2])}, {{bob, 2, all[0].chain}},
+                         at(started_ms), chat_room::history_source::welcome);
+    EXPECT_EQ(drain().size(), 2u);     // shown at once
+    EXPECT_EQ(room.head_of(bob), 0u);  // but the first is still missing
+    auto const asked = room.heads(false).heads;
+    EXPECT_NE(std::find(asked.begin(), asked.end(), wire::origin_head{bob, 0}), asked.end());
+    room.receive_history({all[0], all[1], all[2]}, {test::seal_of(all[2])}, {}, at(started_ms));
+    auto const shown = drain();
+    ASSERT_EQ(shown.size(), 1u);
+    EXPECT_EQ(shown[0].chat.text, "b1");
+    EXPECT_EQ(room.head_of(bob), 3u);
+}
+
 TEST_F(room_fixture, ReceivedMessageIsStoredAndShownNotAsOwn) {
     receive(chat(bob, 1, 1, "yo"));
     auto const fx = out.take();
-    ASSERT_EQ(fx.size(), 2u);
-    EXPECT_EQ(std::get<store_message>(fx[0]).chat.text, "yo");
-    auto const& shown = std::get<message_arrived>(std::get<emit_event>(fx[1]).event);
+    ASSERT_EQ(fx.size(), 3u);
+    // Acknowledged later, with the rest of its burst (ack_delay), not by a frame of its own.
+    EXPECT_EQ(std::get<arm_timer>(fx[0]).timer, timer_kind::ack);
+    EXPECT_EQ(std::get<store_message>(fx[1]).chat.text, "yo");
+    auto const& shown = std::get<message_arrived>(std::get<emit_event>(fx[2]).event);
     EXPECT_EQ(shown.chat, chat(bob, 1, 1, "yo"));
     EXPECT_FALSE(shown.self);
+}
+
+TEST_F(room_fixture, ABurstArmsOneAckTimerAndIsAckedAsOneHeadPerAuthor) {
+    for (std::uint64_t s = 1; s <= 5; ++s) receive(chat(bob, s, s, "b"));
+    receive(chat(carol, 1, 6, "c"));
+    std::size_t timers = 0;
+    for (auto const& e : out.take())
+        if (auto const* t = std::get_if<arm_timer>(&e); t && t->timer == timer_kind::ack) ++timers;
+    EXPECT_EQ(timers, 1u);
+    auto acks = room.take_acks();
+    ASSERT_EQ(acks.size(), 2u);
+    std::map<std::string, std::uint64_t> head_by_author;
+    for (auto const& [to, heads] : acks) {
+        EXPECT_TRUE(heads.ack);
+        ASSERT_EQ(heads.heads.size(), 1u);
+        EXPECT_EQ(heads.heads[0].origin, to);  // each author hears only its own head
+        head_by_author[to] = heads.heads[0].seq;
+    }
+    EXPECT_EQ(head_by_author, (std::map<std::string, std::uint64_t>{{bob, 5}, {carol, 1}}));
+    EXPECT_TRUE(room.take_acks().empty());  // nothing new: nothing sent again
 }
 
 // ---------------------------------------------------------------- history
