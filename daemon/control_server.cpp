@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "common/address.hpp"
@@ -196,10 +197,10 @@ class control_server::client : public std::enable_shared_from_this<client> {
         bool finish() const { return c.closing_; }
         void written(boost::system::error_code, std::size_t, std::size_t) { c.drained_.cancel(); }
         // No reply leaves before what it acknowledges is committed (a `send`'s message): one
-        // commit for every request a read brought, not one per request.
-        void before_write() {
-            if (c.answered_) c.node().make_durable();
-            c.answered_ = false;
+        // commit for every request a read brought, not one per request. The writer waits;
+        // the io thread and this client's reader go on.
+        awaitable<void> before_write() {
+            if (std::exchange(c.answered_, false)) co_await c.node().make_durable();
         }
     };
 
@@ -328,7 +329,7 @@ class control_server::client : public std::enable_shared_from_this<client> {
     // The waiting half: the result says whether every member alive at send time stored the
     // message (docs/CONTROL.md, "Delivery").
     awaitable<void> wait_delivery(sent_message& sent) {
-        node().make_durable();  // our own copy first: the others' acks take a while anyway
+        co_await node().make_durable();  // our own copy first: the others' acks take a while
         auto d = co_await node().wait_delivery(sent.seq, *sent.wait);
         if (!d) {
             sent.result["delivered"] = false;
@@ -468,7 +469,7 @@ class control_server::client : public std::enable_shared_from_this<client> {
                 json::object{{"events", std::move(out)}, {"truncated", taken < events.size()}});
         }
         if (c.method == "messages")
-            co_return reply(messages_method(node(), p, max_queued_bytes / 2));
+            co_return reply(co_await messages_method(node(), p, max_queued_bytes / 2));
         if (c.method == "subscribe") {
             std::uint64_t backlog = 0, since = 0;
             if (!read_count(p, "backlog", backlog) || !read_count(p, "since", since))

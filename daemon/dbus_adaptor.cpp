@@ -4,7 +4,9 @@
 #include <systemd/sd-bus.h>
 
 #include <boost/asio/posix/stream_descriptor.hpp>
+#include <optional>
 #include <stdexcept>
+#include <string>
 
 #include "common/address.hpp"
 #include "daemon/event_log.hpp"
@@ -67,6 +69,9 @@ struct dbus_adaptor::connection : std::enable_shared_from_this<connection> {
     static awaitable<void> process_loop(std::shared_ptr<connection> self);
     static awaitable<void> finish_join(std::shared_ptr<connection> self, sd_bus_message* call,
                                        std::string address_text);
+    // Replies to a Send (with the message's id) or a Rename once its writes are committed.
+    static awaitable<void> reply_when_durable(std::shared_ptr<connection> self,
+                                              sd_bus_message* call, std::optional<std::string> id);
     void on_event(event const& e);
     void emit_delivery(engine::message_delivery const& d);
 
@@ -181,19 +186,38 @@ awaitable<void> dbus_adaptor::connection::process_loop(std::shared_ptr<connectio
 int dbus_adaptor::connection::method_send(sd_bus_message* m, void* self, sd_bus_error* error) {
     char const* text = nullptr;
     if (int r = sd_bus_message_read(m, "s", &text); r < 0) return r;
-    auto sent = self_of(self).node_.send(text);
+    auto& c = self_of(self);
+    auto sent = c.node_.send(text);
     if (!sent) return set_error(error, sent.error());
-    self_of(self).node_.make_durable();  // the reply acknowledges a stored message
-    return sd_bus_reply_method_return(m, "s", sent->id.c_str());
+    // The reply acknowledges a stored message: it leaves once the message is committed.
+    asio::co_spawn(c.executor_,
+                   reply_when_durable(c.shared_from_this(), sd_bus_message_ref(m), sent->id),
+                   log_exception{"D-Bus send"});
+    return 1;
 }
 
 int dbus_adaptor::connection::method_rename(sd_bus_message* m, void* self, sd_bus_error* error) {
     char const* name = nullptr;
     if (int r = sd_bus_message_read(m, "s", &name); r < 0) return r;
-    auto renamed = self_of(self).node_.rename(name);
+    auto& c = self_of(self);
+    auto renamed = c.node_.rename(name);
     if (!renamed) return set_error(error, renamed.error());
-    self_of(self).node_.make_durable();
-    return sd_bus_reply_method_return(m, "");
+    asio::co_spawn(c.executor_,
+                   reply_when_durable(c.shared_from_this(), sd_bus_message_ref(m), std::nullopt),
+                   log_exception{"D-Bus rename"});
+    return 1;
+}
+
+awaitable<void> dbus_adaptor::connection::reply_when_durable(std::shared_ptr<connection> self,
+                                                             sd_bus_message* call,
+                                                             std::optional<std::string> id) {
+    co_await self->node_.make_durable();
+    if (id)
+        sd_bus_reply_method_return(call, "s", id->c_str());
+    else
+        sd_bus_reply_method_return(call, "");
+    sd_bus_message_unref(call);
+    self->timeout_.cancel();  // the reply waits in sd-bus's queue: let the loop flush it
 }
 
 int dbus_adaptor::connection::method_join(sd_bus_message* m, void* self, sd_bus_error* error) {

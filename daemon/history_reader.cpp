@@ -10,8 +10,11 @@ namespace p2pchat::daemon {
 
 namespace {
 
+// Messages name their author by origins.id (docs/STORAGE.md, "Schema"); rows carry its key.
+// CROSS JOIN: messages is the outer loop, read in history order through messages_history.
 constexpr char const* columns =
-    "origin, seq, lamport, time_ms, name, text, chain, event_seq, arrived_ms";
+    "o.key, m.seq, m.lamport, m.time_ms, m.name, m.text, m.chain, m.event_seq, m.arrived_ms "
+    "FROM messages m CROSS JOIN origins o ON o.id = m.origin";
 
 // A reader waits this long at most for a lock (a checkpoint in progress): the io thread waits.
 constexpr int busy_timeout_ms = 100;
@@ -89,19 +92,22 @@ std::string history_reader::open() {
     db.exec("PRAGMA cache_size=-1024");
     std::string const cols = columns;
     // History order, newest first, from a cursor: a range on the index messages_history.
+    // Ties of one Lamport time are ordered by the author's key, sorted apart (the index holds
+    // origins.id).
     if (db.prepare("SELECT " + cols +
-                       " FROM messages WHERE room = '' AND (lamport, origin, seq) < (?1, ?2, ?3) "
-                       "ORDER BY lamport DESC, origin DESC, seq DESC LIMIT ?4",
+                       " WHERE m.room = '' AND m.lamport <= ?1 AND "
+                       "(m.lamport, o.key, m.seq) < (?1, ?2, ?3) "
+                       "ORDER BY m.lamport DESC, o.key DESC, m.seq DESC LIMIT ?4",
                    page_) != SQLITE_OK ||
         // No index on event_seq (it would cost every insert a third b-tree): this sorts, once
         // at start.
         db.prepare("SELECT " + cols +
-                       " FROM messages WHERE room = '' AND event_seq IS NOT NULL "
-                       "ORDER BY event_seq DESC LIMIT ?1",
+                       " WHERE m.room = '' AND m.event_seq IS NOT NULL "
+                       "ORDER BY m.event_seq DESC LIMIT ?1",
                    numbered_) != SQLITE_OK ||
-        db.prepare("SELECT t.origin, coalesce((SELECT name FROM messages m WHERE m.room = "
+        db.prepare("SELECT o.key, coalesce((SELECT name FROM messages m WHERE m.room = "
                    "t.room AND m.origin = t.origin ORDER BY m.seq DESC LIMIT 1), '') "
-                   "FROM tips t WHERE t.room = ''",
+                   "FROM tips t JOIN origins o ON o.id = t.origin WHERE t.room = ''",
                    authors_) != SQLITE_OK) {
         auto why = failure("preparing");
         page_ = {};

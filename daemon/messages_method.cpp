@@ -56,14 +56,14 @@ json::object message_json(stored_message const& m, node const& n) {
 
 }  // namespace
 
-std::variant<json::value, rpc::error> messages_method(node& n, json::object const& p,
-                                                      std::size_t max_bytes) {
+awaitable<std::variant<json::value, rpc::error>> messages_method(node& n, json::object const& p,
+                                                                 std::size_t max_bytes) {
     std::size_t limit = 100;
     if (auto const* v = p.if_contains("limit")) {
         auto const c = count(v);
         if (!c || *c == 0 || *c > max_messages_page)
-            return invalid("limit must be an integer from 1 to " +
-                           std::to_string(max_messages_page));
+            co_return invalid("limit must be an integer from 1 to " +
+                              std::to_string(max_messages_page));
         limit = static_cast<std::size_t>(*c);
     }
     history_filter filter;
@@ -71,31 +71,32 @@ std::variant<json::value, rpc::error> messages_method(node& n, json::object cons
          {std::pair{"since_ms", &filter.since_ms}, std::pair{"until_ms", &filter.until_ms}}) {
         if (auto const* v = p.if_contains(key)) {
             auto const t = integer(*v);
-            if (!t) return invalid(std::string(key) + " must be an integer (Unix milliseconds)");
+            if (!t) co_return invalid(std::string(key) + " must be an integer (Unix milliseconds)");
             *out = *t;
         }
     }
     if (auto const* v = p.if_contains("grep")) {
         if (!v->is_string() || v->get_string().empty())
-            return invalid("grep must be a non-empty string");
+            co_return invalid("grep must be a non-empty string");
         filter.grep = std::string(v->get_string());
     }
     std::optional<std::string> from;
     if (auto const* v = p.if_contains("from")) {
         if (!v->is_string() || v->get_string().empty())
-            return invalid("from must be a non-empty string (a name, an id or its start)");
+            co_return invalid("from must be a non-empty string (a name, an id or its start)");
         from = std::string(v->get_string());
     }
     std::optional<history_cursor> before;
     if (auto const* v = p.if_contains("before")) {
         before = cursor_of(*v);
         if (!before)
-            return invalid(
+            co_return invalid(
                 "before must be a cursor from an earlier reply ({\"lamport\", \"origin\", "
                 "\"seq\"})");
     }
-    auto r = n.messages(from, std::move(filter), before, limit, max_bytes);
-    if (!r) return r.error();
+    auto r = co_await n.messages(std::move(from), std::move(filter), std::move(before), limit,
+                                 max_bytes);
+    if (!r) co_return r.error();
     json::array messages;
     messages.reserve(r->page.messages.size());
     for (auto const& m : r->page.messages) messages.emplace_back(message_json(m, n));
@@ -105,7 +106,7 @@ std::variant<json::value, rpc::error> messages_method(node& n, json::object cons
     if (auto const& next = r->page.next)
         out["before"] =
             json::object{{"lamport", next->lamport}, {"origin", next->origin}, {"seq", next->seq}};
-    return out;
+    co_return out;
 }
 
 }  // namespace p2pchat::daemon

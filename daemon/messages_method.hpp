@@ -7,6 +7,7 @@
 #include <variant>
 
 #include "common/rpc/rpc.hpp"
+#include "daemon/asio.hpp"
 
 namespace p2pchat::daemon {
 
@@ -15,9 +16,10 @@ class node;
 // At most this many messages per page.
 inline constexpr std::size_t max_messages_page = 1000;
 
-// The reply's result or its error; max_bytes bounds the text a page carries.
-std::variant<boost::json::value, rpc::error> messages_method(node& n,
-                                                             boost::json::object const& params,
-                                                             std::size_t max_bytes);
+// The reply's result or its error; max_bytes bounds the text a page carries. It waits for the
+// store's writer to commit what was shown so far (node::messages), without blocking the
+// thread; `params` are read before it waits.
+awaitable<std::variant<boost::json::value, rpc::error>> messages_method(
+    node& n, boost::json::object const& params, std::size_t max_bytes);
 
 }  // namespace p2pchat::daemon

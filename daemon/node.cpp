@@ -126,7 +126,7 @@ node::node(asio::any_io_executor executor, options const& opts, node_identity id
       // Two inbound connections per peer leave room for joins and reconnects in flight.
       listener_(executor, *this, settings_, opts.listen, 2 * opts.max_peers + 64),
       store_(std::filesystem::path(opts.state_dir) / "history.db",
-             retention{opts.history_max_messages, opts.history_max_age}),
+             retention{opts.history_max_messages, opts.history_max_age}, executor),
       history_(std::filesystem::path(opts.state_dir) / "history.db"),
       engine_(
           engine_config(opts, identity_, listener_.local_address(), starting_name(opts, store_)),
@@ -137,13 +137,13 @@ node::node(asio::any_io_executor executor, options const& opts, node_identity id
               asio::steady_timer(executor, asio::steady_timer::time_point::max()),
               asio::steady_timer(executor, asio::steady_timer::time_point::max())},
       join_retry_(executor),
-      commit_timer_(executor) {
+      commit_wake_(executor, asio::steady_timer::time_point::max()) {
     boost::system::error_code ec;
     auto const host = asio::ip::make_address(listener_.local_address().host, ec);
     if (!ec && !host.is_unspecified()) settings_.source = host;
     if (opts.name_given) store_.set_meta("name", opts.name);
     store_.prune(unix_time_ms());  // retention holds from the start (a lowered limit, say)
-    store_.commit();
+    store_.sync();                 // before the node runs: blocking is fine here
     restore_events();
 }
 
@@ -173,7 +173,7 @@ void node::restore_events() {
     events_.resume_numbering(last);
     reserved_event_seq_ = last;
     reserve_event_numbers();
-    store_.commit();
+    store_.sync();  // before the node runs: blocking is fine here
 }
 
 void node::reserve_event_numbers() {
@@ -186,29 +186,32 @@ void node::reserve_event_numbers() {
     store_.set_meta("event_seq", std::to_string(reserved_event_seq_));
 }
 
-rpc::result<node::history_result> node::messages(std::optional<std::string> const& from,
-                                                 history_filter filter,
-                                                 std::optional<history_cursor> const& before,
-                                                 std::size_t limit, std::size_t max_bytes) {
-    // The reader sees what was committed: every message shown so far is, after this.
-    make_durable();
+awaitable<rpc::result<node::history_result>> node::messages(std::optional<std::string> from,
+                                                            history_filter filter,
+                                                            std::optional<history_cursor> before,
+                                                            std::size_t limit,
+                                                            std::size_t max_bytes) {
+    // Every message event up to this number has its write handed to the writer now; the
+    // reader's connection sees it once the writer committed it. Writes that join meanwhile
+    // may show in the page too, with larger numbers: a follower skips those (ctl/resume.hpp).
     history_result out{{}, events_.last_seq()};
+    co_await make_durable();  // this thread goes on meanwhile
     if (from) {
         std::vector<std::pair<std::string, std::string>> authors;
         if (auto why = history_.authors(authors); !why.empty())
-            return rpc::error{rpc::code::internal_error, why};
+            co_return rpc::error{rpc::code::internal_error, why};
         for (auto const& p : engine_.peers()) authors.emplace_back(p.id, p.name);
         // A known peer's name is its current one: it comes last and wins.
         std::map<std::string, std::string> current;
         for (auto& [id, name] : authors)
             if (!name.empty() || !current.contains(id)) current[id] = name;
         auto const match = match_authors(*from, {current.begin(), current.end()});
-        if (!match.error.empty()) return rpc::error{rpc::code::invalid_params, match.error};
+        if (!match.error.empty()) co_return rpc::error{rpc::code::invalid_params, match.error};
         filter.from = match.ids;
     }
     if (auto why = history_.page(filter, before, limit, max_bytes, out.page); !why.empty())
-        return rpc::error{rpc::code::internal_error, why};
-    return out;
+        co_return rpc::error{rpc::code::internal_error, why};
+    co_return out;
 }
 
 engine::instant node::now() { return {std::chrono::steady_clock::now(), unix_time_ms()}; }
@@ -232,6 +235,7 @@ void node::start() {
     asio::co_spawn(executor_, timer_loop(engine::timer_kind::probe), log_exception{"probe"});
     asio::co_spawn(executor_, timer_loop(engine::timer_kind::ack), log_exception{"ack"});
     asio::co_spawn(executor_, rejoin_loop(), log_exception{"rejoin"});
+    asio::co_spawn(executor_, group_commit(), log_exception{"group commit"});
 }
 
 awaitable<void> node::shutdown() {
@@ -242,8 +246,8 @@ awaitable<void> node::shutdown() {
     for (auto& t : timers_) t.cancel();
     for (auto* w : waiters_) w->timer->cancel();
     join_retry_.cancel();
-    commit_timer_.cancel();
-    make_durable();
+    commit_wake_.cancel();
+    co_await make_durable();
     // Give the goodbyes a moment to reach the wire; never hang the stop on a dead peer.
     asio::steady_timer poll(executor_);
     auto const deadline = std::chrono::steady_clock::now() + shutdown_grace;
@@ -261,7 +265,7 @@ awaitable<void> node::shutdown() {
     // The engine has stopped: no event comes after these. The next run numbers on right after
     // the last one instead of after the reservation.
     store_.set_meta("event_seq", std::to_string(events_.last_seq()));
-    make_durable();
+    co_await make_durable();
 }
 
 // ---------------------------------------------------------------- operations
@@ -507,23 +511,59 @@ void node::end_turn() {
     if (peers_changed_ && now_ms - peers_saved_ms_ >= peers_save_ms) save_peers();
     if (store_.prune_due(now_ms)) store_.prune(now_ms);
     reserve_event_numbers();
-    // Group commit: the turns of the next commit_delay join the transaction, which is then
-    // committed once. A front end commits sooner, before it acknowledges (make_durable()).
-    if (store_.pending() && !commit_armed_) {
+    // Group commit: the writes of the next commit_delay go to the writer in one batch. A
+    // front end hands them over sooner, before it acknowledges (make_durable()).
+    if (store_.unflushed() && !commit_armed_) {
         commit_armed_ = true;
-        commit_timer_.expires_after(commit_delay);
-        commit_timer_.async_wait([this](boost::system::error_code ec) {
-            commit_armed_ = false;
-            if (!ec) store_.commit();
-        });
+        commit_wake_.cancel();
+    }
+}
+
+awaitable<void> node::group_commit() {
+    asio::steady_timer delay(executor_);
+    while (!stopping_) {
+        if (!commit_armed_) {
+            co_await commit_wake_.async_wait(use_nothrow);  // end_turn() wakes it
+            continue;
+        }
+        delay.expires_after(commit_delay);
+        co_await delay.async_wait(use_nothrow);
+        commit_armed_ = false;
+        store_.flush();  // never waits: the writer thread commits
     }
 }
 
 // Heads (acks, anti-entropy) tell a peer what this node has stored, and the peer counts
 // its messages delivered on that word: what they claim is committed before they leave
-// (docs/PROTOCOL.md, "Delivery"). They go out a few times a second at most.
-void node::commit_before_heads(wire::message const& message) {
-    if (std::holds_alternative<wire::heads_msg>(message) && store_.pending()) store_.commit();
+// (docs/PROTOCOL.md, "Delivery"). They go out a few times a second at most. With writes
+// not yet committed, the frame is held until the writer has committed them (this thread
+// goes on meanwhile); true when it was held.
+bool node::hold_heads(wire::message const& message, held_frame&& held) {
+    if (!std::holds_alternative<wire::heads_msg>(message) || !store_.uncommitted()) return false;
+    if (!held.frame) return true;  // over the limit: nothing to send anyway
+    held_heads_.push_back(std::move(held));
+    if (!releasing_heads_) {
+        releasing_heads_ = true;
+        asio::co_spawn(executor_, release_heads(), log_exception{"heads"});
+    }
+    return true;
+}
+
+awaitable<void> node::release_heads() {
+    while (!held_heads_.empty() && !stopping_) {
+        auto frames = std::exchange(held_heads_, {});
+        co_await make_durable();  // what the frames claim, and any write before them
+        if (stopping_) break;
+        for (auto& h : frames) {
+            if (!h.peer.empty()) {
+                send_to(h.peer, std::move(h.frame), h.first);
+            } else if (auto* to = connection(h.connection)) {
+                to->send(std::move(h.frame));
+            }
+        }
+    }
+    held_heads_.clear();
+    releasing_heads_ = false;
 }
 
 void node::settled(engine::message_delivery const& delivery) {
@@ -597,15 +637,16 @@ void node::execute(engine::effect& effect) {
         [&](auto& fx) {
             using T = std::decay_t<decltype(fx)>;
             if constexpr (std::is_same_v<T, engine::send_to_peer>) {
-                commit_before_heads(*fx.message);
-                if (auto frame = frame_within_limit(*fx.message))
-                    send_to(fx.peer, std::move(frame), fx.first);
+                auto frame = frame_within_limit(*fx.message);
+                if (hold_heads(*fx.message, {fx.peer, {}, frame, fx.first})) return;
+                if (frame) send_to(fx.peer, std::move(frame), fx.first);
             } else if constexpr (std::is_same_v<T, engine::reply_on>) {
-                commit_before_heads(*fx.message);
+                auto frame = frame_within_limit(*fx.message);
+                if (hold_heads(*fx.message, {{}, fx.connection, frame, false})) return;
                 // Most answer the frame being handled; an indirect probe's ack answers a
                 // requester whose ping_req came earlier, on its own connection.
                 if (auto* to = connection(fx.connection))
-                    if (auto frame = frame_within_limit(*fx.message)) to->send(std::move(frame));
+                    if (frame) to->send(std::move(frame));
             } else if constexpr (std::is_same_v<T, engine::broadcast>) {
                 auto const frame = frame_within_limit(*fx.message);  // once, for every link
                 for (auto& [id, link] : links_)
@@ -634,8 +675,9 @@ void node::execute(engine::effect& effect) {
                 events_.append(std::move(fx.event));
             } else if constexpr (std::is_same_v<T, engine::store_message>) {
                 // The engine asks to show a message right after storing it (chat_room.cpp:
-                // store_message, then its emit_event): that event gets the next number.
-                store_.append(fx.chat, fx.arrived_unix_ms, events_.last_seq() + 1);
+                // store_message, then its emit_event): that event gets the next number. The
+                // effect is spent: its message moves into the store's batch.
+                store_.append(std::move(fx.chat), fx.arrived_unix_ms, events_.last_seq() + 1);
             } else if constexpr (std::is_same_v<T, engine::store_seal>) {
                 store_.append_seal(fx.seal);
             } else if constexpr (std::is_same_v<T, engine::adopt_network_key>) {

@@ -7,10 +7,11 @@
 // the event log, messages into the store, log lines. It holds no protocol rules of its own.
 //
 // Durable state (docs/STORAGE.md): each input's effects are one turn; turns are committed to
-// the history database in groups (at most 20 ms after the first write), and always before a
-// front end acknowledges an operation (a `send` returns only once its message is committed:
-// make_durable()). The node keeps its screen name and the peers it knew there, and
-// rejoins through those peers when it starts without --join or finds itself alone.
+// the history database in groups (handed to the store's writer thread at most 20 ms after
+// the first write), and always before a front end acknowledges an operation (a `send`
+// returns only once its message is committed: co_await make_durable()). The node keeps its screen
+// name and the peers it knew there, and rejoins through those peers when it starts without --join
+// or finds itself alone.
 //
 // Lives on the io thread; no locks. Owned by main(); the coroutines it starts end when
 // shutdown() has run.
@@ -88,15 +89,19 @@ class node final : public frame_handler, public link_observer {
         history_page page;
         std::uint64_t event_seq = 0;
     };
-    rpc::result<history_result> messages(std::optional<std::string> const& from,
-                                         history_filter filter,
-                                         std::optional<history_cursor> const& before,
-                                         std::size_t limit, std::size_t max_bytes);
-    // Commits every write so far. Writes nobody waits for are committed in groups, at most
-    // 20 ms after the first (one transaction for the many frames of a stream); a front end
-    // calls this before it acknowledges an operation (the control server before it writes
-    // replies, D-Bus before its reply), so that a `send` that returned is on disk.
-    void make_durable() { store_.commit(); }
+    // Waits for the store's writer (durable()) first, without blocking this thread: the
+    // reader's connection sees committed data only.
+    awaitable<rpc::result<history_result>> messages(std::optional<std::string> from,
+                                                    history_filter filter,
+                                                    std::optional<history_cursor> before,
+                                                    std::size_t limit, std::size_t max_bytes);
+    // Waits until every write so far is committed (by the store's writer thread; this
+    // thread goes on meanwhile). Writes nobody waits for are committed in groups, handed to
+    // the writer at most 20 ms after the first (one transaction for the many frames of a
+    // stream); a front end awaits this before it acknowledges an operation (the control
+    // server before it writes replies, D-Bus before its reply), so that a `send` that
+    // returned is in the file.
+    awaitable<void> make_durable() { return store_.durable(); }
     std::string const& socket_path() const { return socket_path_; }
     void set_socket_path(std::string path) { socket_path_ = std::move(path); }
 
@@ -139,7 +144,16 @@ class node final : public frame_handler, public link_observer {
     std::vector<address> remembered_contacts() const;
     bool alone() const;
     frame_ptr frame_within_limit(wire::message const& message);
-    void commit_before_heads(wire::message const& message);
+    // A heads frame waiting for the writes it speaks of: to `peer`, or (no peer) on
+    // `connection`.
+    struct held_frame {
+        std::string peer;
+        engine::connection_id connection{};
+        frame_ptr frame;
+        bool first = false;
+    };
+    bool hold_heads(wire::message const& message, held_frame&& held);
+    awaitable<void> release_heads();
     // The open connection with this id: the current one, or one that asked earlier.
     peer_connection* connection(engine::connection_id id);
     void send_to(std::string const& peer, frame_ptr frame, bool first);
@@ -155,6 +169,8 @@ class node final : public frame_handler, public link_observer {
     // The --join targets until one answers, and the remembered peers whenever the node is
     // alone: at start, and every --rejoin-interval while no peer is left.
     awaitable<void> rejoin_loop();
+    // Hands the store's open batch to its writer commit_delay after end_turn() armed it.
+    awaitable<void> group_commit();
 
     asio::any_io_executor executor_;
     options options_;
@@ -186,8 +202,10 @@ class node final : public frame_handler, public link_observer {
     std::uint64_t reserved_event_seq_ = 0;
     // The live peers changed since they were last saved, and when that was.
     bool peers_changed_ = false;
-    asio::steady_timer commit_timer_;  // the group commit of writes nobody waits for
+    asio::steady_timer commit_wake_;  // never armed; cancelled to wake group_commit()
     bool commit_armed_ = false;
+    std::vector<held_frame> held_heads_;  // sent once the store committed (hold_heads())
+    bool releasing_heads_ = false;        // a flush is due at the end of the delay
     std::int64_t peers_saved_ms_ = 0;
     // The wait_delivery() calls in progress; each lives in its coroutine's frame and leaves
     // this list before the frame ends.

@@ -53,8 +53,8 @@ class outbox {
     //                         after every write; after an error the batch is back at the
     //                         front of the queue (a link that redials sends it again) and
     //                         the writer ends
-    //   void before_write()   (optional) the batch is about to be written: a control
-    //                         client's replies wait for the store's commit here
+    //   awaitable<void> before_write()   (optional) the batch is about to be written: a
+    //                         control client's replies wait for the store's commit here
     //   bool seal(std::vector<shared_buffer> const& batch, std::string& out)   (optional)
     //                         encrypts the batch into `out`, which is written instead;
     //                         false ends the writer (the cipher is spent)
@@ -95,7 +95,7 @@ awaitable<void> outbox::write_to(Stream& stream, std::size_t max_per_write, Hook
             if constexpr (!sealed) buffers.emplace_back(asio::buffer(*items_[head_]));
             batch.push_back(pop_front());
         }
-        if constexpr (requires(Hooks & h) { h.before_write(); }) hooks.before_write();
+        if constexpr (requires(Hooks & h) { h.before_write(); }) co_await hooks.before_write();
         if constexpr (sealed) {
             records.clear();
             if (!hooks.seal(batch, records)) co_return;

@@ -1,7 +1,8 @@
 #include "daemon/sqlite_store.hpp"
 
 #include <algorithm>
-#include <cstring>
+#include <boost/asio/post.hpp>
+#include <set>
 #include <stdexcept>
 
 #include "daemon/log.hpp"
@@ -10,215 +11,89 @@ namespace p2pchat::daemon {
 
 namespace {
 
-// The schema of version 1 (docs/STORAGE.md). Every table is keyed by room first ('' is the
-// one room there is today), so that rooms join without rewriting a row. Messages are stored
-// in their primary key's b-tree (WITHOUT ROWID): an insert updates two b-trees, not three.
-constexpr char const* schema_v1 = R"sql(
-CREATE TABLE messages(
-    room TEXT NOT NULL DEFAULT '',
-    origin TEXT NOT NULL,
-    seq INTEGER NOT NULL,
-    lamport INTEGER NOT NULL,
-    time_ms INTEGER NOT NULL,
-    arrived_ms INTEGER NOT NULL,
-    name TEXT NOT NULL,
-    text TEXT NOT NULL,
-    chain TEXT NOT NULL,
-    PRIMARY KEY(room, origin, seq)) WITHOUT ROWID;
-CREATE INDEX messages_history ON messages(room, lamport, origin, seq);
-CREATE TABLE seals(
-    room TEXT NOT NULL DEFAULT '',
-    origin TEXT NOT NULL,
-    seq INTEGER NOT NULL,
-    chain TEXT NOT NULL,
-    sig TEXT NOT NULL,
-    PRIMARY KEY(room, origin, seq)) WITHOUT ROWID;
-CREATE TABLE tips(
-    room TEXT NOT NULL DEFAULT '',
-    origin TEXT NOT NULL,
-    seq INTEGER NOT NULL,
-    chain TEXT NOT NULL,
-    PRIMARY KEY(room, origin)) WITHOUT ROWID;
-CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
-CREATE TABLE peers(
-    id TEXT PRIMARY KEY,
-    name TEXT NOT NULL,
-    addr TEXT NOT NULL,
-    inc INTEGER NOT NULL,
-    state TEXT NOT NULL,
-    sig TEXT NOT NULL,
-    last_seen_ms INTEGER NOT NULL) WITHOUT ROWID;
-PRAGMA user_version = 1;
-)sql";
+constexpr char const* message_columns =
+    "o.key, m.seq, m.lamport, m.time_ms, m.name, m.text, m.chain "
+    "FROM messages m JOIN origins o ON o.id = m.origin WHERE m.room = '' ";
 
-// Version 2 (issue 10, item 6): each message keeps the event number it was shown with
-// (`event_seq`), so that a restarted daemon replays it under the same number and `tail
-// --since N` is exact across restarts. ADD COLUMN rewrites no row; the rows of version 1 get
-// NULL, except the newest 10 000 in history order, which are numbered 1..n
-// (what a version-1 daemon replayed at start), so that they are shown again after the upgrade.
-// meta 'event_seq' holds the numbers handed out so far (the node reserves ahead of it).
-constexpr char const* migrate_v1_to_v2 = R"sql(
-ALTER TABLE messages ADD COLUMN event_seq INTEGER;
-UPDATE messages SET event_seq = numbered.n FROM
-    (SELECT room, origin, seq, row_number() OVER (ORDER BY lamport, origin, seq) AS n
-     FROM (SELECT room, origin, seq, lamport FROM messages WHERE room = ''
-           ORDER BY lamport DESC, origin DESC, seq DESC LIMIT 10000)) AS numbered
-    WHERE messages.room = numbered.room AND messages.origin = numbered.origin
-      AND messages.seq = numbered.seq;
-INSERT OR REPLACE INTO meta(key, value)
-    SELECT 'event_seq', CAST(coalesce(max(event_seq), 0) AS TEXT) FROM messages;
-PRAGMA user_version = 2;
-)sql";
-
-constexpr char const* message_columns = "origin, seq, lamport, time_ms, name, text, chain";
-
-// How long a write waits for a lock another process holds (someone reading the file with
-// the sqlite3 shell): short, because the io thread waits with it.
-constexpr int busy_timeout_ms = 1000;
+// What a pending write costs beyond its text: the batch's and the overlay's bookkeeping.
+constexpr std::size_t pending_overhead = 160;
 
 std::int64_t limit_of(std::size_t n) {
     return static_cast<std::int64_t>(std::min<std::size_t>(n, INT64_MAX));
 }
 
-// The first failures, then one in a hundred: a disk that stays full must not flood the log.
 bool worth_logging(std::uint64_t errors) { return errors <= 10 || errors % 100 == 0; }
+
+std::size_t size_of(wire::seal_msg const& seal) {
+    return seal.origin.size() + seal.chain.size() + seal.sig.size() + pending_overhead;
+}
 
 }  // namespace
 
-sqlite_store::sqlite_store(std::filesystem::path file, retention keep)
-    : file_(std::move(file)), keep_(keep) {
-    auto fail = [this](std::string why) {
-        // SQLite's message ("unable to open database file") does not say why; errno does.
-        if (int const e = db_.get() ? sqlite3_system_errno(db_.get()) : 0; e != 0)
-            why += std::string(" (") + std::strerror(e) + ")";
-        throw std::runtime_error("cannot open the history database " + file_.string() + ": " + why);
+sqlite_store::sqlite_store(std::filesystem::path path, retention keep,
+                           asio::any_io_executor executor, std::size_t pending_limit)
+    : writer_(std::move(path), keep),
+      keep_(keep),
+      executor_(executor),
+      pending_limit_(pending_limit),
+      open_(std::make_shared<write_batch>()),
+      acknowledged_signal_(executor, asio::steady_timer::time_point::max()),
+      count_(writer_.initial_count()) {
+    for (auto const& [origin, tip] : writer_.initial_tips()) tips_.emplace(origin, tip_entry{tip});
+    auto fail = [this](std::string const& why) {
+        throw std::runtime_error("cannot open the history database " + file().string() + ": " +
+                                 why);
     };
-    if (db_.open(file_.string()) != SQLITE_OK) fail(db_.message());
-    sqlite3_busy_timeout(db_.get(), busy_timeout_ms);
-    // The first statements read the file: a file that is not a database fails here.
-    sqlite::statement version;
-    if (db_.prepare("PRAGMA user_version", version) != SQLITE_OK || version.step() != SQLITE_ROW)
-        fail(db_.message());
-    auto const found = version.int64(0);
-    version = {};
-    if (found > schema_version)
-        fail("its schema version " + std::to_string(found) + " is newer than this p2pchatd's (" +
-             std::to_string(schema_version) + "); run a newer p2pchatd");
-    // WAL: readers never block the writer, and a commit is one append to the log.
-    // synchronous=NORMAL: the WAL is synced at checkpoints, not at every commit; a process
-    // crash loses nothing committed, a power loss may lose the last transactions.
-    sqlite::statement journal;
-    if (db_.prepare("PRAGMA journal_mode=WAL", journal) != SQLITE_OK ||
-        journal.step() != SQLITE_ROW)
-        fail(db_.message());
-    if (journal.text(0) != "wal") fail("cannot use write-ahead logging");
-    journal = {};
-    if (db_.exec("PRAGMA synchronous=NORMAL") != SQLITE_OK) fail(db_.message());
-    auto exec_in_transaction = [&](char const* sql) {
-        if (db_.exec("BEGIN") != SQLITE_OK || db_.exec(sql) != SQLITE_OK ||
-            db_.exec("COMMIT") != SQLITE_OK)
-            fail(db_.message());
-    };
-    if (found == 0) {
-        sqlite::statement tables;
-        if (db_.prepare("SELECT count(*) FROM sqlite_master", tables) != SQLITE_OK ||
-            tables.step() != SQLITE_ROW)
-            fail(db_.message());
-        if (tables.int64(0) != 0) fail("it holds tables of another program (schema version 0)");
-        tables = {};
-        exec_in_transaction(schema_v1);
-    }
-    // A new file goes through the same migrations as an old one: one path, always tested.
-    if (found < 2) exec_in_transaction(migrate_v1_to_v2);
-
-    auto prepare_or_fail = [&](sqlite::statement& s, std::string_view sql) {
+    // The reads' own connection: a statement here never waits for the writer's transaction
+    // (WAL), and sees each commit as soon as it is made.
+    if (db_.open(file().string()) != SQLITE_OK) fail(db_.message());
+    sqlite3_busy_timeout(db_.get(), 1000);
+    if (db_.exec("PRAGMA query_only=1") != SQLITE_OK) fail(db_.message());
+    auto prepare_or_fail = [&](sqlite::statement& s, std::string const& sql) {
         if (db_.prepare(sql, s) != SQLITE_OK) fail(db_.message());
     };
-    prepare_or_fail(begin_, "BEGIN");
-    prepare_or_fail(commit_, "COMMIT");
-    prepare_or_fail(rollback_, "ROLLBACK");
-    prepare_or_fail(insert_message_,
-                    "INSERT OR IGNORE INTO messages(origin, seq, lamport, time_ms, arrived_ms, "
-                    "name, text, chain, event_seq) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
-    prepare_or_fail(update_tip_,
-                    "INSERT INTO tips(origin, seq, chain) VALUES(?1, ?2, ?3) "
-                    "ON CONFLICT(room, origin) DO UPDATE SET seq = excluded.seq, chain = "
-                    "excluded.chain WHERE excluded.seq > tips.seq");
-    prepare_or_fail(insert_seal_,
-                    "INSERT OR IGNORE INTO seals(origin, seq, chain, sig) VALUES(?1, ?2, ?3, ?4)");
     std::string const columns = message_columns;
-    prepare_or_fail(newest_, "SELECT " + columns +
-                                 " FROM messages WHERE room = '' "
-                                 "ORDER BY lamport DESC, origin DESC, seq DESC LIMIT ?1");
+    prepare_or_fail(
+        newest_, "SELECT " + columns + "ORDER BY m.lamport DESC, o.key DESC, m.seq DESC LIMIT ?1");
     prepare_or_fail(chain_of_,
-                    "SELECT chain FROM messages WHERE room = '' AND origin = ?1 AND seq = ?2");
-    prepare_or_fail(range_, "SELECT " + columns +
-                                " FROM messages WHERE room = '' AND origin = ?1 AND seq >= ?2 "
-                                "ORDER BY seq LIMIT ?3");
+                    "SELECT chain FROM messages WHERE room = '' AND "
+                    "origin = (SELECT id FROM origins WHERE key = ?1) AND seq = ?2");
+    prepare_or_fail(range_,
+                    "SELECT " + columns + "AND o.key = ?1 AND m.seq >= ?2 ORDER BY m.seq LIMIT ?3");
     prepare_or_fail(seals_,
-                    "SELECT origin, seq, chain, sig FROM seals WHERE room = '' AND origin = ?1 "
-                    "AND seq BETWEEN ?2 AND ?3 ORDER BY seq");
+                    "SELECT seq, chain, sig FROM seals WHERE room = '' AND "
+                    "origin = (SELECT id FROM origins WHERE key = ?1) AND seq BETWEEN ?2 AND ?3 "
+                    "ORDER BY seq");
+    // CROSS JOIN: authors in key order, each one's messages by seq; no sort of the table.
     prepare_or_fail(ids_,
-                    "SELECT origin, seq, lamport FROM messages WHERE room = '' "
-                    "ORDER BY origin, seq");
-    // The oldest in history order go first, found through the history index.
-    prepare_or_fail(prune_count_,
-                    "DELETE FROM messages WHERE (room, origin, seq) IN "
-                    "(SELECT room, origin, seq FROM messages WHERE room = '' "
-                    "ORDER BY lamport, origin, seq LIMIT ?1) RETURNING room, origin, seq");
-    // Looks only at the oldest in history order, so that a table with nothing to prune costs
-    // no scan; of those, the ones that arrived before the limit go.
-    prepare_or_fail(prune_age_,
-                    "DELETE FROM messages WHERE (room, origin, seq) IN "
-                    "(SELECT room, origin, seq FROM messages WHERE room = '' "
-                    "ORDER BY lamport, origin, seq LIMIT ?1) AND arrived_ms < ?2 "
-                    "RETURNING room, origin, seq");
-    prepare_or_fail(delete_seal_, "DELETE FROM seals WHERE room = ?1 AND origin = ?2 AND seq = ?3");
+                    "SELECT o.key, m.seq, m.lamport FROM origins o CROSS JOIN messages m "
+                    "ON m.room = '' AND m.origin = o.id ORDER BY o.key, m.seq");
     prepare_or_fail(get_meta_, "SELECT value FROM meta WHERE key = ?1");
-    prepare_or_fail(set_meta_, "INSERT OR REPLACE INTO meta(key, value) VALUES(?1, ?2)");
     prepare_or_fail(peers_,
                     "SELECT id, name, addr, inc, state, sig, last_seen_ms FROM peers "
                     "ORDER BY last_seen_ms DESC, id LIMIT ?1");
-    prepare_or_fail(remember_peer_,
-                    "INSERT OR REPLACE INTO peers(id, name, addr, inc, state, sig, last_seen_ms) "
-                    "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)");
-    prepare_or_fail(trim_peers_,
-                    "DELETE FROM peers WHERE id NOT IN "
-                    "(SELECT id FROM peers ORDER BY last_seen_ms DESC, id LIMIT ?1)");
-    prepare_or_fail(forget_peer_, "DELETE FROM peers WHERE id = ?1");
-    prepare_or_fail(forget_peers_, "DELETE FROM peers");
-    count_messages();
-    sqlite::statement tips;
-    prepare_or_fail(tips, "SELECT origin, seq, chain FROM tips WHERE room = ''");
-    while (row(tips, "reading the chain tips"))
-        tips_.emplace(tips.text(0), tip_entry{{tips.uint64(1), std::string(tips.text(2))}});
+    // The writer's thread only posts: its outcomes are taken here, on the io thread.
+    std::weak_ptr<bool> alive = alive_;
+    writer_.start([this, alive, executor] {
+        asio::post(executor, [this, alive] {
+            if (alive.lock()) acknowledge();
+        });
+    });
 }
 
 sqlite_store::~sqlite_store() {
-    if (in_transaction_ || turn_failed_) commit();
-}
-
-void sqlite_store::count_messages() {
-    sqlite::statement count;
-    if (db_.prepare("SELECT count(*) FROM messages", count) == SQLITE_OK && row(count, "count"))
-        count_ = count.uint64(0);
+    sync();
+    alive_.reset();
 }
 
 // ---------------------------------------------------------------- errors
 
 void sqlite_store::failed(int rc, char const* what) const {
-    ++errors_;
-    if (worth_logging(errors_))
-        log(log_level::error, "history database ", file_.string(), ": ", what,
-            " failed: ", sqlite3_errstr(rc), " (", db_.message(), "); ", errors_,
+    ++read_errors_;
+    if (worth_logging(read_errors_))
+        log(log_level::error, "history database ", file().string(), ": ", what,
+            " failed: ", sqlite3_errstr(rc), " (", db_.message(), "); ", errors(),
             " storage errors so far");
-}
-
-bool sqlite_store::written(int rc, char const* what) {
-    if (rc == SQLITE_DONE || rc == SQLITE_ROW) return true;
-    failed(rc, what);
-    turn_failed_ = true;
-    return false;
 }
 
 bool sqlite_store::row(sqlite::statement& s, char const* what) const {
@@ -228,110 +103,117 @@ bool sqlite_store::row(sqlite::statement& s, char const* what) const {
     return false;
 }
 
-// ---------------------------------------------------------------- transactions
-
-bool sqlite_store::begin() {
-    if (in_transaction_) return true;
-    if (!written(begin_.reset().run(), "BEGIN")) return false;
-    in_transaction_ = true;
-    return true;
-}
-
-bool sqlite_store::commit() {
-    if (turn_failed_) return roll_back();
-    if (!in_transaction_ && dirty_tips_.empty()) return true;
-    if (!begin() || !write_tips()) return roll_back();
-    int const rc = commit_.reset().run();
-    if (rc != SQLITE_DONE) {
-        failed(rc, "COMMIT");
-        return roll_back();
+bool sqlite_store::room_for(std::size_t bytes, char const* what) {
+    if (pending_bytes_ + bytes <= pending_limit_) {
+        pending_bytes_ += bytes;
+        open_->bytes += bytes;
+        return true;
     }
-    in_transaction_ = false;
-    if (std::exchange(recovering_, false))
-        log(log_level::notice, "history database ", file_.string(), ": storage works again");
-    return true;
-}
-
-bool sqlite_store::roll_back() {
-    // The transaction's writes are lost to the file (the node keeps running from memory, and
-    // message sync fetches them from peers after a restart). The tips stay here and are all
-    // written with the next commit that succeeds: a seq is never used twice.
-    if (in_transaction_ || !sqlite3_get_autocommit(db_.get())) rollback_.reset().run();
-    in_transaction_ = false;
-    turn_failed_ = false;
-    recovering_ = true;
-    dirty_tips_.clear();
-    for (auto& [origin, entry] : tips_) {
-        entry.dirty = true;
-        dirty_tips_.push_back(origin);
-    }
-    count_messages();  // what the rollback left
+    ++refused_;
+    if (worth_logging(refused_))
+        log(log_level::error, "history database ", file().string(), ": ", what,
+            " not stored: ", pending_bytes_, " bytes already wait for the disk; ", refused_,
+            " refused so far");
     return false;
 }
 
-// ---------------------------------------------------------------- writes
+// ---------------------------------------------------------------- commits
 
-bool sqlite_store::write_message(wire::chat_msg const& chat, std::int64_t arrived_ms,
-                                 std::uint64_t event_seq) {
-    if (!begin()) return false;
-    auto& m = insert_message_.reset();
-    m.bind(1, chat.origin).bind(2, chat.seq).bind(3, chat.lamport).bind(4, chat.time_ms);
-    m.bind(5, arrived_ms).bind(6, chat.name).bind(7, chat.text).bind(8, chat.chain);
-    if (event_seq != 0)
-        m.bind(9, event_seq);
-    else
-        m.bind_null(9);
-    if (!written(m.run(), "storing a message")) return false;
-    if (db_.changes() == 1) {
-        ++count_;
-        ++appends_since_prune_;
+void sqlite_store::flush() {
+    if (!unflushed()) return;
+    for (auto const& origin : moved_tips_) {
+        auto& entry = tips_.find(origin)->second;
+        entry.moved = false;
+        open_->tips.emplace_back(origin, entry.tip);
     }
-    return true;
+    moved_tips_.clear();
+    retry_ = false;
+    open_->number = next_batch_++;
+    writer_.push(open_);
+    in_flight_.push_back(std::move(open_));
+    open_ = std::make_shared<write_batch>();
 }
+
+awaitable<void> sqlite_store::durable() {
+    flush();
+    auto const target = next_batch_ - 1;
+    while (acknowledged_ < target) co_await acknowledged_signal_.async_wait(use_nothrow);
+}
+
+bool sqlite_store::sync() {
+    flush();
+    writer_.wait_idle();
+    acknowledge();
+    return std::exchange(all_committed_, true);
+}
+
+void sqlite_store::acknowledge() {
+    for (auto& outcome : writer_.take_outcomes()) {
+        for (auto const& line : outcome.failures) log(log_level::error, line);
+        if (outcome.recovered)
+            log(log_level::notice, "history database ", file().string(), ": storage works again");
+        if (!outcome.committed) all_committed_ = false;
+        retry_ = !outcome.committed;
+        count_ = outcome.message_count;
+        pruned_ += outcome.pruned;
+        while (!in_flight_.empty() && in_flight_.front()->number <= outcome.through) {
+            auto const& done = *in_flight_.front();
+            // Only entries of this batch: a later batch may hold the same id (appended
+            // again after this one was handed off).
+            for (auto const& m : done.messages)
+                if (auto it = pending_messages_.find(id_view{m.chat.origin, m.chat.seq});
+                    it != pending_messages_.end() && it->second == &m)
+                    pending_messages_.erase(it);
+            for (auto const& s : done.seals)
+                if (auto it = pending_seals_.find(id_view{s.origin, s.seq});
+                    it != pending_seals_.end() && it->second == &s)
+                    pending_seals_.erase(it);
+            pending_bytes_ -= std::min(pending_bytes_, done.bytes);
+            in_flight_.pop_front();
+        }
+        acknowledged_ = std::max(acknowledged_, outcome.through);
+    }
+    acknowledged_signal_.cancel();
+}
+
+// ---------------------------------------------------------------- writes
 
 void sqlite_store::move_tip(wire::chat_msg const& chat) {
     auto [it, added] = tips_.try_emplace(chat.origin);
     if (chat.seq <= it->second.tip.seq) return;
     it->second.tip = {chat.seq, chat.chain};
-    if (!it->second.dirty) dirty_tips_.push_back(chat.origin);
-    it->second.dirty = true;
-}
-
-bool sqlite_store::write_tips() {
-    for (auto const& origin : dirty_tips_) {
-        auto& entry = tips_.find(origin)->second;
-        entry.dirty = false;
-        auto& t = update_tip_.reset();
-        t.bind(1, origin).bind(2, entry.tip.seq).bind(3, entry.tip.chain);
-        if (!written(t.run(), "storing a chain tip")) return false;
-    }
-    dirty_tips_.clear();
-    return true;
-}
-
-bool sqlite_store::write_seal(wire::seal_msg const& seal) {
-    if (!begin()) return false;
-    auto& s = insert_seal_.reset();
-    s.bind(1, seal.origin).bind(2, seal.seq).bind(3, seal.chain).bind(4, seal.sig);
-    return written(s.run(), "storing a seal");
+    // Written once per origin and batch, not once per message: a stream moves one tip.
+    if (!std::exchange(it->second.moved, true)) moved_tips_.push_back(chat.origin);
 }
 
 void sqlite_store::append(wire::chat_msg const& chat, std::int64_t arrived_unix_ms) {
-    append(chat, arrived_unix_ms, 0);
+    append(wire::chat_msg(chat), arrived_unix_ms);
 }
 
-void sqlite_store::append(wire::chat_msg const& chat, std::int64_t arrived_unix_ms,
+void sqlite_store::append(wire::chat_msg&& chat, std::int64_t arrived_unix_ms,
                           std::uint64_t event_seq) {
-    // The tip moves on even for a message held already or pruned: seqs never repeat.
+    // The tip moves on even for a message held already, pruned or refused: seqs never repeat.
     move_tip(chat);
-    if (!turn_failed_) write_message(chat, arrived_unix_ms, event_seq);
+    if (pending_messages_.contains(id_view{chat.origin, chat.seq})) return;
+    if (!room_for(engine::approx_size(chat) + pending_overhead, "a message")) return;
+    ++appends_since_prune_;
+    auto& m =
+        open_->messages.emplace_back(pending_message{std::move(chat), arrived_unix_ms, event_seq});
+    pending_messages_.emplace(id_view{m.chat.origin, m.chat.seq}, &m);
 }
 
 void sqlite_store::append_seal(wire::seal_msg const& seal) {
-    if (!turn_failed_) write_seal(seal);
+    if (pending_seals_.contains(id_view{seal.origin, seal.seq})) return;
+    if (!room_for(size_of(seal), "a seal")) return;
+    auto& s = open_->seals.emplace_back(seal);
+    pending_seals_.emplace(id_view{s.origin, s.seq}, &s);
 }
 
 // ---------------------------------------------------------------- reads
+//
+// Each read takes what the file holds and merges the overlay into it. Where both hold an id
+// the file's copy wins: the overlay's is then a message appended again, which the writer's
+// INSERT OR IGNORE will drop.
 
 wire::chat_msg sqlite_store::read_message(sqlite::statement const& s) {
     return {.origin = std::string(s.text(0)),
@@ -345,16 +227,27 @@ wire::chat_msg sqlite_store::read_message(sqlite::statement const& s) {
 
 std::vector<wire::chat_msg> sqlite_store::newest(std::size_t max_count,
                                                  std::size_t max_bytes) const {
+    std::vector<wire::chat_msg> all;  // newest first once sorted
+    auto& s = newest_.reset().bind(1, limit_of(max_count));
+    while (row(s, "reading the newest messages")) all.push_back(read_message(s));
+    s.reset();  // ends the read: no statement holds a snapshot between turns
+    if (!pending_messages_.empty()) {
+        std::set<id_view> in_file;
+        for (auto const& c : all) in_file.emplace(c.origin, c.seq);
+        for (auto const& [id, m] : pending_messages_)
+            if (!in_file.contains(id)) all.push_back(m->chat);
+        std::sort(all.begin(), all.end(), [](auto const& a, auto const& b) {
+            return std::tie(a.lamport, a.origin, a.seq) > std::tie(b.lamport, b.origin, b.seq);
+        });
+    }
     std::vector<wire::chat_msg> out;
     std::size_t bytes = 0;
-    auto& s = newest_.reset().bind(1, limit_of(max_count));
-    while (row(s, "reading the newest messages")) {
-        auto chat = read_message(s);
+    for (auto& chat : all) {
+        if (out.size() == max_count) break;
         bytes += engine::approx_size(chat);
         if (bytes > max_bytes) break;
         out.push_back(std::move(chat));
     }
-    s.reset();  // ends the read: no statement holds the file open between turns
     std::reverse(out.begin(), out.end());
     return out;
 }
@@ -365,34 +258,60 @@ std::optional<std::string> sqlite_store::chain_of(std::string_view origin,
     std::optional<std::string> out;
     if (row(s, "reading a chain")) out = std::string(s.text(0));
     s.reset();
+    if (!out)
+        if (auto it = pending_messages_.find(id_view{origin, seq}); it != pending_messages_.end())
+            out = it->second->chat.chain;
     return out;
 }
 
 std::vector<wire::chat_msg> sqlite_store::range(std::string_view origin, std::uint64_t from_seq,
                                                 std::size_t max_count,
                                                 std::size_t max_bytes) const {
+    std::vector<wire::chat_msg> held;
+    auto& s = range_.reset().bind(1, origin).bind(2, from_seq).bind(3, limit_of(max_count));
+    while (row(s, "reading a range of messages")) held.push_back(read_message(s));
+    s.reset();
+    // The overlay's part of the same range, merged in seq order (both are ascending).
+    std::vector<wire::chat_msg const*> pending;
+    for (auto it = pending_messages_.lower_bound(id_view{origin, from_seq});
+         it != pending_messages_.end() && it->first.first == origin && pending.size() < max_count;
+         ++it)
+        pending.push_back(&it->second->chat);
     std::vector<wire::chat_msg> out;
     std::size_t bytes = 0;
-    auto& s = range_.reset().bind(1, origin).bind(2, from_seq).bind(3, limit_of(max_count));
-    while (row(s, "reading a range of messages")) {
-        auto chat = read_message(s);
+    auto h = held.begin();
+    auto p = pending.begin();
+    while (out.size() < max_count && (h != held.end() || p != pending.end())) {
+        wire::chat_msg chat;
+        if (p == pending.end() || (h != held.end() && h->seq <= (*p)->seq)) {
+            if (p != pending.end() && (*p)->seq == h->seq) ++p;  // the file's copy wins
+            chat = std::move(*h++);
+        } else {
+            chat = **p++;
+        }
         if (!out.empty() && chat.seq != out.back().seq + 1) break;  // a gap ends the range
         bytes += engine::approx_size(chat);
         if (bytes > max_bytes && !out.empty()) break;
         out.push_back(std::move(chat));
     }
-    s.reset();
     return out;
 }
 
 std::vector<wire::seal_msg> sqlite_store::seals(std::string_view origin, std::uint64_t low,
                                                 std::uint64_t high) const {
-    std::vector<wire::seal_msg> out;
+    std::map<std::uint64_t, wire::seal_msg> by_seq;
+    for (auto it = pending_seals_.lower_bound(id_view{origin, low});
+         it != pending_seals_.end() && it->first.first == origin && it->first.second <= high; ++it)
+        by_seq.emplace(it->first.second, *it->second);
     auto& s = seals_.reset().bind(1, origin).bind(2, low).bind(3, high);
     while (row(s, "reading seals"))
-        out.push_back(
-            {std::string(s.text(0)), s.uint64(1), std::string(s.text(2)), std::string(s.text(3))});
+        by_seq.insert_or_assign(
+            s.uint64(0), wire::seal_msg{std::string(origin), s.uint64(0), std::string(s.text(1)),
+                                        std::string(s.text(2))});
     s.reset();
+    std::vector<wire::seal_msg> out;
+    out.reserve(by_seq.size());
+    for (auto& [seq, seal] : by_seq) out.push_back(std::move(seal));
     return out;
 }
 
@@ -403,55 +322,41 @@ std::optional<engine::chain_tip> sqlite_store::tip_of(std::string_view origin) c
 }
 
 void sqlite_store::for_each_id(id_visitor const& visit) const {
+    // Both in (origin, seq) order: a merge.
+    auto p = pending_messages_.begin();
     auto& s = ids_.reset();
-    while (row(s, "reading the message ids")) visit(s.text(0), s.uint64(1), s.uint64(2));
+    while (row(s, "reading the message ids")) {
+        id_view const id{s.text(0), s.uint64(1)};
+        for (; p != pending_messages_.end() && p->first < id; ++p)
+            visit(p->first.first, p->first.second, p->second->chat.lamport);
+        if (p != pending_messages_.end() && p->first == id) ++p;
+        visit(id.first, id.second, s.uint64(2));
+    }
     s.reset();
+    for (; p != pending_messages_.end(); ++p)
+        visit(p->first.first, p->first.second, p->second->chat.lamport);
 }
 
 // ---------------------------------------------------------------- retention
 
 bool sqlite_store::prune_due(std::int64_t now_unix_ms) const {
-    bool const over = keep_.max_messages != 0 && count_ > keep_.max_messages &&
+    // Counted with what waits for the writer: the acknowledged count lags by a batch or two.
+    auto const held = count_ + pending_messages_.size();
+    bool const over = keep_.max_messages != 0 && held > keep_.max_messages &&
                       appends_since_prune_ >= prune_every_appends;
     return over || now_unix_ms - last_prune_ms_ >= prune_every_ms;
 }
 
-std::size_t sqlite_store::delete_returning(sqlite::statement& s) {
-    // Collected first: a statement must finish before the next one writes.
-    std::vector<std::tuple<std::string, std::string, std::uint64_t>> gone;
-    int rc;
-    while ((rc = s.step()) == SQLITE_ROW)
-        gone.emplace_back(std::string(s.text(0)), std::string(s.text(1)), s.uint64(2));
-    s.reset();
-    if (!written(rc, "pruning messages")) return 0;
-    // Their seals prove nothing any more: a seal is checked from the message it names.
-    for (auto const& [room, origin, seq] : gone)
-        if (!written(delete_seal_.reset().bind(1, room).bind(2, origin).bind(3, seq).run(),
-                     "pruning seals"))
-            break;
-    count_ -= std::min<std::uint64_t>(count_, gone.size());
-    return gone.size();
-}
-
-std::size_t sqlite_store::prune(std::int64_t now_unix_ms) {
+void sqlite_store::prune(std::int64_t now_unix_ms) {
     appends_since_prune_ = 0;
-    // The age limit is checked once a minute: a step looks at up to prune_step of the oldest
+    // Ages are looked at once a minute: a step looks at up to prune_step of the oldest
     // messages, which is no cost once a minute but would be after every 1000 appends.
-    bool const timed = now_unix_ms - last_prune_ms_ >= prune_every_ms;
-    if (timed) last_prune_ms_ = now_unix_ms;
-    if (turn_failed_) return 0;
-    std::size_t deleted = 0;
-    if (keep_.max_messages != 0 && count_ > keep_.max_messages && begin()) {
-        auto const excess = std::min<std::uint64_t>(count_ - keep_.max_messages, prune_step);
-        deleted += delete_returning(prune_count_.reset().bind(1, excess));
-    }
-    if (timed && keep_.max_age.count() != 0 && deleted < prune_step && begin()) {
-        auto const age = std::chrono::duration_cast<std::chrono::milliseconds>(keep_.max_age);
-        deleted += delete_returning(prune_age_.reset()
-                                        .bind(1, limit_of(prune_step - deleted))
-                                        .bind(2, now_unix_ms - age.count()));
-    }
-    return deleted;
+    bool const by_age = now_unix_ms - last_prune_ms_ >= prune_every_ms;
+    if (by_age) last_prune_ms_ = now_unix_ms;
+    auto& request = open_->prune;
+    if (!request) request = prune_request{};
+    request->now_ms = now_unix_ms;
+    request->by_age = request->by_age || by_age;
 }
 
 // ---------------------------------------------------------------- node state
@@ -465,8 +370,7 @@ std::optional<std::string> sqlite_store::meta(std::string_view key) const {
 }
 
 void sqlite_store::set_meta(std::string_view key, std::string_view value) {
-    if (turn_failed_ || !begin()) return;
-    written(set_meta_.reset().bind(1, key).bind(2, value).run(), "storing the node's state");
+    open_->state.emplace_back(set_meta_write{std::string(key), std::string(value)});
 }
 
 std::vector<remembered_peer> sqlite_store::remembered_peers(std::size_t max) const {
@@ -488,25 +392,13 @@ std::vector<remembered_peer> sqlite_store::remembered_peers(std::size_t max) con
 
 void sqlite_store::remember_peers(std::vector<wire::peer_entry> const& alive,
                                   std::int64_t now_unix_ms, std::size_t max) {
-    if (turn_failed_ || !begin()) return;
-    for (auto const& e : alive) {
-        auto& s = remember_peer_.reset();
-        s.bind(1, e.id).bind(2, e.name).bind(3, e.addr).bind(4, e.inc);
-        s.bind(5, std::string_view(e.state == wire::peer_state::alive ? "alive" : "left"));
-        s.bind(6, e.sig).bind(7, now_unix_ms);
-        if (!written(s.run(), "remembering a peer")) return;
-    }
-    written(trim_peers_.reset().bind(1, limit_of(max)).run(), "forgetting old peers");
+    open_->state.emplace_back(remember_peers_write{alive, now_unix_ms, max});
 }
 
 void sqlite_store::forget_peer(std::string_view id) {
-    if (turn_failed_ || !begin()) return;
-    written(forget_peer_.reset().bind(1, id).run(), "forgetting a peer");
+    open_->state.emplace_back(forget_peer_write{std::string(id)});
 }
 
-void sqlite_store::forget_all_peers() {
-    if (turn_failed_ || !begin()) return;
-    written(forget_peers_.reset().run(), "forgetting the peers");
-}
+void sqlite_store::forget_all_peers() { open_->state.emplace_back(forget_all_peers_write{}); }
 
 }  // namespace p2pchat::daemon

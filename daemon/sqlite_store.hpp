@@ -3,42 +3,53 @@
 // chat messages it accepted and the seals that prove them (engine::message_store), each
 // origin's chain tip, its own screen name and the peers it knew.
 //
-// Durability: WAL with synchronous=NORMAL. A turn's writes (one engine input's effects) go
-// into one transaction, begun at the turn's first write and committed by commit(), which the
-// runtime calls before it answers the operation that caused them: a process crash (SIGKILL)
-// loses nothing committed; a power loss or kernel crash may lose the last transactions
-// (SQLite syncs the WAL at checkpoints only).
+// Threads: this object lives on the io thread. Its writes go into an open batch; flush()
+// hands the batch to the store's writer thread (store_writer), which commits it off the io
+// thread. Until the writer acknowledges a batch, its messages and seals stay in an overlay
+// here, and every read merges that overlay with what a second, read-only connection reads
+// from the file: the engine reads its own writes at once, committed or not. The chain tips
+// live in memory (read at open) and are written with every batch they moved in.
+//
+// Durability: WAL with synchronous=NORMAL. The runtime flushes in groups (at most 20 ms after
+// a batch's first write) and, before a front end acknowledges an operation, co_awaits
+// durable(): the operation's writes are committed before the reply leaves. A process crash
+// (SIGKILL) loses nothing committed; a power loss or kernel crash may lose the last
+// transactions (SQLite syncs the WAL at checkpoints only).
+//
+// Bound: the writes not yet committed (open batch, batches queued for the writer) may hold at
+// most `pending_limit` bytes. Beyond it (a disk far slower than the network) messages and
+// seals are not stored: each one is counted as a storage error and logged (rate-limited), and
+// its tip still moves, so no seq is ever used twice; peers hold the messages, and message
+// sync brings them back after a restart. The io thread never waits for the writer.
 //
 // Errors: opening (an unwritable directory, a file that is not a database, a schema newer
 // than this program's) throws std::runtime_error with one line. A failed write later is
 // logged, counted (errors()) and its transaction rolled back: those messages are missing
-// from the file (peers hold them; sync brings them back after a restart), but every tip is
-// written again with the next commit that succeeds, so no seq is ever used twice.
+// from the file, but every tip is written again with the next commit that succeeds.
 //
 // Retention: at most max_messages messages and none that arrived more than max_age ago
-// (0: no limit), pruned by prune() in bounded steps, the oldest in history order first,
+// (0: no limit), pruned in bounded steps by the writer, the oldest in history order first,
 // with their seals. Tips are never pruned: an origin's seqs never repeat.
-//
-// Single-threaded (the io thread); the prepared statements stay open for the store's life.
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/engine/message_store.hpp"
+#include "daemon/asio.hpp"
 #include "daemon/sqlite.hpp"
+#include "daemon/store_schema.hpp"
+#include "daemon/store_writer.hpp"
 
 namespace p2pchat::daemon {
-
-struct retention {
-    std::uint64_t max_messages = 100'000;  // 0: no limit by count
-    std::chrono::days max_age{365};        // 0: no limit by age
-};
 
 // A peer this node knew, as it was when it was last seen alive.
 struct remembered_peer {
@@ -48,22 +59,31 @@ struct remembered_peer {
 
 class sqlite_store final : public engine::message_store {
   public:
-    static constexpr int schema_version = 2;
-    // Messages deleted by one prune() at most: a bounded pause of the io thread.
-    static constexpr std::size_t prune_step = 5000;
-    // prune() is due after this many appends beyond the count limit, or this long after the
+    static constexpr int schema_version = store_schema::version;
+    // Messages deleted by one prune step at most: a bounded transaction for the writer.
+    static constexpr std::size_t prune_step = store_writer::prune_step;
+    // A prune is due after this many appends beyond the count limit, or this long after the
     // last time it looked at ages.
     static constexpr std::uint64_t prune_every_appends = 1000;
     static constexpr std::int64_t prune_every_ms = 60'000;
+    // Writes not yet committed, at most (about 100 000 short messages).
+    static constexpr std::size_t default_pending_limit = 32 * 1024 * 1024;
 
-    // Opens or creates the file; throws std::runtime_error naming it and the reason.
-    sqlite_store(std::filesystem::path file, retention keep);
+    // Opens or creates the file (migrating an older schema); throws std::runtime_error
+    // naming it and the reason. The writer's acknowledgements are handled on `executor`.
+    sqlite_store(std::filesystem::path file, retention keep, asio::any_io_executor executor,
+                 std::size_t pending_limit = default_pending_limit);
+    // Writes what is pending (waiting for the writer: the node is stopping).
     ~sqlite_store() override;
     sqlite_store(sqlite_store const&) = delete;
     sqlite_store& operator=(sqlite_store const&) = delete;
 
     // ---- engine::message_store
     void append(wire::chat_msg const& chat, std::int64_t arrived_unix_ms) override;
+    // The runtime's: the effect's message moves into the batch, no copy. `event_seq` is the
+    // number of the event that shows the message (event_log), kept with it so that a
+    // restarted daemon shows it under the same number; 0: none (NULL).
+    void append(wire::chat_msg&& chat, std::int64_t arrived_unix_ms, std::uint64_t event_seq = 0);
     void append_seal(wire::seal_msg const& seal) override;
     std::vector<wire::chat_msg> newest(std::size_t max_count, std::size_t max_bytes) const override;
     std::optional<std::string> chain_of(std::string_view origin, std::uint64_t seq) const override;
@@ -74,26 +94,32 @@ class sqlite_store final : public engine::message_store {
     std::optional<engine::chain_tip> tip_of(std::string_view origin) const override;
     void for_each_id(id_visitor const& visit) const override;
 
-    // ---- the runtime's
-    // append() with the number of the event that shows the message (event_log), kept with it
-    // so that a restarted daemon shows it under the same number; 0: none (NULL).
-    void append(wire::chat_msg const& chat, std::int64_t arrived_unix_ms, std::uint64_t event_seq);
-    // Commits what the turns since the last commit wrote (nothing to do if they wrote
-    // nothing). False when it failed (logged and counted, rolled back).
-    bool commit();
-    bool in_transaction() const { return in_transaction_; }
-    // Writes wait for a commit (an open transaction, or writes kept after a failure).
-    bool pending() const { return in_transaction_ || turn_failed_ || !dirty_tips_.empty(); }
-    // Whether a prune is due at `now_unix_ms`; prune() deletes at most prune_step messages
-    // (the oldest in history order beyond the count limit, then, of the oldest, those that
-    // arrived before the age limit) and their
-    // seals, and returns how many.
-    bool prune_due(std::int64_t now_unix_ms) const;
-    std::size_t prune(std::int64_t now_unix_ms);
+    // ---- commits, the runtime's
+    // The open batch holds writes nobody handed to the writer yet.
+    bool unflushed() const { return !open_->empty() || !moved_tips_.empty() || retry_; }
+    // Writes wait for a commit: not handed over yet, or not yet acknowledged by the writer.
+    bool uncommitted() const { return unflushed() || !in_flight_.empty(); }
+    // Hands the open batch to the writer (nothing to do if it is empty).
+    void flush();
+    // Flushes and waits (without blocking the thread) until every write so far is committed
+    // or has failed.
+    awaitable<void> durable();
+    // Flushes and blocks until the writer is done: for start-up and tests only. True when
+    // every transaction since the last sync() committed.
+    bool sync();
+    // Bytes of writes not yet acknowledged by the writer.
+    std::size_t pending_bytes() const { return pending_bytes_; }
 
+    // Whether a prune step is due at `now_unix_ms`; prune() asks the writer for one (the
+    // oldest in history order beyond the count limit and, once a minute, of the oldest,
+    // those that arrived before the age limit), with their seals.
+    bool prune_due(std::int64_t now_unix_ms) const;
+    void prune(std::int64_t now_unix_ms);
+
+    // The node's own state. Read at start (and the peers when the node is alone), from the
+    // file: a write of the last 20 ms may not show yet, which no caller minds.
     std::optional<std::string> meta(std::string_view key) const;
     void set_meta(std::string_view key, std::string_view value);
-
     // The peers it knew, the most recently seen first, at most `max`.
     std::vector<remembered_peer> remembered_peers(std::size_t max) const;
     // Records these live peers as seen at `now_unix_ms`, and keeps only the `max` most
@@ -103,56 +129,65 @@ class sqlite_store final : public engine::message_store {
     void forget_peer(std::string_view id);
     void forget_all_peers();
 
-    std::filesystem::path const& file() const { return file_; }
+    std::filesystem::path const& file() const { return writer_.file(); }
+    // Messages in the file, as of the last acknowledged commit.
     std::uint64_t message_count() const { return count_; }
-    // Failed reads and writes since the store opened.
-    std::uint64_t errors() const { return errors_; }
+    // Messages pruned since the store opened.
+    std::uint64_t pruned() const { return pruned_; }
+    // Failed reads and writes (and messages not stored for want of room) since it opened.
+    std::uint64_t errors() const { return read_errors_ + writer_.errors() + refused_; }
 
   private:
-    bool begin();
-    // A write's result: true for SQLITE_DONE; otherwise the error is counted and logged, and
-    // the transaction will be rolled back.
-    bool written(int rc, char const* what);
-    // A read's row or end; an error is counted and logged, and ends the read.
+    using id_view = std::pair<std::string_view, std::uint64_t>;
+
     bool row(sqlite::statement& s, char const* what) const;
     void failed(int rc, char const* what) const;
-    bool write_message(wire::chat_msg const& chat, std::int64_t arrived_ms,
-                       std::uint64_t event_seq);
-    bool write_seal(wire::seal_msg const& seal);
-    // Ends a failed transaction; false.
-    bool roll_back();
-    // Writes the tips that moved in this transaction: once per origin and commit, not once
-    // per message (a stream of one author's messages moves one tip).
-    bool write_tips();
+    // Room for `bytes` more in the pending bound; counts and logs a refusal.
+    bool room_for(std::size_t bytes, char const* what);
     void move_tip(wire::chat_msg const& chat);
-    void count_messages();
+    write_batch& batch() { return *open_; }
+    // Takes the writer's outcomes: drops what they acknowledged from the overlay, logs.
+    void acknowledge();
     static wire::chat_msg read_message(sqlite::statement const& s);
-    std::size_t delete_returning(sqlite::statement& s);
 
-    std::filesystem::path file_;
+    store_writer writer_;
     retention keep_;
-    sqlite::database db_;
-    mutable sqlite::statement begin_, commit_, rollback_;
-    mutable sqlite::statement insert_message_, update_tip_, insert_seal_;
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // for posted handlers
+    asio::any_io_executor executor_;
+    std::size_t pending_limit_;
+    sqlite::database db_;  // read-only
     mutable sqlite::statement newest_, chain_of_, range_, seals_, ids_;
-    mutable sqlite::statement prune_count_, prune_age_, delete_seal_;
-    mutable sqlite::statement get_meta_, set_meta_;
-    mutable sqlite::statement peers_, remember_peer_, trim_peers_, forget_peer_, forget_peers_;
+    mutable sqlite::statement get_meta_, peers_;
 
-    bool in_transaction_ = false;
-    bool turn_failed_ = false;
-    bool recovering_ = false;  // the last commit failed
-    // Every origin's tip, read at open and kept here; `dirty` ones are written at commit.
+    std::shared_ptr<write_batch> open_;
+    // Handed to the writer, not yet acknowledged, oldest first.
+    std::deque<std::shared_ptr<write_batch const>> in_flight_;
+    std::uint64_t next_batch_ = 1;
+    std::uint64_t acknowledged_ = 0;  // batches up to this number are done
+    bool all_committed_ = true;       // since the last sync()
+    // A transaction failed: the next flush hands over a batch even with nothing new, so that
+    // the writer writes the tips it kept.
+    bool retry_ = false;
+    std::size_t pending_bytes_ = 0;
+    // The overlay: messages and seals of batches not yet acknowledged, by (origin, seq).
+    std::map<id_view, pending_message const*> pending_messages_;
+    std::map<id_view, wire::seal_msg const*> pending_seals_;
+    // Wakes durable() waiters; never armed, only cancelled.
+    asio::steady_timer acknowledged_signal_;
+
+    // Every origin's tip, read at open and kept here; `moved` ones go into the next batch.
     struct tip_entry {
         engine::chain_tip tip;
-        bool dirty = false;
+        bool moved = false;
     };
     std::map<std::string, tip_entry, std::less<>> tips_;
-    std::vector<std::string> dirty_tips_;
+    std::vector<std::string> moved_tips_;  // since the last flush
     std::uint64_t count_ = 0;
+    std::uint64_t pruned_ = 0;
     std::uint64_t appends_since_prune_ = 0;
     std::int64_t last_prune_ms_ = 0;
-    mutable std::uint64_t errors_ = 0;
+    mutable std::uint64_t read_errors_ = 0;
+    std::uint64_t refused_ = 0;
 };
 
 }  // namespace p2pchat::daemon

@@ -6,11 +6,13 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <boost/asio/io_context.hpp>
 #include <string>
 #include <vector>
 
 #include "daemon/sqlite_store.hpp"
 #include "tests/support/process.hpp"
+#include "tests/support/schema_v1.hpp"
 
 namespace p2pchat::daemon {
 namespace {
@@ -61,7 +63,8 @@ class HistoryReader : public ::testing::Test {
     }
 
     test::temp_dir dir_;
-    sqlite_store store_{file(), retention{0, std::chrono::days{0}}};
+    asio::io_context io_;  // outlives the store: its writer posts here
+    sqlite_store store_{file(), retention{0, std::chrono::days{0}}, io_.get_executor()};
     history_reader reader_{file()};
 };
 
@@ -71,7 +74,7 @@ TEST_F(HistoryReader, PagesAreInHistoryOrderNewestFirstAndGoOnFromTheirCursor) {
     store_.append(message('a', 1, 1), 11, 2);
     store_.append(message('a', 2, 2), 12, 3);
     store_.append(message('c', 1, 5), 13, 4);
-    ASSERT_TRUE(store_.commit());
+    ASSERT_TRUE(store_.sync());
     auto const all = page();
     EXPECT_EQ(ids(all.messages), (std::vector<std::string>{"a1", "a2", "b1", "c1"}));
     EXPECT_FALSE(all.next);
@@ -88,7 +91,7 @@ TEST_F(HistoryReader, FiltersByTimeAuthorAndTextIgnoringCase) {
     store_.append(message('a', 1, 1, "Hello World", 1000), 1, 1);
     store_.append(message('b', 1, 2, "say HELLO", 2000), 1, 2);
     store_.append(message('a', 2, 3, "bye", 3000), 1, 3);
-    ASSERT_TRUE(store_.commit());
+    ASSERT_TRUE(store_.sync());
     EXPECT_EQ(ids(page(with_grep("hello")).messages), (std::vector<std::string>{"a1", "b1"}));
     EXPECT_EQ(ids(page(with_grep("o w")).messages), (std::vector<std::string>{"a1"}));
     EXPECT_EQ(ids(page(by(origin_id('a'))).messages), (std::vector<std::string>{"a1", "a2"}));
@@ -102,7 +105,7 @@ TEST_F(HistoryReader, APageScansABoundedNumberOfRows) {
     store_.append(message('a', 1, 1, "needle"), 1, 1);
     for (std::uint64_t i = 1; i <= history_reader::scan_step + 10; ++i)
         store_.append(message('b', i, 1 + i, "hay"), 1, 1 + i);
-    ASSERT_TRUE(store_.commit());
+    ASSERT_TRUE(store_.sync());
     auto const first = page(with_grep("needle"));
     EXPECT_TRUE(first.messages.empty());
     ASSERT_TRUE(first.next) << "stopped after scan_step rows, with where to go on";
@@ -116,7 +119,7 @@ TEST_F(HistoryReader, TheNewestNumberedMessagesComeInEventOrder) {
     store_.append(message('a', 2, 10), 1, 3);
     store_.append(message('b', 1, 1), 1, 5);
     store_.append(message('c', 1, 1), 1);  // no number
-    ASSERT_TRUE(store_.commit());
+    ASSERT_TRUE(store_.sync());
     std::vector<stored_message> out;
     ASSERT_EQ(reader_.numbered_newest(2, out), "");
     EXPECT_EQ(ids(out), (std::vector<std::string>{"b1", "a1"}));
@@ -128,9 +131,9 @@ TEST_F(HistoryReader, AuthorsAreTheTipsWithTheirNewestName) {
     store_.append(message('a', 1, 1), 1, 1);
     auto renamed = message('a', 2, 2);
     renamed.name = "alice";
-    store_.append(renamed, 1, 2);
+    store_.append(std::move(renamed), 1, 2);
     store_.append(message('b', 1, 3), 1, 3);
-    ASSERT_TRUE(store_.commit());
+    ASSERT_TRUE(store_.sync());
     std::vector<std::pair<std::string, std::string>> out;
     ASSERT_EQ(reader_.authors(out), "");
     std::sort(out.begin(), out.end());
@@ -162,37 +165,27 @@ TEST(MatchAuthors, AnIdANameOrAnIdPrefix) {
               std::string::npos);
 }
 
-// A file written by a version-1 daemon: its schema, frozen here as it shipped.
+// A file written by a version-1 daemon (its schema: tests/support/schema_v1.hpp).
 TEST(SchemaMigration, AVersion1FileOpensKeepsItsMessagesAndNumbersTheNewest) {
     test::temp_dir dir;
     auto const file = dir.path() / "history.db";
     {
         sqlite3* db = nullptr;
         ASSERT_EQ(sqlite3_open(file.c_str(), &db), SQLITE_OK);
-        char const* v1 = R"sql(
-CREATE TABLE messages(room TEXT NOT NULL DEFAULT '', origin TEXT NOT NULL, seq INTEGER NOT NULL,
-    lamport INTEGER NOT NULL, time_ms INTEGER NOT NULL, arrived_ms INTEGER NOT NULL,
-    name TEXT NOT NULL, text TEXT NOT NULL, chain TEXT NOT NULL,
-    PRIMARY KEY(room, origin, seq)) WITHOUT ROWID;
-CREATE INDEX messages_history ON messages(room, lamport, origin, seq);
-CREATE TABLE seals(room TEXT NOT NULL DEFAULT '', origin TEXT NOT NULL, seq INTEGER NOT NULL,
-    chain TEXT NOT NULL, sig TEXT NOT NULL, PRIMARY KEY(room, origin, seq)) WITHOUT ROWID;
-CREATE TABLE tips(room TEXT NOT NULL DEFAULT '', origin TEXT NOT NULL, seq INTEGER NOT NULL,
-    chain TEXT NOT NULL, PRIMARY KEY(room, origin)) WITHOUT ROWID;
-CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
-CREATE TABLE peers(id TEXT PRIMARY KEY, name TEXT NOT NULL, addr TEXT NOT NULL,
-    inc INTEGER NOT NULL, state TEXT NOT NULL, sig TEXT NOT NULL,
-    last_seen_ms INTEGER NOT NULL) WITHOUT ROWID;
+        ASSERT_EQ(sqlite3_exec(db, test::history_schema_v1, nullptr, nullptr, nullptr), SQLITE_OK)
+            << sqlite3_errmsg(db);
+        char const* rows = R"sql(
 INSERT INTO messages(origin, seq, lamport, time_ms, arrived_ms, name, text, chain) VALUES
     ('b', 1, 2, 1, 1, 'bob', 'second', 'c'), ('a', 1, 1, 1, 1, 'al', 'first', 'c'),
     ('a', 2, 3, 1, 1, 'al', 'third', 'c');
 INSERT INTO tips(origin, seq, chain) VALUES ('a', 2, 'c'), ('b', 1, 'c');
-PRAGMA user_version = 1;
 )sql";
-        ASSERT_EQ(sqlite3_exec(db, v1, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+        ASSERT_EQ(sqlite3_exec(db, rows, nullptr, nullptr, nullptr), SQLITE_OK)
+            << sqlite3_errmsg(db);
         sqlite3_close(db);
     }
-    sqlite_store store(file, retention{});
+    asio::io_context io;  // outlives the store: its writer posts here
+    sqlite_store store(file, retention{}, io.get_executor());
     EXPECT_EQ(store.message_count(), 3u);
     EXPECT_EQ(store.meta("event_seq"), std::optional<std::string>("3"));
     history_reader reader(file);
@@ -206,7 +199,7 @@ PRAGMA user_version = 1;
     EXPECT_EQ(out[2].event_seq, 3u);
     // New messages are stored with their numbers in the migrated file.
     store.append(message('c', 1, 4), 1, 9);
-    ASSERT_TRUE(store.commit());
+    ASSERT_TRUE(store.sync());
     ASSERT_EQ(reader.numbered_newest(1, out), "");
     EXPECT_EQ(out.at(0).event_seq, 9u);
 }

@@ -6,13 +6,19 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <boost/asio/detached.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <chrono>
 #include <fstream>
 #include <memory>
 #include <string>
+#include <thread>
 #include <tuple>
 #include <vector>
 
 #include "tests/support/process.hpp"
+#include "tests/support/schema_v1.hpp"
 
 namespace p2pchat::daemon {
 namespace {
@@ -54,10 +60,18 @@ struct memory_fixture {
 
 struct sqlite_fixture {
     test::temp_dir dir;
+    asio::io_context io;  // outlives the store: its writer posts here
     std::unique_ptr<message_store> make() {
-        return std::make_unique<sqlite_store>(dir.path() / "history.db", retention{});
+        return std::make_unique<sqlite_store>(dir.path() / "history.db", retention{},
+                                              io.get_executor());
     }
-    void commit(message_store& s) { ASSERT_TRUE(static_cast<sqlite_store&>(s).commit()); }
+    void commit(message_store& s) { ASSERT_TRUE(static_cast<sqlite_store&>(s).sync()); }
+};
+
+// The same contract with nothing committed: every read comes from the overlay of pending
+// writes (read-your-writes before the writer commits).
+struct sqlite_uncommitted_fixture : sqlite_fixture {
+    void commit(message_store&) {}  // nothing is flushed: the store never flushes by itself
 };
 
 template <class Fixture>
@@ -68,12 +82,14 @@ class MessageStoreContract : public ::testing::Test {
     void commit() { fixture_.commit(*store_); }
 };
 
-using stores = ::testing::Types<memory_fixture, sqlite_fixture>;
+using stores = ::testing::Types<memory_fixture, sqlite_fixture, sqlite_uncommitted_fixture>;
 class store_names {
   public:
     template <class T>
     static std::string GetName(int) {
-        return std::is_same_v<T, memory_fixture> ? "memory" : "sqlite";
+        if constexpr (std::is_same_v<T, memory_fixture>) return "memory";
+        if constexpr (std::is_same_v<T, sqlite_fixture>) return "sqlite";
+        return "sqlite_uncommitted";
     }
 };
 TYPED_TEST_SUITE(MessageStoreContract, stores, store_names);
@@ -181,12 +197,30 @@ TYPED_TEST(MessageStoreContract, IdsByOriginThenSeq) {
 
 // ---------------------------------------------------------------- the durable store
 
+// Rows of a table in the file, as another process would count them.
+std::int64_t rows_in(std::filesystem::path const& file, char const* table) {
+    sqlite3* db = nullptr;
+    EXPECT_EQ(sqlite3_open(file.c_str(), &db), SQLITE_OK);
+    sqlite3_stmt* st = nullptr;
+    auto const sql = std::string("SELECT count(*) FROM ") + table;
+    EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr), SQLITE_OK);
+    std::int64_t n = -1;
+    if (sqlite3_step(st) == SQLITE_ROW) n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return n;
+}
+
 class SqliteStore : public ::testing::Test {
   protected:
     std::filesystem::path file() const { return dir_.path() / "history.db"; }
-    std::unique_ptr<sqlite_store> open(retention keep = {}) {
-        return std::make_unique<sqlite_store>(file(), keep);
+    std::unique_ptr<sqlite_store> open(
+        retention keep = {}, std::size_t pending_limit = sqlite_store::default_pending_limit) {
+        return std::make_unique<sqlite_store>(file(), keep, io_.get_executor(), pending_limit);
     }
+    std::int64_t count_in_file(char const* table) { return rows_in(file(), table); }
+    sqlite3_stmt* st = nullptr;
+
     // Runs SQL on the file with a connection of its own, as another process would.
     void sql(char const* text) {
         sqlite3* db = nullptr;
@@ -204,6 +238,7 @@ class SqliteStore : public ::testing::Test {
         return "";
     }
 
+    asio::io_context io_;  // outlives every store: their writers post here
     test::temp_dir dir_;
 };
 
@@ -214,7 +249,7 @@ TEST_F(SqliteStore, ReopeningKeepsEverything) {
         s->append(message('a', 2, 2), 101);
         s->append_seal(seal('a', 2));
         s->set_meta("name", "alice");
-        ASSERT_TRUE(s->commit());
+        ASSERT_TRUE(s->sync());
     }
     auto s = open();
     EXPECT_EQ(s->message_count(), 2u);
@@ -226,19 +261,137 @@ TEST_F(SqliteStore, ReopeningKeepsEverything) {
     EXPECT_EQ(s->errors(), 0u);
 }
 
-TEST_F(SqliteStore, ATurnIsOneTransactionBegunAtItsFirstWrite) {
+TEST_F(SqliteStore, WritesReachTheFileWhenTheWriterCommitsThemAndAreReadAtOnce) {
     auto s = open();
-    EXPECT_FALSE(s->in_transaction());
-    EXPECT_TRUE(s->commit()) << "a turn that wrote nothing commits nothing";
+    EXPECT_FALSE(s->unflushed());
+    EXPECT_TRUE(s->sync()) << "nothing to write commits nothing";
     s->append(message('a', 1, 1), 1);
-    EXPECT_TRUE(s->in_transaction());
-    // Another connection (another process) sees nothing before the commit...
-    auto other = std::make_unique<sqlite_store>(file(), retention{});
-    EXPECT_TRUE(other->newest(10, 1 << 20).empty());
-    ASSERT_TRUE(s->commit());
-    EXPECT_FALSE(s->in_transaction());
-    // ...and everything after it, with the first still open: nothing waits for a close.
-    EXPECT_EQ(other->newest(10, 1 << 20).size(), 1u);
+    s->append_seal(seal('a', 1));
+    EXPECT_TRUE(s->unflushed());
+    // The engine reads its own writes before any commit...
+    EXPECT_EQ(s->newest(10, 1 << 20), std::vector{message('a', 1, 1)});
+    EXPECT_EQ(s->seals(origin_id('a'), 1, 1), std::vector{seal('a', 1)});
+    // ...another connection (another process) sees nothing yet...
+    EXPECT_EQ(count_in_file("messages"), 0);
+    ASSERT_TRUE(s->sync());
+    EXPECT_FALSE(s->unflushed());
+    EXPECT_EQ(s->pending_bytes(), 0u);
+    // ...and everything once the writer committed, with the store still open.
+    EXPECT_EQ(count_in_file("messages"), 1);
+    EXPECT_EQ(count_in_file("seals"), 1);
+    EXPECT_EQ(s->newest(10, 1 << 20), std::vector{message('a', 1, 1)});
+}
+
+// Between the writer's commit and its acknowledgement on the io thread, a message is both in
+// the file and in the overlay: reads show it once. (The io_context never runs here, so the
+// writer's acknowledgement stays queued.)
+TEST_F(SqliteStore, AMessageCommittedButNotYetAcknowledgedIsReadOnce) {
+    auto s = open();
+    s->append(message('a', 1, 1), 1);
+    ASSERT_TRUE(s->sync());
+    s->append(message('a', 2, 2), 2);
+    s->append(message('a', 3, 3), 3);
+    s->append_seal(seal('a', 3));
+    s->flush();
+    for (int i = 0; i < 500 && count_in_file("messages") != 3; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));  // the writer's thread
+    ASSERT_EQ(count_in_file("messages"), 3);
+    EXPECT_GT(s->pending_bytes(), 0u) << "not acknowledged yet";
+    EXPECT_EQ(ids(s->newest(10, 1 << 20)), (std::vector<id>{{'a', 1}, {'a', 2}, {'a', 3}}));
+    EXPECT_EQ(ids(s->range(origin_id('a'), 1, 10, 1 << 20)),
+              (std::vector<id>{{'a', 1}, {'a', 2}, {'a', 3}}));
+    EXPECT_EQ(s->seals(origin_id('a'), 0, 10), std::vector{seal('a', 3)});
+    EXPECT_EQ(s->chain_of(origin_id('a'), 2), std::optional<std::string>("chain-a2"));
+    std::size_t seen = 0;
+    s->for_each_id([&](std::string_view, std::uint64_t, std::uint64_t) { ++seen; });
+    EXPECT_EQ(seen, 3u);
+    ASSERT_TRUE(s->sync());
+    EXPECT_EQ(s->pending_bytes(), 0u);
+}
+
+// A front end's reply waits for the commit without blocking the io thread: durable() is a
+// coroutine that the writer's acknowledgement (posted to the io_context) resumes.
+TEST_F(SqliteStore, DurableResumesOnceTheWriterCommitted) {
+    auto s = open();
+    bool done = false;
+    std::int64_t in_file_when_resumed = -1;
+    asio::co_spawn(
+        io_,
+        [](sqlite_store& store, bool& done, std::int64_t& seen) -> awaitable<void> {
+            store.append(message('a', 1, 1), 1);
+            co_await store.durable();
+            seen = rows_in(store.file(), "messages");
+            done = true;
+        }(*s, done, in_file_when_resumed),
+        asio::detached);
+    auto guard = asio::make_work_guard(io_);  // the acknowledgement comes from another thread
+    for (int i = 0; i < 500 && !done; ++i) io_.run_for(std::chrono::milliseconds(10));
+    EXPECT_TRUE(done);
+    EXPECT_EQ(in_file_when_resumed, 1);
+}
+
+// Writes wait in memory for the writer up to a byte bound; beyond it messages are refused
+// (counted as storage errors), their tips still move, and the store goes on.
+TEST_F(SqliteStore, PendingWritesAreBoundedAndTheExcessIsCountedNotStored) {
+    auto const one = engine::approx_size(message('a', 1, 1, 100)) + 200;
+    auto s = open({}, 5 * one);
+    for (std::uint64_t seq = 1; seq <= 20; ++seq) s->append(message('a', seq, seq, 100), 1);
+    EXPECT_LE(s->pending_bytes(), 5 * one);
+    EXPECT_GE(s->errors(), 10u) << "the refused are counted";
+    EXPECT_EQ(s->tip_of(origin_id('a')), (chain_tip{20, "chain-a20"})) << "seqs never repeat";
+    ASSERT_TRUE(s->sync());
+    auto const stored = s->message_count();
+    EXPECT_GE(stored, 1u);
+    EXPECT_LE(stored, 5u);
+    // Room again once the writer caught up.
+    s->append(message('a', 21, 21, 100), 2);
+    ASSERT_TRUE(s->sync());
+    EXPECT_EQ(s->message_count(), stored + 1);
+    s.reset();
+    s = open();
+    EXPECT_EQ(s->tip_of(origin_id('a')), (chain_tip{21, "chain-a21"}));
+}
+
+// A file written by schema version 1 (issue 10, item 2: author keys as text in every row)
+// is migrated in place at open, and keeps every message, seal, tip, name and peer.
+TEST_F(SqliteStore, AVersion1FileIsMigratedAndKeepsEverything) {
+    sql("PRAGMA journal_mode=WAL;");
+    sql(test::history_schema_v1);
+    auto const a = origin_id('a'), b = origin_id('b'), c = origin_id('c');
+    auto insert = "INSERT INTO messages VALUES('', '" + a +
+                  "', 1, 5, 1001, 100, 'name-a', 'xxxxx', 'chain-a1');" +
+                  "INSERT INTO messages VALUES('', '" + a +
+                  "', 2, 7, 1002, 101, 'name-a', 'xxxxx', 'chain-a2');" +
+                  "INSERT INTO messages VALUES('', '" + b +
+                  "', 1, 6, 1001, 102, 'name-b', 'xxxxx', 'chain-b1');" +
+                  "INSERT INTO seals VALUES('', '" + a + "', 2, 'chain-a2', 'sig2');" +
+                  "INSERT INTO tips VALUES('', '" + a + "', 2, 'chain-a2');" +
+                  "INSERT INTO tips VALUES('', '" + b + "', 1, 'chain-b1');" +
+                  // an author whose messages were all pruned: only the tip is left
+                  "INSERT INTO tips VALUES('', '" + c + "', 9, 'chain-c9');" +
+                  "INSERT INTO meta VALUES('name', 'alice');" + "INSERT INTO peers VALUES('" + b +
+                  "', 'pb', '127.0.0.2:2', 7, 'alive', 'sig', 50);";
+    sql(insert.c_str());
+    {
+        auto s = open();
+        EXPECT_EQ(s->message_count(), 3u);
+        EXPECT_EQ(s->newest(10, 1 << 20),
+                  (std::vector{message('a', 1, 5), message('b', 1, 6), message('a', 2, 7)}));
+        EXPECT_EQ(s->seals(a, 0, 10), std::vector{seal('a', 2)});
+        EXPECT_EQ(s->tip_of(a), (chain_tip{2, "chain-a2"}));
+        EXPECT_EQ(s->tip_of(c), (chain_tip{9, "chain-c9"}));
+        EXPECT_EQ(s->meta("name"), std::optional<std::string>("alice"));
+        EXPECT_EQ(s->remembered_peers(10).size(), 1u);
+        // It goes on writing in version 2.
+        s->append(message('c', 10, 8), 103);
+        ASSERT_TRUE(s->sync());
+        EXPECT_EQ(s->errors(), 0u);
+    }
+    EXPECT_EQ(count_in_file("origins"), 3);
+    auto s = open();
+    EXPECT_EQ(ids(s->newest(10, 1 << 20)),
+              (std::vector<id>{{'a', 1}, {'b', 1}, {'a', 2}, {'c', 10}}));
+    EXPECT_EQ(s->tip_of(c), (chain_tip{10, "chain-c10"}));
 }
 
 TEST_F(SqliteStore, ANewerSchemaIsRefusedWithOneLine) {
@@ -275,10 +428,11 @@ TEST_F(SqliteStore, RetentionByCountPrunesTheOldestInHistoryOrderAndTheirSealsNe
         s->append_seal(seal('a', seq));
     }
     s->append(message('b', 1, 1), 6);
-    ASSERT_TRUE(s->commit());
+    ASSERT_TRUE(s->sync());
     EXPECT_EQ(s->message_count(), 6u);
-    EXPECT_EQ(s->prune(1000), 3u);
-    ASSERT_TRUE(s->commit());
+    s->prune(1000);
+    ASSERT_TRUE(s->sync());
+    EXPECT_EQ(s->pruned(), 3u);
     EXPECT_EQ(s->message_count(), 3u);
     // History order, not arrival order: b1 (Lamport 1), a5 (5) and a4 (6) are the oldest.
     EXPECT_EQ(ids(s->newest(10, 1 << 20)), (std::vector<id>{{'a', 3}, {'a', 2}, {'a', 1}}));
@@ -286,12 +440,14 @@ TEST_F(SqliteStore, RetentionByCountPrunesTheOldestInHistoryOrderAndTheirSealsNe
               (std::vector{seal('a', 1), seal('a', 2), seal('a', 3)}));
     EXPECT_EQ(s->tip_of(origin_id('b')), (chain_tip{1, "chain-b1"}));
     EXPECT_EQ(s->tip_of(origin_id('a')), (chain_tip{5, "chain-a5"}));
-    EXPECT_EQ(s->prune(2000), 0u) << "nothing beyond the limit";
+    s->prune(2000);
+    ASSERT_TRUE(s->sync());
+    EXPECT_EQ(s->pruned(), 3u) << "nothing beyond the limit";
     // A tip outlives every message of its origin, across a reopen.
     s.reset();
     s = open({.max_messages = 1, .max_age = std::chrono::days(0)});
     s->prune(3000);
-    ASSERT_TRUE(s->commit());
+    ASSERT_TRUE(s->sync());
     EXPECT_EQ(s->message_count(), 1u);
     EXPECT_EQ(s->tip_of(origin_id('a')), (chain_tip{5, "chain-a5"}));
 }
@@ -303,9 +459,10 @@ TEST_F(SqliteStore, RetentionByAgeGoesByArrivalTime) {
     s->append(message('a', 2, 2), now - day - 1);
     s->append(message('a', 3, 3), now - day + 1000);
     s->append(message('a', 4, 4), now);
-    ASSERT_TRUE(s->commit());
-    EXPECT_EQ(s->prune(now), 2u);
-    ASSERT_TRUE(s->commit());
+    ASSERT_TRUE(s->sync());
+    s->prune(now);
+    ASSERT_TRUE(s->sync());
+    EXPECT_EQ(s->pruned(), 2u);
     EXPECT_EQ(ids(s->newest(10, 1 << 20)), (std::vector<id>{{'a', 3}, {'a', 4}}));
 }
 
@@ -319,8 +476,9 @@ TEST_F(SqliteStore, PruningIsDueAfterManyAppendsBeyondTheLimitOrAMinute) {
     EXPECT_TRUE(s->prune_due(1000));
     // Under the limit, appends alone never make it due: only the minute does.
     s->prune(1000);
-    ASSERT_TRUE(s->commit());
-    auto under = std::make_unique<sqlite_store>(dir_.path() / "other.db", retention{});
+    ASSERT_TRUE(s->sync());
+    auto under =
+        std::make_unique<sqlite_store>(dir_.path() / "other.db", retention{}, io_.get_executor());
     under->prune(0);
     for (std::uint64_t seq = 1; seq <= sqlite_store::prune_every_appends; ++seq)
         under->append(message('a', seq, seq), 1);
@@ -331,10 +489,13 @@ TEST_F(SqliteStore, PruningIsBoundedPerStep) {
     auto s = open({.max_messages = 10, .max_age = std::chrono::days(0)});
     auto const n = sqlite_store::prune_step + 100;
     for (std::uint64_t seq = 1; seq <= n; ++seq) s->append(message('a', seq, seq), 1);
-    ASSERT_TRUE(s->commit());
-    EXPECT_EQ(s->prune(1), sqlite_store::prune_step);
-    EXPECT_EQ(s->prune(2), 90u);
-    ASSERT_TRUE(s->commit());
+    ASSERT_TRUE(s->sync());
+    s->prune(1);
+    ASSERT_TRUE(s->sync());
+    EXPECT_EQ(s->pruned(), sqlite_store::prune_step);
+    s->prune(2);
+    ASSERT_TRUE(s->sync());
+    EXPECT_EQ(s->pruned(), sqlite_store::prune_step + 90);
     EXPECT_EQ(s->message_count(), 10u);
 }
 
@@ -346,7 +507,7 @@ TEST_F(SqliteStore, RemembersTheNewestPeersUpToTheBound) {
     };
     s->remember_peers({peer('a', "127.0.0.1:1"), peer('b', "127.0.0.2:2")}, 100, 3);
     s->remember_peers({peer('c', "127.0.0.3:3"), peer('d', "127.0.0.4:4")}, 200, 3);
-    ASSERT_TRUE(s->commit());
+    ASSERT_TRUE(s->sync());
     s.reset();
     s = open();
     auto const known = s->remembered_peers(10);
@@ -355,11 +516,11 @@ TEST_F(SqliteStore, RemembersTheNewestPeersUpToTheBound) {
     EXPECT_EQ(known[0].last_seen_ms, 200);
     EXPECT_EQ(known[2].entry.id, origin_id('a'));
     s->forget_peer(origin_id('c'));
-    ASSERT_TRUE(s->commit());
+    ASSERT_TRUE(s->sync());
     EXPECT_EQ(s->remembered_peers(10).size(), 2u);
     EXPECT_EQ(s->remembered_peers(1).size(), 1u);
     s->forget_all_peers();
-    ASSERT_TRUE(s->commit());
+    ASSERT_TRUE(s->sync());
     EXPECT_TRUE(s->remembered_peers(10).empty());
 }
 
@@ -369,23 +530,21 @@ TEST_F(SqliteStore, RemembersTheNewestPeersUpToTheBound) {
 TEST_F(SqliteStore, AFailedCommitRollsBackButKeepsTheTips) {
     auto s = open();
     s->append(message('a', 1, 1), 1);
-    ASSERT_TRUE(s->commit());
+    ASSERT_TRUE(s->sync());
     sqlite3* other = nullptr;
     ASSERT_EQ(sqlite3_open(file().c_str(), &other), SQLITE_OK);
     ASSERT_EQ(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
     s->append(message('a', 2, 2), 2);
     s->append_seal(seal('a', 2));
     s->append(message('a', 3, 3), 3);
-    EXPECT_FALSE(s->commit());
+    EXPECT_FALSE(s->sync());
     EXPECT_GT(s->errors(), 0u);
     EXPECT_EQ(s->tip_of(origin_id('a')), (chain_tip{3, "chain-a3"}));
-    EXPECT_TRUE(s->pending()) << "the tips wait for a commit";
     ASSERT_EQ(sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr), SQLITE_OK);
     sqlite3_close(other);
-    EXPECT_TRUE(s->commit());
-    EXPECT_FALSE(s->pending());
+    EXPECT_TRUE(s->sync());
     s->append(message('a', 4, 4), 4);
-    EXPECT_TRUE(s->commit());
+    EXPECT_TRUE(s->sync());
     s.reset();
     s = open();
     EXPECT_EQ(ids(s->newest(10, 1 << 20)), (std::vector<id>{{'a', 1}, {'a', 4}}));
@@ -401,10 +560,10 @@ TEST_F(SqliteStore, TipsReachTheFileEvenWhenTheirMessagesDidNot) {
         ASSERT_EQ(sqlite3_open(file().c_str(), &other), SQLITE_OK);
         ASSERT_EQ(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
         s->append(message('a', 7, 7), 1);
-        EXPECT_FALSE(s->commit());
+        EXPECT_FALSE(s->sync());
         ASSERT_EQ(sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr), SQLITE_OK);
         sqlite3_close(other);
-        EXPECT_TRUE(s->commit());
+        EXPECT_TRUE(s->sync());
     }
     auto s = open();
     EXPECT_EQ(s->message_count(), 0u);

@@ -1,0 +1,348 @@
+#include "daemon/store_writer.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
+#include <tuple>
+
+#include "daemon/store_schema.hpp"
+
+namespace p2pchat::daemon {
+
+namespace {
+
+// How long a write waits for a lock another process holds (someone writing the file with the
+// sqlite3 shell) before its transaction fails: the writer's own thread waits, not the node.
+constexpr int busy_timeout_ms = 1000;
+
+std::int64_t limit_of(std::size_t n) {
+    return static_cast<std::int64_t>(std::min<std::size_t>(n, INT64_MAX));
+}
+
+// The first failures, then one in a hundred: a disk that stays full must not flood the log.
+bool worth_logging(std::uint64_t errors) { return errors <= 10 || errors % 100 == 0; }
+
+}  // namespace
+
+store_writer::store_writer(std::filesystem::path file, retention keep)
+    : file_(std::move(file)), keep_(keep) {
+    auto fail = [this](std::string why) {
+        // SQLite's message ("unable to open database file") does not say why; errno does.
+        if (int const e = db_.get() ? sqlite3_system_errno(db_.get()) : 0; e != 0)
+            why += std::string(" (") + std::strerror(e) + ")";
+        throw std::runtime_error("cannot open the history database " + file_.string() + ": " + why);
+    };
+    if (db_.open(file_.string()) != SQLITE_OK) fail(db_.message());
+    sqlite3_busy_timeout(db_.get(), busy_timeout_ms);
+    // The first statement reads the file: a file that is not a database fails here.
+    sqlite::statement version;
+    if (db_.prepare("PRAGMA user_version", version) != SQLITE_OK || version.step() != SQLITE_ROW)
+        fail(db_.message());
+    version = {};
+    // WAL: readers (the io thread's connection) never block the writer, and a commit is one
+    // append to the log. synchronous=NORMAL: the WAL is synced at checkpoints, not at every
+    // commit; a process crash loses nothing committed, a power loss may lose the last
+    // transactions.
+    sqlite::statement journal;
+    if (db_.prepare("PRAGMA journal_mode=WAL", journal) != SQLITE_OK ||
+        journal.step() != SQLITE_ROW)
+        fail(db_.message());
+    if (journal.text(0) != "wal") fail("cannot use write-ahead logging");
+    journal = {};
+    if (db_.exec("PRAGMA synchronous=NORMAL") != SQLITE_OK) fail(db_.message());
+    if (auto why = store_schema::prepare(db_); !why.empty()) fail(why);
+
+    auto prepare_or_fail = [&](sqlite::statement& s, std::string_view sql) {
+        if (db_.prepare(sql, s) != SQLITE_OK) fail(db_.message());
+    };
+    prepare_or_fail(begin_, "BEGIN");
+    prepare_or_fail(commit_, "COMMIT");
+    prepare_or_fail(rollback_, "ROLLBACK");
+    prepare_or_fail(find_origin_, "SELECT id FROM origins WHERE key = ?1");
+    prepare_or_fail(add_origin_, "INSERT INTO origins(key) VALUES(?1)");
+    prepare_or_fail(insert_message_,
+                    "INSERT OR IGNORE INTO messages(origin, seq, lamport, time_ms, arrived_ms, "
+                    "name, text, chain, event_seq) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+    prepare_or_fail(update_tip_,
+                    "INSERT INTO tips(origin, seq, chain) VALUES(?1, ?2, ?3) "
+                    "ON CONFLICT(room, origin) DO UPDATE SET seq = excluded.seq, chain = "
+                    "excluded.chain WHERE excluded.seq > tips.seq");
+    prepare_or_fail(insert_seal_,
+                    "INSERT OR IGNORE INTO seals(origin, seq, chain, sig) VALUES(?1, ?2, ?3, ?4)");
+    // The oldest in history order go first, found through the history index.
+    prepare_or_fail(prune_count_,
+                    "DELETE FROM messages WHERE (room, origin, seq) IN "
+                    "(SELECT room, origin, seq FROM messages WHERE room = '' "
+                    "ORDER BY lamport, origin, seq LIMIT ?1) RETURNING room, origin, seq");
+    // Looks only at the oldest in history order, so that a table with nothing to prune costs
+    // no scan; of those, the ones that arrived before the limit go.
+    prepare_or_fail(prune_age_,
+                    "DELETE FROM messages WHERE (room, origin, seq) IN "
+                    "(SELECT room, origin, seq FROM messages WHERE room = '' "
+                    "ORDER BY lamport, origin, seq LIMIT ?1) AND arrived_ms < ?2 "
+                    "RETURNING room, origin, seq");
+    prepare_or_fail(delete_seal_, "DELETE FROM seals WHERE room = ?1 AND origin = ?2 AND seq = ?3");
+    prepare_or_fail(set_meta_, "INSERT OR REPLACE INTO meta(key, value) VALUES(?1, ?2)");
+    prepare_or_fail(remember_peer_,
+                    "INSERT OR REPLACE INTO peers(id, name, addr, inc, state, sig, last_seen_ms) "
+                    "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+    prepare_or_fail(trim_peers_,
+                    "DELETE FROM peers WHERE id NOT IN "
+                    "(SELECT id FROM peers ORDER BY last_seen_ms DESC, id LIMIT ?1)");
+    prepare_or_fail(forget_peer_, "DELETE FROM peers WHERE id = ?1");
+    prepare_or_fail(forget_peers_, "DELETE FROM peers");
+    count_messages();
+    sqlite::statement tips;
+    prepare_or_fail(tips,
+                    "SELECT o.key, t.seq, t.chain FROM tips t JOIN origins o ON o.id = t.origin "
+                    "WHERE t.room = ''");
+    while (tips.step() == SQLITE_ROW)
+        initial_tips_.emplace(tips.text(0),
+                              engine::chain_tip{tips.uint64(1), std::string(tips.text(2))});
+}
+
+store_writer::~store_writer() {
+    {
+        std::lock_guard lock(mutex_);
+        stop_ = true;
+    }
+    wake_.notify_all();
+    if (thread_.joinable()) thread_.join();
+}
+
+void store_writer::start(std::function<void()> notify) {
+    notify_ = std::move(notify);
+    thread_ = std::thread([this] { run(); });
+}
+
+void store_writer::push(std::shared_ptr<write_batch const> batch) {
+    {
+        std::lock_guard lock(mutex_);
+        queue_.push_back(std::move(batch));
+    }
+    wake_.notify_one();
+}
+
+std::vector<write_outcome> store_writer::take_outcomes() {
+    std::lock_guard lock(mutex_);
+    return std::exchange(outcomes_, {});
+}
+
+void store_writer::wait_idle() {
+    std::unique_lock lock(mutex_);
+    idle_.wait(lock, [this] { return queue_.empty() && !busy_; });
+}
+
+void store_writer::run() {
+    std::unique_lock lock(mutex_);
+    for (;;) {
+        wake_.wait(lock, [this] { return stop_ || !queue_.empty(); });
+        if (queue_.empty()) return;  // stopping, and everything written
+        // Everything queued goes into one transaction.
+        std::vector<std::shared_ptr<write_batch const>> batches(queue_.begin(), queue_.end());
+        queue_.clear();
+        busy_ = true;
+        lock.unlock();
+        auto outcome = write(batches);
+        batches.clear();
+        lock.lock();
+        outcomes_.push_back(std::move(outcome));
+        busy_ = false;
+        idle_.notify_all();
+        if (notify_) {
+            lock.unlock();
+            notify_();
+            lock.lock();
+        }
+    }
+}
+
+// ---------------------------------------------------------------- a transaction
+
+void store_writer::failed(int rc, char const* what) {
+    auto const n = errors_.fetch_add(1, std::memory_order_relaxed) + 1;
+    if (worth_logging(n))
+        failures_.push_back("history database " + file_.string() + ": " + what +
+                            " failed: " + sqlite3_errstr(rc) + " (" + db_.message() + "); " +
+                            std::to_string(n) + " storage errors so far");
+}
+
+bool store_writer::step(sqlite::statement& s, char const* what) {
+    int const rc = s.run();
+    if (rc == SQLITE_DONE || rc == SQLITE_ROW) return true;
+    failed(rc, what);
+    return false;
+}
+
+write_outcome store_writer::write(std::vector<std::shared_ptr<write_batch const>> const& batches) {
+    write_outcome out;
+    out.through = batches.back()->number;
+    bool ok = step(begin_.reset(), "BEGIN");
+    for (auto const& batch : batches)
+        if (ok) ok = apply(*batch, out);
+    // Tips last: those of failed transactions before are written with this one.
+    for (auto const& batch : batches)
+        for (auto const& [origin, tip] : batch->tips) {
+            auto [it, added] = unwritten_tips_.try_emplace(origin, tip);
+            if (!added && tip.seq > it->second.seq) it->second = tip;
+        }
+    for (auto const& [origin, tip] : unwritten_tips_) {
+        if (!ok) break;
+        auto const id = origin_id(origin);
+        ok = id && step(update_tip_.reset().bind(1, *id).bind(2, tip.seq).bind(3, tip.chain),
+                        "storing a chain tip");
+    }
+    if (ok) {
+        int const rc = commit_.reset().run();
+        ok = rc == SQLITE_DONE;
+        if (!ok) failed(rc, "COMMIT");
+    }
+    if (ok) {
+        unwritten_tips_.clear();
+        out.recovered = std::exchange(recovering_, false);
+    } else {
+        // Lost to the file; the node goes on from memory, and message sync fetches the
+        // messages from peers after a restart. The tips stay for the next commit.
+        if (!sqlite3_get_autocommit(db_.get())) rollback_.reset().run();
+        recovering_ = true;
+        origin_ids_.clear();  // ids the rollback took back
+        last_origin_.clear();
+        count_messages();
+        out.pruned = 0;
+    }
+    out.committed = ok;
+    out.message_count = count_;
+    out.failures = std::move(failures_);
+    failures_.clear();
+    return out;
+}
+
+std::optional<std::int64_t> store_writer::origin_id(std::string_view key) {
+    if (!last_origin_.empty() && key == last_origin_) return last_origin_id_;
+    std::string k(key);
+    auto it = origin_ids_.find(k);
+    if (it == origin_ids_.end()) {
+        std::int64_t id = 0;
+        auto& find = find_origin_.reset().bind(1, key);
+        int const rc = find.step();
+        if (rc == SQLITE_ROW) {
+            id = find.int64(0);
+            find.reset();
+        } else {
+            find.reset();
+            if (rc != SQLITE_DONE) {
+                failed(rc, "finding an author");
+                return std::nullopt;
+            }
+            if (!step(add_origin_.reset().bind(1, key), "storing an author")) return std::nullopt;
+            id = sqlite3_last_insert_rowid(db_.get());
+        }
+        it = origin_ids_.emplace(std::move(k), id).first;
+    }
+    last_origin_ = it->first;
+    last_origin_id_ = it->second;
+    return it->second;
+}
+
+bool store_writer::apply(write_batch const& batch, write_outcome& out) {
+    for (auto const& op : batch.state)
+        if (!apply(op)) return false;
+    for (auto const& m : batch.messages) {
+        auto const id = origin_id(m.chat.origin);
+        if (!id) return false;
+        auto& s = insert_message_.reset();
+        s.bind(1, *id).bind(2, m.chat.seq).bind(3, m.chat.lamport).bind(4, m.chat.time_ms);
+        s.bind(5, m.arrived_ms).bind(6, m.chat.name).bind(7, m.chat.text).bind(8, m.chat.chain);
+        if (m.event_seq != 0)
+            s.bind(9, m.event_seq);
+        else
+            s.bind_null(9);
+        if (!step(s, "storing a message")) return false;
+        count_ += static_cast<std::uint64_t>(db_.changes());
+    }
+    for (auto const& seal : batch.seals) {
+        auto const id = origin_id(seal.origin);
+        if (!id) return false;
+        auto& s = insert_seal_.reset();
+        s.bind(1, *id).bind(2, seal.seq).bind(3, seal.chain).bind(4, seal.sig);
+        if (!step(s, "storing a seal")) return false;
+    }
+    if (batch.prune) {
+        auto const errors = errors_.load(std::memory_order_relaxed);
+        out.pruned += prune(*batch.prune);
+        if (errors_.load(std::memory_order_relaxed) != errors) return false;
+    }
+    return true;
+}
+
+bool store_writer::apply(state_write const& op) {
+    return std::visit(
+        [this](auto const& w) {
+            using T = std::decay_t<decltype(w)>;
+            if constexpr (std::is_same_v<T, set_meta_write>) {
+                return step(set_meta_.reset().bind(1, w.key).bind(2, w.value),
+                            "storing the node's state");
+            } else if constexpr (std::is_same_v<T, remember_peers_write>) {
+                for (auto const& e : w.alive) {
+                    auto& s = remember_peer_.reset();
+                    s.bind(1, e.id).bind(2, e.name).bind(3, e.addr).bind(4, e.inc);
+                    s.bind(5,
+                           std::string_view(e.state == wire::peer_state::alive ? "alive" : "left"));
+                    s.bind(6, e.sig).bind(7, w.now_ms);
+                    if (!step(s, "remembering a peer")) return false;
+                }
+                return step(trim_peers_.reset().bind(1, limit_of(w.max)), "forgetting old peers");
+            } else if constexpr (std::is_same_v<T, forget_peer_write>) {
+                return step(forget_peer_.reset().bind(1, w.id), "forgetting a peer");
+            } else {
+                static_assert(std::is_same_v<T, forget_all_peers_write>);
+                return step(forget_peers_.reset(), "forgetting the peers");
+            }
+        },
+        op);
+}
+
+// ---------------------------------------------------------------- retention
+
+void store_writer::count_messages() {
+    sqlite::statement count;
+    if (db_.prepare("SELECT count(*) FROM messages", count) == SQLITE_OK &&
+        count.step() == SQLITE_ROW)
+        count_ = count.uint64(0);
+}
+
+std::size_t store_writer::delete_returning(sqlite::statement& s) {
+    // Collected first: a statement must finish before the next one writes.
+    std::vector<std::tuple<std::string, std::int64_t, std::uint64_t>> gone;
+    int rc;
+    while ((rc = s.step()) == SQLITE_ROW)
+        gone.emplace_back(std::string(s.text(0)), s.int64(1), s.uint64(2));
+    s.reset();
+    if (rc != SQLITE_DONE) {
+        failed(rc, "pruning messages");
+        return 0;
+    }
+    // Their seals prove nothing any more: a seal is checked from the message it names.
+    for (auto const& [room, origin, seq] : gone)
+        if (!step(delete_seal_.reset().bind(1, room).bind(2, origin).bind(3, seq), "pruning seals"))
+            break;
+    count_ -= std::min<std::uint64_t>(count_, gone.size());
+    return gone.size();
+}
+
+std::size_t store_writer::prune(prune_request const& request) {
+    std::size_t deleted = 0;
+    if (keep_.max_messages != 0 && count_ > keep_.max_messages) {
+        auto const excess = std::min<std::uint64_t>(count_ - keep_.max_messages, prune_step);
+        deleted += delete_returning(prune_count_.reset().bind(1, excess));
+    }
+    if (request.by_age && keep_.max_age.count() != 0 && deleted < prune_step) {
+        auto const age = std::chrono::duration_cast<std::chrono::milliseconds>(keep_.max_age);
+        deleted += delete_returning(prune_age_.reset()
+                                        .bind(1, limit_of(prune_step - deleted))
+                                        .bind(2, request.now_ms - age.count()));
+    }
+    return deleted;
+}
+
+}  // namespace p2pchat::daemon
