@@ -73,6 +73,12 @@ class chat_room {
     // `now`, so a burst costs one signature).
     rpc::result<send_receipt> send(std::string text, std::string name, instant now);
     void on_seal_timer();
+    // Seals what this turn sent, before the seal timer would: a node that leaves or stops
+    // must not leave its last messages unsealed, or no peer could hand them on to one that
+    // missed them live.
+    void seal_pending() {
+        if (unsealed_messages_ > 0) seal_now();
+    }
     // A message from `sender`: taken only from its author (live messages are never relayed;
     // the link is authenticated, so nothing more is checked) and shown unless seen before.
     void receive(wire::chat_msg&& chat, std::string_view sender, instant now);

@@ -199,9 +199,16 @@ rpc::result<std::size_t> node::joined(wire::welcome_msg&& welcome, std::string_v
     return members_.table().alive_count();
 }
 
-std::size_t node::leave(instant) { return members_.leave(); }
+// Both seal first: the seal goes out ahead of the leave on every link.
+std::size_t node::leave(instant) {
+    chat_.seal_pending();
+    return members_.leave();
+}
 
-void node::stop(instant) { members_.stop(); }
+void node::stop(instant) {
+    chat_.seal_pending();
+    members_.stop();
+}
 
 void node::share_network_key(std::string key, instant) {
     out_.push(broadcast{make_outgoing(wire::network_key_msg{std::move(key)}), {}});
