@@ -66,6 +66,12 @@ class peer_table {
 
     // Live peers (not self), ordered by id.
     std::vector<wire::peer_entry> alive_peers() const;
+    // The same, visited in place: nothing is copied (the send path walks it per message).
+    template <typename Visit>
+    void for_each_alive(Visit&& visit) const {
+        for (auto const& [id, s] : others_)
+            if (s.entry.state == wire::peer_state::alive) visit(s.entry);
+    }
     // Everything a full list carries: self, live peers and tombstones.
     std::vector<wire::peer_entry> all_entries() const;
     // Entries of ours that `theirs` lacks or holds at an older incarnation/state.

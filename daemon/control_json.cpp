@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <boost/json/serialize.hpp>
+#include <charconv>
+#include <iterator>
 
 namespace p2pchat::daemon {
 
@@ -48,33 +50,112 @@ json::object to_json(node_status const& s) {
             {"storage_errors", s.storage_errors}};
 }
 
+namespace {
+
+// Integers and strings written straight into the line: no temporary string per field (the
+// line is built once per message and node, the hottest text the daemon writes).
+template <typename Integer>
+void append_number(std::string& out, Integer v) {
+    char digits[24];
+    auto const end = std::to_chars(std::begin(digits), std::end(digits), v).ptr;
+    out.append(digits, end);
+}
+
+// A JSON string as boost::json::serialize writes one: valid UTF-8 passes as it is; quote,
+// backslash and control characters are escaped, the common ones in their short form.
+void append_json_string(std::string& out, std::string_view s) {
+    static constexpr char hex[] = "0123456789abcdef";
+    out += '"';
+    std::size_t plain = 0;  // start of the run not yet copied
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        auto const c = static_cast<unsigned char>(s[i]);
+        if (c >= 0x20 && c != '"' && c != '\\') continue;
+        out.append(s.substr(plain, i - plain));
+        plain = i + 1;
+        switch (c) {
+            case '"':
+                out += "\\\"";
+                break;
+            case '\\':
+                out += "\\\\";
+                break;
+            case '\b':
+                out += "\\b";
+                break;
+            case '\f':
+                out += "\\f";
+                break;
+            case '\n':
+                out += "\\n";
+                break;
+            case '\r':
+                out += "\\r";
+                break;
+            case '\t':
+                out += "\\t";
+                break;
+            default:
+                out += "\\u00";
+                out += hex[c >> 4];
+                out += hex[c & 0xf];
+        }
+    }
+    out.append(s.substr(plain));
+    out += '"';
+}
+
+}  // namespace
+
 void append_message_body(std::string& out, engine::message_arrived const& m, std::uint64_t seq,
                          std::int64_t time_ms) {
     auto const& chat = m.chat;
-    out.reserve(out.size() + 2 * chat.origin.size() + chat.name.size() + chat.text.size() + 160);
+    out.reserve(out.size() + 2 * chat.origin.size() + chat.name.size() + chat.text.size() + 200);
     out += R"({"type":"message","id":")";
     out += chat.origin;
     out += ':';
-    out += std::to_string(chat.seq);
+    append_number(out, chat.seq);
     out += R"(","from":")";
     out += chat.origin;
     out += R"(","name":)";
-    out += json::serialize(json::string_view(chat.name));
+    append_json_string(out, chat.name);
     out += R"(,"text":)";
-    out += json::serialize(json::string_view(chat.text));
+    append_json_string(out, chat.text);
     out += R"(,"lamport":)";
-    out += std::to_string(chat.lamport);
+    append_number(out, chat.lamport);
     out += R"(,"sent_ms":)";
-    out += std::to_string(chat.time_ms);
+    append_number(out, chat.time_ms);
     out += m.self ? R"(,"self":true)" : R"(,"self":false)";
     // Only when set: a message that came late (sync after a fault) belongs earlier in the
     // history than where a live stream shows it.
     if (m.late) out += R"(,"late":true)";
     out += R"(,"seq":)";
-    out += std::to_string(seq);
+    append_number(out, seq);
     out += R"(,"time_ms":)";
-    out += std::to_string(time_ms);
+    append_number(out, time_ms);
     out += '}';
+}
+
+json::object send_result(engine::send_receipt const& receipt, std::size_t peers) {
+    return {
+        {"id", receipt.id}, {"seq", receipt.seq}, {"lamport", receipt.lamport}, {"peers", peers}};
+}
+
+std::string send_result_line(json::value const& id, engine::send_receipt const& receipt,
+                             std::size_t peers) {
+    std::string line;
+    line.reserve(receipt.id.size() + 120);
+    line += R"({"jsonrpc":"2.0","id":)";
+    line += json::serialize(id);
+    line += R"(,"result":{"id":)";
+    append_json_string(line, receipt.id);
+    line += R"(,"seq":)";
+    append_number(line, receipt.seq);
+    line += R"(,"lamport":)";
+    append_number(line, receipt.lamport);
+    line += R"(,"peers":)";
+    append_number(line, peers);
+    line += "}}\n";
+    return line;
 }
 
 json::object to_json(engine::message_delivery const& d) {

@@ -272,6 +272,20 @@ class control_server::client : public std::enable_shared_from_this<client> {
                                    log_exception{"control send"});
                     co_return;
                 }
+                // The common `send` (alone, no wait) is answered without a coroutine of its
+                // own or a JSON object for its result.
+                if (c.method == "send" && c.id && !parsed.batch && !c.params.contains("wait_ms") &&
+                    !unknown_param(c.params, "send", {"text", "wait_ms"})) {
+                    auto s = start_send(c.params);
+                    if (auto* e = std::get_if<rpc::error>(&s))
+                        queue(to_line(rpc::make_error(*c.id, *e)));
+                    else {
+                        auto const& sent = std::get<sent_message>(s);
+                        queue(std::make_shared<std::string const>(
+                            send_result_line(*c.id, sent.receipt, sent.peers)));
+                    }
+                    continue;
+                }
                 reply = co_await invoke(c);
             }
             if (!reply) continue;
@@ -297,11 +311,13 @@ class control_server::client : public std::enable_shared_from_this<client> {
         self->out_.wake();
     }
 
-    // A `send` done: its result, and how long to hold it for the message's delivery.
+    // A `send` done: what its result says, and how long to hold it for the message's delivery.
     struct sent_message {
-        json::object result;
-        std::uint64_t seq = 0;
+        engine::send_receipt receipt;
+        std::size_t peers = 0;  // who it went to; 0 tells the sender that nobody received it
         std::optional<std::chrono::milliseconds> wait;
+
+        json::object result() const { return send_result(receipt, peers); }
     };
 
     // The sending half of `send`, done in the order the client's requests came.
@@ -318,38 +334,34 @@ class control_server::client : public std::enable_shared_from_this<client> {
         }
         auto r = node().send(std::move(text));
         if (!r) return r.error();
-        // "peers": who it went to; 0 tells the sender that nobody received it.
-        return sent_message{json::object{{"id", r->id},
-                                         {"seq", r->seq},
-                                         {"lamport", r->lamport},
-                                         {"peers", node().live_peers()}},
-                            r->seq, wait};
+        return sent_message{std::move(*r), node().live_peers(), wait};
     }
 
     // The waiting half: the result says whether every member alive at send time stored the
     // message (docs/CONTROL.md, "Delivery").
-    awaitable<void> wait_delivery(sent_message& sent) {
+    awaitable<json::object> wait_delivery(sent_message const& sent) {
         co_await node().make_durable();  // our own copy first: the others' acks take a while
-        auto d = co_await node().wait_delivery(sent.seq, *sent.wait);
+        auto d = co_await node().wait_delivery(sent.receipt.seq, *sent.wait);
+        auto result = sent.result();
         if (!d) {
-            sent.result["delivered"] = false;
-            sent.result["error"] = d.error().message;
-            co_return;
+            result["delivered"] = false;
+            result["error"] = d.error().message;
+            co_return result;
         }
         auto body = to_json(*d);
-        for (auto key : {"delivered", "members", "missing"})
-            sent.result[key] = std::move(body[key]);
-        sent.result["settled"] = d->settled;
+        for (auto key : {"delivered", "members", "missing"}) result[key] = std::move(body[key]);
+        result["settled"] = d->settled;
+        co_return result;
     }
 
     // A `send` with wait_ms outside a batch: sent now, answered when its delivery settles,
     // while the client's other requests go on.
     static awaitable<void> answer_delivery(std::shared_ptr<client> self, json::value id,
                                            sent_message sent) {
-        co_await self->wait_delivery(sent);
+        auto result = co_await self->wait_delivery(sent);
         if (self->stopped_) co_return;
         self->answered_ = true;
-        self->queue(to_line(rpc::make_result(id, std::move(sent.result))));
+        self->queue(to_line(rpc::make_result(id, std::move(result))));
     }
 
     static awaitable<void> answer_join(std::shared_ptr<client> self, rpc::call c) {
@@ -383,9 +395,11 @@ class control_server::client : public std::enable_shared_from_this<client> {
         if (c.method == "send") {
             auto s = start_send(p);
             if (auto* e = std::get_if<rpc::error>(&s)) co_return reply(std::move(*e));
-            auto& sent = std::get<sent_message>(s);
-            if (sent.wait) co_await wait_delivery(sent);
-            co_return reply(std::move(sent.result));
+            auto const& sent = std::get<sent_message>(s);
+            // Not a conditional expression around co_await: GCC 12 miscompiles that.
+            if (!sent.wait) co_return reply(sent.result());
+            auto result = co_await wait_delivery(sent);
+            co_return reply(std::move(result));
         }
         if (c.method == "status") co_return reply(to_json(node().status()));
         if (c.method == "peers") {

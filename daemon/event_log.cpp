@@ -46,10 +46,16 @@ std::shared_ptr<std::string const> event_log::line_of(engine::node_event const& 
     // The notification rpc::make_notification("event", body) would build, framed by hand so
     // the body is serialized in place rather than copied into a wrapper object first; a
     // message's body (most events) is written straight into the line.
-    std::string line = R"({"jsonrpc":"2.0","method":"event","params":)";
+    constexpr std::string_view head = R"({"jsonrpc":"2.0","method":"event","params":)";
+    std::string line;
     if (auto const* m = std::get_if<engine::message_arrived>(&what)) {
+        // One allocation for the whole line (the body reserves what it needs).
+        line.reserve(head.size() + 2 * m->chat.origin.size() + m->chat.name.size() +
+                     m->chat.text.size() + 210);
+        line += head;
         append_message_body(line, *m, seq, time_ms);
     } else {
+        line += head;
         auto body = to_json(what);
         body["seq"] = seq;
         body["time_ms"] = time_ms;

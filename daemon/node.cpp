@@ -675,9 +675,8 @@ void node::execute(engine::effect& effect) {
                 events_.append(std::move(fx.event));
             } else if constexpr (std::is_same_v<T, engine::store_message>) {
                 // The engine asks to show a message right after storing it (chat_room.cpp:
-                // store_message, then its emit_event): that event gets the next number. The
-                // effect is spent: its message moves into the store's batch.
-                store_.append(std::move(fx.chat), fx.arrived_unix_ms, events_.last_seq() + 1);
+                // store_message, then its emit_event): that event gets the next number.
+                store_.append(fx.chat, fx.arrived_unix_ms, events_.last_seq() + 1);
             } else if constexpr (std::is_same_v<T, engine::store_seal>) {
                 store_.append_seal(fx.seal);
             } else if constexpr (std::is_same_v<T, engine::adopt_network_key>) {

@@ -47,6 +47,10 @@ sqlite_store::sqlite_store(std::filesystem::path path, retention keep,
     // The reads' own connection: a statement here never waits for the writer's transaction
     // (WAL), and sees each commit as soon as it is made.
     if (db_.open(file().string()) != SQLITE_OK) fail(db_.message());
+    // No lookaside allocator here: its 120 KiB would stay resident in an idle daemon for the
+    // few reads this connection makes (sync rounds, welcomes, history). Done before the first
+    // statement, when SQLite allows it; should it refuse, only that memory is kept.
+    sqlite3_db_config(db_.get(), SQLITE_DBCONFIG_LOOKASIDE, nullptr, 0, 0);
     sqlite3_busy_timeout(db_.get(), 1000);
     if (db_.exec("PRAGMA query_only=1") != SQLITE_OK) fail(db_.message());
     auto prepare_or_fail = [&](sqlite::statement& s, std::string const& sql) {
@@ -161,7 +165,7 @@ void sqlite_store::acknowledge() {
             // Only entries of this batch: a later batch may hold the same id (appended
             // again after this one was handed off).
             for (auto const& m : done.messages)
-                if (auto it = pending_messages_.find(id_view{m.chat.origin, m.chat.seq});
+                if (auto it = pending_messages_.find(id_view{m.origin, m.seq});
                     it != pending_messages_.end() && it->second == &m)
                     pending_messages_.erase(it);
             for (auto const& s : done.seals)
@@ -181,25 +185,35 @@ void sqlite_store::acknowledge() {
 void sqlite_store::move_tip(wire::chat_msg const& chat) {
     auto [it, added] = tips_.try_emplace(chat.origin);
     if (chat.seq <= it->second.tip.seq) return;
-    it->second.tip = {chat.seq, chat.chain};
+    // Assigned in place: the chain's buffer is reused, no allocation per message.
+    it->second.tip.seq = chat.seq;
+    it->second.tip.chain.assign(chat.chain);
     // Written once per origin and batch, not once per message: a stream moves one tip.
     if (!std::exchange(it->second.moved, true)) moved_tips_.push_back(chat.origin);
 }
 
 void sqlite_store::append(wire::chat_msg const& chat, std::int64_t arrived_unix_ms) {
-    append(wire::chat_msg(chat), arrived_unix_ms);
+    append(chat, arrived_unix_ms, 0);
 }
 
-void sqlite_store::append(wire::chat_msg&& chat, std::int64_t arrived_unix_ms,
+void sqlite_store::append(wire::chat_msg const& chat, std::int64_t arrived_unix_ms,
                           std::uint64_t event_seq) {
     // The tip moves on even for a message held already, pruned or refused: seqs never repeat.
     move_tip(chat);
     if (pending_messages_.contains(id_view{chat.origin, chat.seq})) return;
     if (!room_for(engine::approx_size(chat) + pending_overhead, "a message")) return;
     ++appends_since_prune_;
-    auto& m =
-        open_->messages.emplace_back(pending_message{std::move(chat), arrived_unix_ms, event_seq});
-    pending_messages_.emplace(id_view{m.chat.origin, m.chat.seq}, &m);
+    auto& text = open_->text;
+    auto const& m = open_->messages.emplace_back(pending_message{.origin = text.keep(chat.origin),
+                                                                 .seq = chat.seq,
+                                                                 .lamport = chat.lamport,
+                                                                 .time_ms = chat.time_ms,
+                                                                 .name = text.keep(chat.name),
+                                                                 .text = text.keep(chat.text),
+                                                                 .chain = text.keep(chat.chain),
+                                                                 .arrived_ms = arrived_unix_ms,
+                                                                 .event_seq = event_seq});
+    pending_messages_.emplace(id_view{m.origin, m.seq}, &m);
 }
 
 void sqlite_store::append_seal(wire::seal_msg const& seal) {
@@ -235,7 +249,7 @@ std::vector<wire::chat_msg> sqlite_store::newest(std::size_t max_count,
         std::set<id_view> in_file;
         for (auto const& c : all) in_file.emplace(c.origin, c.seq);
         for (auto const& [id, m] : pending_messages_)
-            if (!in_file.contains(id)) all.push_back(m->chat);
+            if (!in_file.contains(id)) all.push_back(m->chat());
         std::sort(all.begin(), all.end(), [](auto const& a, auto const& b) {
             return std::tie(a.lamport, a.origin, a.seq) > std::tie(b.lamport, b.origin, b.seq);
         });
@@ -260,7 +274,7 @@ std::optional<std::string> sqlite_store::chain_of(std::string_view origin,
     s.reset();
     if (!out)
         if (auto it = pending_messages_.find(id_view{origin, seq}); it != pending_messages_.end())
-            out = it->second->chat.chain;
+            out = std::string(it->second->chain);
     return out;
 }
 
@@ -272,11 +286,11 @@ std::vector<wire::chat_msg> sqlite_store::range(std::string_view origin, std::ui
     while (row(s, "reading a range of messages")) held.push_back(read_message(s));
     s.reset();
     // The overlay's part of the same range, merged in seq order (both are ascending).
-    std::vector<wire::chat_msg const*> pending;
+    std::vector<pending_message const*> pending;
     for (auto it = pending_messages_.lower_bound(id_view{origin, from_seq});
          it != pending_messages_.end() && it->first.first == origin && pending.size() < max_count;
          ++it)
-        pending.push_back(&it->second->chat);
+        pending.push_back(it->second);
     std::vector<wire::chat_msg> out;
     std::size_t bytes = 0;
     auto h = held.begin();
@@ -287,7 +301,7 @@ std::vector<wire::chat_msg> sqlite_store::range(std::string_view origin, std::ui
             if (p != pending.end() && (*p)->seq == h->seq) ++p;  // the file's copy wins
             chat = std::move(*h++);
         } else {
-            chat = **p++;
+            chat = (*p++)->chat();
         }
         if (!out.empty() && chat.seq != out.back().seq + 1) break;  // a gap ends the range
         bytes += engine::approx_size(chat);
@@ -328,13 +342,13 @@ void sqlite_store::for_each_id(id_visitor const& visit) const {
     while (row(s, "reading the message ids")) {
         id_view const id{s.text(0), s.uint64(1)};
         for (; p != pending_messages_.end() && p->first < id; ++p)
-            visit(p->first.first, p->first.second, p->second->chat.lamport);
+            visit(p->first.first, p->first.second, p->second->lamport);
         if (p != pending_messages_.end() && p->first == id) ++p;
         visit(id.first, id.second, s.uint64(2));
     }
     s.reset();
     for (; p != pending_messages_.end(); ++p)
-        visit(p->first.first, p->first.second, p->second->chat.lamport);
+        visit(p->first.first, p->first.second, p->second->lamport);
 }
 
 // ---------------------------------------------------------------- retention

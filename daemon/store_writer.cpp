@@ -24,6 +24,30 @@ bool worth_logging(std::uint64_t errors) { return errors <= 10 || errors % 100 =
 
 }  // namespace
 
+std::string_view text_blocks::keep(std::string_view text) {
+    if (text.empty()) return {};
+    if (text.size() > block_size - used_) {
+        // A text larger than a block gets a block of its own.
+        blocks_.push_back(
+            std::make_unique_for_overwrite<char[]>(std::max(text.size(), block_size)));
+        used_ = 0;
+    }
+    char* at = blocks_.back().get() + used_;
+    std::memcpy(at, text.data(), text.size());
+    used_ += text.size();
+    return {at, text.size()};
+}
+
+wire::chat_msg pending_message::chat() const {
+    return {.origin = std::string(origin),
+            .seq = seq,
+            .lamport = lamport,
+            .time_ms = time_ms,
+            .name = std::string(name),
+            .text = std::string(text),
+            .chain = std::string(chain)};
+}
+
 store_writer::store_writer(std::filesystem::path file, retention keep)
     : file_(std::move(file)), keep_(keep) {
     auto fail = [this](std::string why) {
@@ -248,11 +272,11 @@ bool store_writer::apply(write_batch const& batch, write_outcome& out) {
     for (auto const& op : batch.state)
         if (!apply(op)) return false;
     for (auto const& m : batch.messages) {
-        auto const id = origin_id(m.chat.origin);
+        auto const id = origin_id(m.origin);
         if (!id) return false;
         auto& s = insert_message_.reset();
-        s.bind(1, *id).bind(2, m.chat.seq).bind(3, m.chat.lamport).bind(4, m.chat.time_ms);
-        s.bind(5, m.arrived_ms).bind(6, m.chat.name).bind(7, m.chat.text).bind(8, m.chat.chain);
+        s.bind(1, *id).bind(2, m.seq).bind(3, m.lamport).bind(4, m.time_ms);
+        s.bind(5, m.arrived_ms).bind(6, m.name).bind(7, m.text).bind(8, m.chain);
         if (m.event_seq != 0)
             s.bind(9, m.event_seq);
         else

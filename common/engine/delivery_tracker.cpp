@@ -8,6 +8,11 @@ void delivery_tracker::track(std::uint64_t seq, std::vector<delivery_member> mem
     // Consecutive messages mostly go to the same members: they share one list.
     if (!last_members_ || *last_members_ != members)
         last_members_ = std::make_shared<std::vector<delivery_member> const>(std::move(members));
+    track_again(seq, now);
+}
+
+void delivery_tracker::track_again(std::uint64_t seq, instant now) {
+    if (!last_members_) last_members_ = std::make_shared<std::vector<delivery_member> const>();
     waiting_message w{seq, now.steady, last_members_,
                       std::vector<mark>(last_members_->size(), mark::waiting),
                       last_members_->size()};
@@ -18,14 +23,22 @@ void delivery_tracker::track(std::uint64_t seq, std::vector<delivery_member> mem
 
 void delivery_tracker::heard_head(std::string_view peer, std::uint64_t head) {
     if (pending_.empty() || pending_.front().seq > head) return;
+    // Consecutive messages share their member list: the peer is looked up once per list, not
+    // once per message (an ack covers every message of a burst).
+    member_list::element_type const* list = nullptr;
+    std::size_t at = 0;
     for (auto& w : pending_) {
         if (w.seq > head) break;
-        auto const& members = *w.members;
-        for (std::size_t i = 0; i < members.size(); ++i)
-            if (w.marks[i] == mark::waiting && members[i].id == peer) {
-                w.marks[i] = mark::stored;
-                --w.waiting;
-            }
+        if (w.members.get() != list) {
+            list = w.members.get();
+            auto found = std::find_if(list->begin(), list->end(),
+                                      [&](delivery_member const& m) { return m.id == peer; });
+            at = static_cast<std::size_t>(found - list->begin());
+        }
+        if (at < list->size() && w.marks[at] == mark::waiting) {
+            w.marks[at] = mark::stored;
+            --w.waiting;
+        }
     }
     settle();
 }

@@ -41,6 +41,11 @@ class delivery_tracker {
     // This node sent message `seq` while `members` (id and name; never this node) were
     // alive. With no members it is settled at once: delivered to everyone there was.
     void track(std::uint64_t seq, std::vector<delivery_member> members, instant now);
+    // The same members as the last message tracked (the common case on a stream: the
+    // caller checks with last_members() and builds no list).
+    void track_again(std::uint64_t seq, instant now);
+    // The members the last tracked message went to; nullptr before the first.
+    std::vector<delivery_member> const* last_members() const { return last_members_.get(); }
     // `peer` holds this node's messages up to `head` (none missing below).
     void heard_head(std::string_view peer, std::uint64_t head);
     // Members that are no longer in the table stored nothing more: those still missing are

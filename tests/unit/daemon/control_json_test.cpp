@@ -4,6 +4,8 @@
 
 #include <boost/json.hpp>
 
+#include "common/rpc/rpc.hpp"
+
 namespace p2pchat::daemon {
 namespace {
 
@@ -29,6 +31,16 @@ TEST(ControlJson, AMessageBodyWrittenByHandIsTheGenericOne) {
         append_message_body(fast, m, 7, 1796194354936);
         EXPECT_EQ(fast, json::serialize(generic));
         EXPECT_EQ(json::parse(fast), json::value(generic));
+    }
+}
+
+// The same for the reply to `send`, whatever the caller's id is.
+TEST(ControlJson, ASendReplyWrittenByHandIsTheGenericOne) {
+    engine::send_receipt const receipt{std::string(64, 'a') + ":12", 12, 1796194352987001};
+    for (json::value id : {json::value(7), json::value("req \"7\""), json::value(nullptr),
+                           json::value(-3), json::value(2.5)}) {
+        auto const generic = json::serialize(rpc::make_result(id, send_result(receipt, 9))) + "\n";
+        EXPECT_EQ(send_result_line(id, receipt, 9), generic);
     }
 }
 
