@@ -164,10 +164,7 @@ void sqlite_store::acknowledge() {
             auto const& done = *in_flight_.front();
             // Only entries of this batch: a later batch may hold the same id (appended
             // again after this one was handed off).
-            for (auto const& m : done.messages)
-                if (auto it = pending_messages_.find(id_view{m.origin, m.seq});
-                    it != pending_messages_.end() && it->second == &m)
-                    pending_messages_.erase(it);
+            for (auto const& m : done.messages) pending_messages_.erase(m.origin, m.seq, &m);
             for (auto const& s : done.seals)
                 if (auto it = pending_seals_.find(id_view{s.origin, s.seq});
                     it != pending_seals_.end() && it->second == &s)
@@ -182,14 +179,15 @@ void sqlite_store::acknowledge() {
 
 // ---------------------------------------------------------------- writes
 
-void sqlite_store::move_tip(wire::chat_msg const& chat) {
+std::string_view sqlite_store::move_tip(wire::chat_msg const& chat) {
     auto [it, added] = tips_.try_emplace(chat.origin);
-    if (chat.seq <= it->second.tip.seq) return;
+    if (chat.seq <= it->second.tip.seq) return it->first;
     // Assigned in place: the chain's buffer is reused, no allocation per message.
     it->second.tip.seq = chat.seq;
     it->second.tip.chain.assign(chat.chain);
     // Written once per origin and batch, not once per message: a stream moves one tip.
     if (!std::exchange(it->second.moved, true)) moved_tips_.push_back(chat.origin);
+    return it->first;
 }
 
 void sqlite_store::append(wire::chat_msg const& chat, std::int64_t arrived_unix_ms) {
@@ -199,12 +197,12 @@ void sqlite_store::append(wire::chat_msg const& chat, std::int64_t arrived_unix_
 void sqlite_store::append(wire::chat_msg const& chat, std::int64_t arrived_unix_ms,
                           std::uint64_t event_seq) {
     // The tip moves on even for a message held already, pruned or refused: seqs never repeat.
-    move_tip(chat);
-    if (pending_messages_.contains(id_view{chat.origin, chat.seq})) return;
+    auto const origin = move_tip(chat);
+    if (pending_messages_.contains(origin, chat.seq)) return;
     if (!room_for(engine::approx_size(chat) + pending_overhead, "a message")) return;
     ++appends_since_prune_;
     auto& text = open_->text;
-    auto const& m = open_->messages.emplace_back(pending_message{.origin = text.keep(chat.origin),
+    auto const& m = open_->messages.emplace_back(pending_message{.origin = origin,
                                                                  .seq = chat.seq,
                                                                  .lamport = chat.lamport,
                                                                  .time_ms = chat.time_ms,
@@ -213,7 +211,7 @@ void sqlite_store::append(wire::chat_msg const& chat, std::int64_t arrived_unix_
                                                                  .chain = text.keep(chat.chain),
                                                                  .arrived_ms = arrived_unix_ms,
                                                                  .event_seq = event_seq});
-    pending_messages_.emplace(id_view{m.origin, m.seq}, &m);
+    pending_messages_.insert(origin, m.seq, &m);
 }
 
 void sqlite_store::append_seal(wire::seal_msg const& seal) {
@@ -248,8 +246,9 @@ std::vector<wire::chat_msg> sqlite_store::newest(std::size_t max_count,
     if (!pending_messages_.empty()) {
         std::set<id_view> in_file;
         for (auto const& c : all) in_file.emplace(c.origin, c.seq);
-        for (auto const& [id, m] : pending_messages_)
-            if (!in_file.contains(id)) all.push_back(m->chat());
+        pending_messages_.for_each([&](std::string_view origin, std::uint64_t seq, auto const& m) {
+            if (!in_file.contains(id_view{origin, seq})) all.push_back(m.chat());
+        });
         std::sort(all.begin(), all.end(), [](auto const& a, auto const& b) {
             return std::tie(a.lamport, a.origin, a.seq) > std::tie(b.lamport, b.origin, b.seq);
         });
@@ -273,8 +272,7 @@ std::optional<std::string> sqlite_store::chain_of(std::string_view origin,
     if (row(s, "reading a chain")) out = std::string(s.text(0));
     s.reset();
     if (!out)
-        if (auto it = pending_messages_.find(id_view{origin, seq}); it != pending_messages_.end())
-            out = std::string(it->second->chain);
+        if (auto const* m = pending_messages_.find(origin, seq)) out = std::string(m->chain);
     return out;
 }
 
@@ -287,10 +285,10 @@ std::vector<wire::chat_msg> sqlite_store::range(std::string_view origin, std::ui
     s.reset();
     // The overlay's part of the same range, merged in seq order (both are ascending).
     std::vector<pending_message const*> pending;
-    for (auto it = pending_messages_.lower_bound(id_view{origin, from_seq});
-         it != pending_messages_.end() && it->first.first == origin && pending.size() < max_count;
-         ++it)
-        pending.push_back(it->second);
+    if (auto const* seqs = pending_messages_.seqs_of(origin))
+        for (auto it = seqs->lower_bound(from_seq); it != seqs->end() && pending.size() < max_count;
+             ++it)
+            pending.push_back(it->second);
     std::vector<wire::chat_msg> out;
     std::size_t bytes = 0;
     auto h = held.begin();
@@ -337,18 +335,22 @@ std::optional<engine::chain_tip> sqlite_store::tip_of(std::string_view origin) c
 
 void sqlite_store::for_each_id(id_visitor const& visit) const {
     // Both in (origin, seq) order: a merge.
-    auto p = pending_messages_.begin();
+    std::vector<std::pair<id_view, std::uint64_t>> pending;  // id, Lamport time
+    pending.reserve(pending_messages_.size());
+    pending_messages_.for_each([&](std::string_view origin, std::uint64_t seq, auto const& m) {
+        pending.push_back({{origin, seq}, m.lamport});
+    });
+    auto p = pending.begin();
     auto& s = ids_.reset();
     while (row(s, "reading the message ids")) {
         id_view const id{s.text(0), s.uint64(1)};
-        for (; p != pending_messages_.end() && p->first < id; ++p)
-            visit(p->first.first, p->first.second, p->second->lamport);
-        if (p != pending_messages_.end() && p->first == id) ++p;
+        for (; p != pending.end() && p->first < id; ++p)
+            visit(p->first.first, p->first.second, p->second);
+        if (p != pending.end() && p->first == id) ++p;
         visit(id.first, id.second, s.uint64(2));
     }
     s.reset();
-    for (; p != pending_messages_.end(); ++p)
-        visit(p->first.first, p->first.second, p->second->lamport);
+    for (; p != pending.end(); ++p) visit(p->first.first, p->first.second, p->second);
 }
 
 // ---------------------------------------------------------------- retention

@@ -45,6 +45,7 @@
 
 #include "common/engine/message_store.hpp"
 #include "daemon/asio.hpp"
+#include "daemon/pending_index.hpp"
 #include "daemon/sqlite.hpp"
 #include "daemon/store_schema.hpp"
 #include "daemon/store_writer.hpp"
@@ -144,7 +145,8 @@ class sqlite_store final : public engine::message_store {
     void failed(int rc, char const* what) const;
     // Room for `bytes` more in the pending bound; counts and logs a refusal.
     bool room_for(std::size_t bytes, char const* what);
-    void move_tip(wire::chat_msg const& chat);
+    // Moves the origin's tip; returns the origin as the tips hold it (a key never erased).
+    std::string_view move_tip(wire::chat_msg const& chat);
     write_batch& batch() { return *open_; }
     // Takes the writer's outcomes: drops what they acknowledged from the overlay, logs.
     void acknowledge();
@@ -170,7 +172,7 @@ class sqlite_store final : public engine::message_store {
     bool retry_ = false;
     std::size_t pending_bytes_ = 0;
     // The overlay: messages and seals of batches not yet acknowledged, by (origin, seq).
-    std::map<id_view, pending_message const*> pending_messages_;
+    pending_index<pending_message> pending_messages_;
     std::map<id_view, wire::seal_msg const*> pending_seals_;
     // Wakes durable() waiters; never armed, only cancelled.
     asio::steady_timer acknowledged_signal_;

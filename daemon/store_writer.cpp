@@ -84,9 +84,18 @@ store_writer::store_writer(std::filesystem::path file, retention keep)
     prepare_or_fail(rollback_, "ROLLBACK");
     prepare_or_fail(find_origin_, "SELECT id FROM origins WHERE key = ?1");
     prepare_or_fail(add_origin_, "INSERT INTO origins(key) VALUES(?1)");
-    prepare_or_fail(insert_message_,
-                    "INSERT OR IGNORE INTO messages(origin, seq, lamport, time_ms, arrived_ms, "
-                    "name, text, chain, event_seq) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+    // One row, and insert_rows rows in one statement: a stream's batch goes in mostly by the
+    // latter, which runs the statement's fixed work (reset, step, halt) once per group.
+    auto insert_of = [](std::size_t rows) {
+        std::string sql =
+            "INSERT OR IGNORE INTO messages(origin, seq, lamport, time_ms, arrived_ms, name, "
+            "text, chain, event_seq) VALUES";
+        for (std::size_t r = 0; r < rows; ++r)
+            sql += r == 0 ? "(?,?,?,?,?,?,?,?,?)" : ",(?,?,?,?,?,?,?,?,?)";
+        return sql;
+    };
+    prepare_or_fail(insert_message_, insert_of(1));
+    prepare_or_fail(insert_messages_, insert_of(insert_rows));
     prepare_or_fail(update_tip_,
                     "INSERT INTO tips(origin, seq, chain) VALUES(?1, ?2, ?3) "
                     "ON CONFLICT(room, origin) DO UPDATE SET seq = excluded.seq, chain = "
@@ -271,18 +280,26 @@ std::optional<std::int64_t> store_writer::origin_id(std::string_view key) {
 bool store_writer::apply(write_batch const& batch, write_outcome& out) {
     for (auto const& op : batch.state)
         if (!apply(op)) return false;
-    for (auto const& m : batch.messages) {
-        auto const id = origin_id(m.origin);
-        if (!id) return false;
-        auto& s = insert_message_.reset();
-        s.bind(1, *id).bind(2, m.seq).bind(3, m.lamport).bind(4, m.time_ms);
-        s.bind(5, m.arrived_ms).bind(6, m.name).bind(7, m.text).bind(8, m.chain);
-        if (m.event_seq != 0)
-            s.bind(9, m.event_seq);
-        else
-            s.bind_null(9);
+    auto const& messages = batch.messages;
+    for (std::size_t i = 0; i < messages.size();) {
+        auto const rows = messages.size() - i >= insert_rows ? insert_rows : 1;
+        auto& s = (rows == 1 ? insert_message_ : insert_messages_).reset();
+        for (std::size_t r = 0; r < rows; ++r) {
+            auto const& m = messages[i + r];
+            auto const id = origin_id(m.origin);
+            if (!id) return false;
+            int const at = static_cast<int>(r * 9);
+            s.bind(at + 1, *id).bind(at + 2, m.seq).bind(at + 3, m.lamport);
+            s.bind(at + 4, m.time_ms).bind(at + 5, m.arrived_ms).bind(at + 6, m.name);
+            s.bind(at + 7, m.text).bind(at + 8, m.chain);
+            if (m.event_seq != 0)
+                s.bind(at + 9, m.event_seq);
+            else
+                s.bind_null(at + 9);
+        }
         if (!step(s, "storing a message")) return false;
         count_ += static_cast<std::uint64_t>(db_.changes());
+        i += rows;
     }
     for (auto const& seal : batch.seals) {
         auto const id = origin_id(seal.origin);

@@ -59,8 +59,9 @@ class text_blocks {
     std::size_t used_ = block_size;  // in the last block
 };
 
-// What the io thread asks the writer to write, in the order it asked. A message's text lives
-// in its batch's text_blocks.
+// What the io thread asks the writer to write, in the order it asked. A message's name, text
+// and chain live in its batch's text_blocks; its origin is the io side's (sqlite_store keeps
+// every origin it saw for as long as it lives).
 struct pending_message {
     std::string_view origin;
     std::uint64_t seq = 0;
@@ -119,6 +120,8 @@ struct write_outcome {
 class store_writer {
   public:
     static constexpr std::size_t prune_step = 5000;
+    // Messages a multi-row INSERT takes (9 parameters each, far below SQLite's 32 766).
+    static constexpr std::size_t insert_rows = 32;
 
     // Opens (creating or migrating) the file; throws std::runtime_error naming it and why.
     // Reads the tips and the count; the thread starts with start().
@@ -161,7 +164,7 @@ class store_writer {
     sqlite::database db_;
     sqlite::statement begin_, commit_, rollback_;
     sqlite::statement find_origin_, add_origin_;
-    sqlite::statement insert_message_, update_tip_, insert_seal_;
+    sqlite::statement insert_message_, insert_messages_, update_tip_, insert_seal_;
     sqlite::statement prune_count_, prune_age_, delete_seal_;
     sqlite::statement set_meta_, remember_peer_, trim_peers_, forget_peer_, forget_peers_;
 

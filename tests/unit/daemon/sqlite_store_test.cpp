@@ -282,6 +282,30 @@ TEST_F(SqliteStore, WritesReachTheFileWhenTheWriterCommitsThemAndAreReadAtOnce) 
     EXPECT_EQ(s->newest(10, 1 << 20), std::vector{message('a', 1, 1)});
 }
 
+// The writer puts a batch in by groups of store_writer::insert_rows rows and the rest one by
+// one: every message of a batch that is no multiple of the group arrives once, from several
+// authors and with one message appended twice, in the order the reads promise.
+TEST_F(SqliteStore, ABatchOfManyMessagesIsStoredWholeByGroupsOfRows) {
+    constexpr std::uint64_t per_author = store_writer::insert_rows + 7;
+    std::vector<wire::chat_msg> sent;
+    {
+        auto s = open();
+        for (std::uint64_t seq = 1; seq <= per_author; ++seq)
+            for (char author : {'a', 'b'}) {
+                sent.push_back(message(author, seq, 2 * seq + (author == 'b')));
+                s->append(sent.back(), 1);
+            }
+        s->append(message('a', 3, 7), 1);  // appended again: kept once
+        ASSERT_TRUE(s->sync());
+        EXPECT_EQ(count_in_file("messages"), static_cast<std::int64_t>(2 * per_author));
+    }
+    auto s = open();
+    EXPECT_EQ(s->message_count(), 2 * per_author);
+    EXPECT_EQ(s->newest(1000, 1 << 20), sent);
+    EXPECT_EQ(s->range(origin_id('b'), 1, 1000, 1 << 20).size(), per_author);
+    EXPECT_EQ(s->errors(), 0u);
+}
+
 // Between the writer's commit and its acknowledgement on the io thread, a message is both in
 // the file and in the overlay: reads show it once. (The io_context never runs here, so the
 // writer's acknowledgement stays queued.)
