@@ -114,7 +114,13 @@ store_writer::store_writer(std::filesystem::path file, retention keep)
                     "(SELECT room, origin, seq FROM messages WHERE room = '' "
                     "ORDER BY lamport, origin, seq LIMIT ?1) AND arrived_ms < ?2 "
                     "RETURNING room, origin, seq");
-    prepare_or_fail(delete_seal_, "DELETE FROM seals WHERE room = ?1 AND origin = ?2 AND seq = ?3");
+    // The seals up to a seq whose messages are gone: one statement per author and prune step
+    // rather than one per message (a seal names one of 32 or so messages).
+    prepare_or_fail(
+        delete_seals_,
+        "DELETE FROM seals WHERE room = ?1 AND origin = ?2 AND seq <= ?3 AND NOT EXISTS "
+        "(SELECT 1 FROM messages m WHERE m.room = ?1 AND m.origin = ?2 AND "
+        "m.seq = seals.seq)");
     prepare_or_fail(set_meta_, "INSERT OR REPLACE INTO meta(key, value) VALUES(?1, ?2)");
     prepare_or_fail(remember_peer_,
                     "INSERT OR REPLACE INTO peers(id, name, addr, inc, state, sig, last_seen_ms) "
@@ -353,22 +359,28 @@ void store_writer::count_messages() {
 }
 
 std::size_t store_writer::delete_returning(sqlite::statement& s) {
-    // Collected first: a statement must finish before the next one writes.
-    std::vector<std::tuple<std::string, std::int64_t, std::uint64_t>> gone;
+    // Collected first: a statement must finish before the next one writes. Per room and
+    // author, the highest seq that went.
+    std::map<std::pair<std::string, std::int64_t>, std::uint64_t> highest_gone;
+    std::size_t gone = 0;
     int rc;
-    while ((rc = s.step()) == SQLITE_ROW)
-        gone.emplace_back(std::string(s.text(0)), s.int64(1), s.uint64(2));
+    while ((rc = s.step()) == SQLITE_ROW) {
+        auto& highest = highest_gone[{std::string(s.text(0)), s.int64(1)}];
+        highest = std::max(highest, s.uint64(2));
+        ++gone;
+    }
     s.reset();
     if (rc != SQLITE_DONE) {
         failed(rc, "pruning messages");
         return 0;
     }
     // Their seals prove nothing any more: a seal is checked from the message it names.
-    for (auto const& [room, origin, seq] : gone)
-        if (!step(delete_seal_.reset().bind(1, room).bind(2, origin).bind(3, seq), "pruning seals"))
+    for (auto const& [author, seq] : highest_gone)
+        if (!step(delete_seals_.reset().bind(1, author.first).bind(2, author.second).bind(3, seq),
+                  "pruning seals"))
             break;
-    count_ -= std::min<std::uint64_t>(count_, gone.size());
-    return gone.size();
+    count_ -= std::min<std::uint64_t>(count_, gone);
+    return gone;
 }
 
 std::size_t store_writer::prune(prune_request const& request) {

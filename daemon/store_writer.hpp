@@ -165,7 +165,7 @@ class store_writer {
     sqlite::statement begin_, commit_, rollback_;
     sqlite::statement find_origin_, add_origin_;
     sqlite::statement insert_message_, insert_messages_, update_tip_, insert_seal_;
-    sqlite::statement prune_count_, prune_age_, delete_seal_;
+    sqlite::statement prune_count_, prune_age_, delete_seals_;
     sqlite::statement set_meta_, remember_peer_, trim_peers_, forget_peer_, forget_peers_;
 
     std::map<std::string, engine::chain_tip, std::less<>> initial_tips_;
