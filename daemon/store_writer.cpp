@@ -25,7 +25,9 @@ bool worth_logging(std::uint64_t errors) { return errors <= 10 || errors % 100 =
 }  // namespace
 
 std::string_view text_blocks::keep(std::string_view text) {
-    if (text.empty()) return {};
+    // Empty, but not null: SQLite binds a null pointer as NULL, which the NOT NULL columns
+    // refuse (and with them the whole transaction).
+    if (text.empty()) return std::string_view("", 0);
     if (text.size() > block_size - used_) {
         // A text larger than a block gets a block of its own.
         blocks_.push_back(

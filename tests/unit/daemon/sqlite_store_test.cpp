@@ -306,6 +306,19 @@ TEST_F(SqliteStore, ABatchOfManyMessagesIsStoredWholeByGroupsOfRows) {
     EXPECT_EQ(s->errors(), 0u);
 }
 
+// A batch keeps its messages' text in blocks of its own; an empty field is stored as empty
+// text, not as NULL (which the table refuses, and with it the whole transaction).
+TEST_F(SqliteStore, EmptyFieldsAreStoredAsEmptyText) {
+    auto s = open();
+    wire::chat_msg const empty{origin_id('a'), 1, 1, 1000, "", "", ""};
+    s->append(empty, 1);
+    s->append(message('a', 2, 2), 2);
+    ASSERT_TRUE(s->sync());
+    EXPECT_EQ(s->errors(), 0u);
+    EXPECT_EQ(count_in_file("messages"), 2);
+    EXPECT_EQ(s->newest(10, 1 << 20), (std::vector{empty, message('a', 2, 2)}));
+}
+
 // Between the writer's commit and its acknowledgement on the io thread, a message is both in
 // the file and in the overlay: reads show it once. (The io_context never runs here, so the
 // writer's acknowledgement stays queued.)
