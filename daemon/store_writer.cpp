@@ -104,24 +104,34 @@ store_writer::store_writer(std::filesystem::path file, retention keep)
                     "excluded.chain WHERE excluded.seq > tips.seq");
     prepare_or_fail(insert_seal_,
                     "INSERT OR IGNORE INTO seals(origin, seq, chain, sig) VALUES(?1, ?2, ?3, ?4)");
-    // The oldest in history order go first, found through the history index.
-    prepare_or_fail(prune_count_,
-                    "DELETE FROM messages WHERE (room, origin, seq) IN "
-                    "(SELECT room, origin, seq FROM messages WHERE room = '' "
-                    "ORDER BY lamport, origin, seq LIMIT ?1) RETURNING room, origin, seq");
+    // The oldest in history order go first: the step's last message (the boundary), then the
+    // highest seq of each author up to it (their seals go too), then every message up to it,
+    // a range of the history index. No RETURNING: without it SQLite deletes in one pass,
+    // each row where the index scan stands, at less than half the cost per row of an `IN`
+    // list with RETURNING (docs/BENCHMARKS.md).
+    prepare_or_fail(prune_boundary_,
+                    "SELECT lamport, origin, seq FROM messages WHERE room = '' "
+                    "ORDER BY lamport, origin, seq LIMIT 1 OFFSET ?1");
+    prepare_or_fail(
+        prune_authors_,
+        "SELECT origin, max(seq) FROM messages INDEXED BY messages_history WHERE room = '' AND "
+        "(lamport, origin, seq) <= (?1, ?2, ?3) GROUP BY origin");
+    prepare_or_fail(
+        prune_through_,
+        "DELETE FROM messages WHERE room = '' AND (lamport, origin, seq) <= (?1, ?2, ?3)");
     // Looks only at the oldest in history order, so that a table with nothing to prune costs
     // no scan; of those, the ones that arrived before the limit go.
     prepare_or_fail(prune_age_,
-                    "DELETE FROM messages WHERE (room, origin, seq) IN "
-                    "(SELECT room, origin, seq FROM messages WHERE room = '' "
+                    "DELETE FROM messages WHERE room = '' AND (origin, seq) IN "
+                    "(SELECT origin, seq FROM messages WHERE room = '' "
                     "ORDER BY lamport, origin, seq LIMIT ?1) AND arrived_ms < ?2 "
-                    "RETURNING room, origin, seq");
+                    "RETURNING origin, seq");
     // The seals up to a seq whose messages are gone: one statement per author and prune step
     // rather than one per message (a seal names one of 32 or so messages).
     prepare_or_fail(
         delete_seals_,
-        "DELETE FROM seals WHERE room = ?1 AND origin = ?2 AND seq <= ?3 AND NOT EXISTS "
-        "(SELECT 1 FROM messages m WHERE m.room = ?1 AND m.origin = ?2 AND "
+        "DELETE FROM seals WHERE room = '' AND origin = ?1 AND seq <= ?2 AND NOT EXISTS "
+        "(SELECT 1 FROM messages m WHERE m.room = '' AND m.origin = ?1 AND "
         "m.seq = seals.seq)");
     prepare_or_fail(set_meta_, "INSERT OR REPLACE INTO meta(key, value) VALUES(?1, ?2)");
     prepare_or_fail(remember_peer_,
@@ -361,14 +371,14 @@ void store_writer::count_messages() {
 }
 
 std::size_t store_writer::delete_returning(sqlite::statement& s) {
-    // Collected first: a statement must finish before the next one writes. Per room and
-    // author, the highest seq that went.
-    std::map<std::pair<std::string, std::int64_t>, std::uint64_t> highest_gone;
+    // Collected first: a statement must finish before the next one writes. Per author, the
+    // highest seq that went.
+    highest_gone_.clear();
     std::size_t gone = 0;
     int rc;
     while ((rc = s.step()) == SQLITE_ROW) {
-        auto& highest = highest_gone[{std::string(s.text(0)), s.int64(1)}];
-        highest = std::max(highest, s.uint64(2));
+        auto& highest = highest_gone_[s.int64(0)];
+        highest = std::max(highest, s.uint64(1));
         ++gone;
     }
     s.reset();
@@ -376,20 +386,52 @@ std::size_t store_writer::delete_returning(sqlite::statement& s) {
         failed(rc, "pruning messages");
         return 0;
     }
-    // Their seals prove nothing any more: a seal is checked from the message it names.
-    for (auto const& [author, seq] : highest_gone)
-        if (!step(delete_seals_.reset().bind(1, author.first).bind(2, author.second).bind(3, seq),
-                  "pruning seals"))
-            break;
+    forget_seals();
     count_ -= std::min<std::uint64_t>(count_, gone);
     return gone;
+}
+
+std::size_t store_writer::delete_oldest(std::uint64_t n) {
+    auto& boundary = prune_boundary_.reset().bind(1, limit_of(n - 1));
+    int rc = boundary.step();
+    if (rc != SQLITE_ROW) {
+        boundary.reset();
+        if (rc != SQLITE_DONE)
+            failed(rc, "pruning messages");
+        else
+            count_messages();  // fewer than the count said: the next step goes by the file's
+        return 0;
+    }
+    auto const lamport = boundary.int64(0), origin = boundary.int64(1), seq = boundary.int64(2);
+    boundary.reset();
+    highest_gone_.clear();
+    auto& authors = prune_authors_.reset().bind(1, lamport).bind(2, origin).bind(3, seq);
+    while ((rc = authors.step()) == SQLITE_ROW) highest_gone_[authors.int64(0)] = authors.uint64(1);
+    authors.reset();
+    if (rc != SQLITE_DONE) {
+        failed(rc, "pruning messages");
+        return 0;
+    }
+    if (!step(prune_through_.reset().bind(1, lamport).bind(2, origin).bind(3, seq),
+              "pruning messages"))
+        return 0;
+    auto const gone = static_cast<std::size_t>(db_.changes());
+    forget_seals();
+    count_ -= std::min<std::uint64_t>(count_, gone);
+    return gone;
+}
+
+void store_writer::forget_seals() {
+    // Their seals prove nothing any more: a seal is checked from the message it names.
+    for (auto const& [origin, seq] : highest_gone_)
+        if (!step(delete_seals_.reset().bind(1, origin).bind(2, seq), "pruning seals")) break;
 }
 
 std::size_t store_writer::prune(prune_request const& request) {
     std::size_t deleted = 0;
     if (keep_.max_messages != 0 && count_ > keep_.max_messages) {
         auto const excess = std::min<std::uint64_t>(count_ - keep_.max_messages, prune_step);
-        deleted += delete_returning(prune_count_.reset().bind(1, excess));
+        deleted += delete_oldest(excess);
     }
     if (request.by_age && keep_.max_age.count() != 0 && deleted < prune_step) {
         auto const age = std::chrono::duration_cast<std::chrono::milliseconds>(keep_.max_age);

@@ -157,6 +157,8 @@ class store_writer {
     std::optional<std::int64_t> origin_id(std::string_view key);
     std::size_t prune(prune_request const& request);
     std::size_t delete_returning(sqlite::statement& s);
+    std::size_t delete_oldest(std::uint64_t n);
+    void forget_seals();
     void count_messages();
 
     std::filesystem::path file_;
@@ -165,7 +167,7 @@ class store_writer {
     sqlite::statement begin_, commit_, rollback_;
     sqlite::statement find_origin_, add_origin_;
     sqlite::statement insert_message_, insert_messages_, update_tip_, insert_seal_;
-    sqlite::statement prune_count_, prune_age_, delete_seals_;
+    sqlite::statement prune_boundary_, prune_authors_, prune_through_, prune_age_, delete_seals_;
     sqlite::statement set_meta_, remember_peer_, trim_peers_, forget_peer_, forget_peers_;
 
     std::map<std::string, engine::chain_tip, std::less<>> initial_tips_;
@@ -176,7 +178,8 @@ class store_writer {
     std::int64_t last_origin_id_ = 0;
     // Tips not yet in the file: written with the next transaction that commits.
     std::map<std::string, engine::chain_tip, std::less<>> unwritten_tips_;
-    std::vector<std::string> failures_;  // of the transaction being written
+    std::map<std::int64_t, std::uint64_t> highest_gone_;  // of a prune step, by origins.id
+    std::vector<std::string> failures_;                   // of the transaction being written
     bool recovering_ = false;
     std::atomic<std::uint64_t> errors_{0};
 

@@ -489,6 +489,26 @@ TEST_F(SqliteStore, RetentionByCountPrunesTheOldestInHistoryOrderAndTheirSealsNe
     EXPECT_EQ(s->tip_of(origin_id('a')), (chain_tip{5, "chain-a5"}));
 }
 
+TEST_F(SqliteStore, RetentionByCountCutsExactlyInsideOneLamportTime) {
+    // The step's last message shares its Lamport time with the next: the cut falls between
+    // authors of one Lamport time, and each author loses the seals of what it lost.
+    auto s = open({.max_messages = 2, .max_age = std::chrono::days(0)});
+    for (auto const& [origin, seq, lamport] :
+         {std::tuple{'a', 1, 1}, {'b', 1, 1}, {'a', 2, 2}, {'b', 2, 2}, {'c', 1, 2}}) {
+        s->append(message(origin, seq, lamport), 1);
+        s->append_seal(seal(origin, seq));
+    }
+    ASSERT_TRUE(s->sync());
+    s->prune(1000);
+    ASSERT_TRUE(s->sync());
+    EXPECT_EQ(s->pruned(), 3u);
+    EXPECT_EQ(s->message_count(), 2u);
+    EXPECT_EQ(ids(s->newest(10, 1 << 20)), (std::vector<id>{{'b', 2}, {'c', 1}}));
+    EXPECT_TRUE(s->seals(origin_id('a'), 0, 10).empty());
+    EXPECT_EQ(s->seals(origin_id('b'), 0, 10), std::vector{seal('b', 2)});
+    EXPECT_EQ(s->seals(origin_id('c'), 0, 10), std::vector{seal('c', 1)});
+}
+
 TEST_F(SqliteStore, RetentionByAgeGoesByArrivalTime) {
     auto s = open({.max_messages = 0, .max_age = std::chrono::days(1)});
     std::int64_t const day = 86'400'000, now = 10 * day;
@@ -496,11 +516,13 @@ TEST_F(SqliteStore, RetentionByAgeGoesByArrivalTime) {
     s->append(message('a', 2, 2), now - day - 1);
     s->append(message('a', 3, 3), now - day + 1000);
     s->append(message('a', 4, 4), now);
+    for (std::uint64_t seq = 1; seq <= 4; ++seq) s->append_seal(seal('a', seq));
     ASSERT_TRUE(s->sync());
     s->prune(now);
     ASSERT_TRUE(s->sync());
     EXPECT_EQ(s->pruned(), 2u);
     EXPECT_EQ(ids(s->newest(10, 1 << 20)), (std::vector<id>{{'a', 3}, {'a', 4}}));
+    EXPECT_EQ(s->seals(origin_id('a'), 0, 10), (std::vector{seal('a', 3), seal('a', 4)}));
 }
 
 TEST_F(SqliteStore, PruningIsDueAfterManyAppendsBeyondTheLimitOrAMinute) {
