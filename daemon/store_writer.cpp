@@ -371,13 +371,12 @@ void store_writer::count_messages() {
 }
 
 std::size_t store_writer::delete_returning(sqlite::statement& s) {
-    // Collected first: a statement must finish before the next one writes. Per author, the
-    // highest seq that went.
-    highest_gone_.clear();
+    // Collected first: a statement must finish before the next one writes.
+    highest_seqs gone_up_to;
     std::size_t gone = 0;
     int rc;
     while ((rc = s.step()) == SQLITE_ROW) {
-        auto& highest = highest_gone_[s.int64(0)];
+        auto& highest = gone_up_to[s.int64(0)];
         highest = std::max(highest, s.uint64(1));
         ++gone;
     }
@@ -386,7 +385,7 @@ std::size_t store_writer::delete_returning(sqlite::statement& s) {
         failed(rc, "pruning messages");
         return 0;
     }
-    forget_seals();
+    forget_seals(gone_up_to);
     count_ -= std::min<std::uint64_t>(count_, gone);
     return gone;
 }
@@ -404,9 +403,9 @@ std::size_t store_writer::delete_oldest(std::uint64_t n) {
     }
     auto const lamport = boundary.int64(0), origin = boundary.int64(1), seq = boundary.int64(2);
     boundary.reset();
-    highest_gone_.clear();
+    highest_seqs gone_up_to;
     auto& authors = prune_authors_.reset().bind(1, lamport).bind(2, origin).bind(3, seq);
-    while ((rc = authors.step()) == SQLITE_ROW) highest_gone_[authors.int64(0)] = authors.uint64(1);
+    while ((rc = authors.step()) == SQLITE_ROW) gone_up_to[authors.int64(0)] = authors.uint64(1);
     authors.reset();
     if (rc != SQLITE_DONE) {
         failed(rc, "pruning messages");
@@ -416,14 +415,14 @@ std::size_t store_writer::delete_oldest(std::uint64_t n) {
               "pruning messages"))
         return 0;
     auto const gone = static_cast<std::size_t>(db_.changes());
-    forget_seals();
+    forget_seals(gone_up_to);
     count_ -= std::min<std::uint64_t>(count_, gone);
     return gone;
 }
 
-void store_writer::forget_seals() {
+void store_writer::forget_seals(highest_seqs const& gone_up_to) {
     // Their seals prove nothing any more: a seal is checked from the message it names.
-    for (auto const& [origin, seq] : highest_gone_)
+    for (auto const& [origin, seq] : gone_up_to)
         if (!step(delete_seals_.reset().bind(1, origin).bind(2, seq), "pruning seals")) break;
 }
 

@@ -158,7 +158,9 @@ class store_writer {
     std::size_t prune(prune_request const& request);
     std::size_t delete_returning(sqlite::statement& s);
     std::size_t delete_oldest(std::uint64_t n);
-    void forget_seals();
+    // By origins.id, the highest seq a prune step deleted.
+    using highest_seqs = std::map<std::int64_t, std::uint64_t>;
+    void forget_seals(highest_seqs const& gone_up_to);
     void count_messages();
 
     std::filesystem::path file_;
@@ -178,8 +180,7 @@ class store_writer {
     std::int64_t last_origin_id_ = 0;
     // Tips not yet in the file: written with the next transaction that commits.
     std::map<std::string, engine::chain_tip, std::less<>> unwritten_tips_;
-    std::map<std::int64_t, std::uint64_t> highest_gone_;  // of a prune step, by origins.id
-    std::vector<std::string> failures_;                   // of the transaction being written
+    std::vector<std::string> failures_;  // of the transaction being written
     bool recovering_ = false;
     std::atomic<std::uint64_t> errors_{0};
 
