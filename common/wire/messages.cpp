@@ -509,7 +509,90 @@ std::string encode(message const& m) {
     return json::serialize(o);
 }
 
+namespace {
+
+// Reads a frame in exactly the layout encode_chat_frame() writes, and nothing else. Every
+// method consumes what it reads and returns false at the first byte it does not expect; the
+// caller then hands the whole frame to the general decoder.
+class canonical_reader {
+  public:
+    explicit canonical_reader(std::string_view in) : in_(in) {}
+
+    bool literal(std::string_view s) {
+        if (!in_.starts_with(s)) return false;
+        in_.remove_prefix(s.size());
+        return true;
+    }
+    // A non-negative integer as JSON spells it (no leading zero), at most 19 digits: below
+    // 10^19, so it cannot overflow.
+    bool number(std::uint64_t& out) {
+        std::size_t n = 0;
+        out = 0;
+        while (n < in_.size() && in_[n] >= '0' && in_[n] <= '9') {
+            if (n == 19) return false;
+            out = out * 10 + static_cast<std::uint64_t>(in_[n] - '0');
+            ++n;
+        }
+        if (n == 0 || (n > 1 && in_[0] == '0')) return false;
+        in_.remove_prefix(n);
+        return true;
+    }
+    // The contents of a string up to its closing quote, when none of it needs unescaping: no
+    // backslash and no control character (which JSON requires escaped). UTF-8 is left to the
+    // caller.
+    bool plain_string(std::string& out) {
+        auto const end = in_.find('"');
+        if (end == in_.npos) return false;
+        bool escaped = false;
+        for (char const c : in_.substr(0, end))
+            escaped |= c == '\\' || static_cast<unsigned char>(c) < 0x20;
+        if (escaped) return false;
+        out.assign(in_.data(), end);
+        in_.remove_prefix(end);
+        return true;
+    }
+    bool at_end() const { return in_.empty(); }
+
+  private:
+    std::string_view in_;
+};
+
+// Chat is most of the traffic, and every node writes it in one layout. A frame in exactly
+// that layout, with no escapes, is read straight off its bytes: no JSON tree and no field
+// lookups (measured: parsing the tree was a third of a receiving node's work per message,
+// docs/BENCHMARKS.md). Anything else (another field order, white space, an escape, a
+// negative time, any value decode_object() would refuse) returns nothing and goes to the
+// general decoder, which reads it or says what is wrong. So the two accept the same frames
+// and read them alike; tests/unit/wire and fuzz/wire_decode check it.
+}  // namespace
+
+std::optional<chat_msg> decode_canonical_chat(std::string_view payload) {
+    canonical_reader in(payload);
+    chat_msg c;
+    std::uint64_t version = 0, time = 0;
+    if (!(in.literal(R"({"v":)") && in.number(version) && version >= 1 &&
+          in.literal(R"(,"type":"chat","origin":")") && in.plain_string(c.origin) &&
+          in.literal(R"(","seq":)") && in.number(c.seq) && in.literal(R"(,"lamport":)") &&
+          in.number(c.lamport) && in.literal(R"(,"time":)") && in.number(time) &&
+          time <= INT64_MAX && in.literal(R"(,"name":")") && in.plain_string(c.name) &&
+          in.literal(R"(","text":")") && in.plain_string(c.text) && in.literal(R"(","chain":")") &&
+          in.plain_string(c.chain) && in.literal(R"("})") && in.at_end()))
+        return std::nullopt;
+    c.time_ms = static_cast<std::int64_t>(time);
+    // read_chat()'s checks, and the UTF-8 that the JSON parser checks for the text.
+    if (!(is_node_id(c.origin) && c.seq > 0 && is_valid_name(c.name) && !c.text.empty() &&
+          c.text.size() <= max_text_bytes && is_valid_utf8(c.text) &&
+          crypto::is_chain_text(c.chain)))
+        return std::nullopt;
+    return c;
+}
+
 boost::system::result<message> decode(std::string_view payload) {
+    if (auto chat = decode_canonical_chat(payload)) return message(std::move(*chat));
+    return decode_any_layout(payload);
+}
+
+boost::system::result<message> decode_any_layout(std::string_view payload) {
     boost::system::error_code ec;
     // The parsed tree lives only until the fields are copied into the message: parse into a
     // stack arena instead of one heap allocation per string and object (measured: decoding

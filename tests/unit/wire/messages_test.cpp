@@ -488,6 +488,102 @@ TEST(WireCodec, ChatValuesAreValidated) {
     EXPECT_EQ(std::get<chat_msg>(*r).time_ms, -1);
 }
 
+// decode()'s fast path for chat (decode_canonical_chat) against the general decoder: the same
+// frames accepted, read alike, and the same error for the rest.
+void expect_read_alike(std::string const& payload) {
+    auto const fast = decode(payload);
+    auto const general = decode_any_layout(payload);
+    ASSERT_EQ(fast.has_value(), general.has_value()) << payload;
+    if (fast)
+        expect_same(*fast, *general);
+    else
+        EXPECT_EQ(fast.error(), general.error()) << payload;
+}
+
+TEST(WireCodec, CanonicalChatFrameIsReadOffItsBytes) {
+    for (auto const& text : {std::string("hello"), std::string("gr\xc3\xbc\xc3\x9f \xe2\x82\xac"),
+                             std::string(max_text_bytes, 't'), std::string("del \x7f is plain")}) {
+        auto const sent = chat(7, text);
+        auto const frame = encode(sent);
+        auto const read = decode_canonical_chat(frame);
+        ASSERT_TRUE(read) << frame.substr(0, 200);
+        EXPECT_EQ(*read, sent);
+        expect_read_alike(frame);
+    }
+    auto newer = encode(chat(7, "hi"));
+    newer.replace(0, 6, R"({"v":12)");
+    EXPECT_TRUE(decode_canonical_chat(newer)) << newer;
+    expect_read_alike(newer);
+}
+
+TEST(WireCodec, OtherChatLayoutsGoToTheGeneralDecoder) {
+    auto const frame = encode(chat(7, "hello"));
+    auto variant = [&](std::string_view from, std::string_view to) {
+        auto s = frame;
+        auto const at = s.find(from);
+        EXPECT_NE(at, std::string::npos) << from;
+        if (at != std::string::npos) s.replace(at, from.size(), to);
+        return s;
+    };
+    std::vector<std::string> const others = {
+        // Escapes, white space, another order, numbers JSON spells otherwise.
+        encode(chat(7, "say \"hi\"\n")),
+        variant("hello", R"(hell\u006f)"),
+        variant(R"("seq":7)", R"("seq": 7)"),
+        frame + " ",
+        " " + frame,
+        variant(R"({"v":1,"type":"chat",)", R"({"type":"chat","v":1,)"),
+        variant(R"("seq":7)", R"("seq":7.0)"),
+        variant(R"("seq":7)", R"("seq":07)"),
+        variant(R"("seq":7)", R"("seq":7e0)"),
+        variant(R"("seq":7)", R"("seq":18446744073709551615)"),
+        variant(R"("seq":7)", R"("seq":18446744073709551616)"),
+        variant(R"("time":1764111111123)", R"("time":-1)"),
+        variant(R"("time":1764111111123)", R"("time":9223372036854775808)"),
+        variant(R"({"v":1)", R"({"v":0)"),
+        variant(R"({"v":1)", R"({"v":"1")"),
+        variant("\"}", "\",\"extra\":1}"),
+    };
+    for (auto const& payload : others) {
+        EXPECT_FALSE(decode_canonical_chat(payload)) << payload;
+        expect_read_alike(payload);
+    }
+    // The largest numbers the fast path takes: 19 digits, and a time at INT64_MAX.
+    for (auto const& payload :
+         {variant(R"("seq":7)", R"("seq":1234567890123456789)"),
+          variant(R"("time":1764111111123)", R"("time":9223372036854775807)")}) {
+        EXPECT_TRUE(decode_canonical_chat(payload)) << payload;
+        expect_read_alike(payload);
+    }
+    // Refused by both, with the general decoder's error: invalid UTF-8, a control character,
+    // a bad value in every field.
+    for (auto const& payload :
+         {variant("hello", "hel\xc0\xafo"), variant("hello", "hel\xed\xa0\x80o"),
+          variant("hello", "hel\x01o"), variant("hello", ""), variant("alice", "al\x1b[1mice"),
+          variant(R"("seq":7)", R"("seq":0)"), variant(node_id('a'), repeated('A')),
+          variant(R"("chain":")", R"("chain":"!)")}) {
+        EXPECT_FALSE(decode_canonical_chat(payload)) << payload;
+        EXPECT_FALSE(decode(payload)) << payload;
+        expect_read_alike(payload);
+    }
+}
+
+// Every frame one byte away from a canonical one (each byte replaced by characters that
+// matter to either reader, or removed) is read alike by both.
+TEST(WireCodec, ChatFramesOneByteOffAreReadAlike) {
+    auto const frame = encode(chat(7, "h\xc3\xa9llo"));
+    for (std::size_t i = 0; i < frame.size(); ++i) {
+        for (char c : std::string_view("0 9\"\\-.e}a\x7f\xc3\x01")) {
+            auto changed = frame;
+            changed[i] = c;
+            expect_read_alike(changed);
+        }
+        auto shorter = frame;
+        shorter.erase(i, 1);
+        expect_read_alike(shorter);
+    }
+}
+
 TEST(WireCodec, ChainAndSealValuesAreValidated) {
     expect_error(with_chat_field("chain", ""), decode_errc::bad_field);
     expect_error(with_chat_field("chain", json::string(42, 'A')), decode_errc::bad_field);
