@@ -514,7 +514,8 @@ class control_server::client : public std::enable_shared_from_this<client> {
     }
 
     // Queues the next events after the cursor. If the log has already discarded the next one,
-    // this client fell a whole log (64 MiB of events) behind: it is dropped, nobody waits for it.
+    // this client fell a whole log (--event-log-size, 16 MiB) behind: it is dropped, nobody waits
+    // for it.
     void pull_events() {
         auto& log = node().events();
         if (cursor_ < log.discarded_through()) {

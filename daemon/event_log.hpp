@@ -62,7 +62,7 @@ class event_log {
 
     // Holds at most `capacity` events and `max_bytes` of notification lines, whichever is
     // reached first: subscribers read from here, so this is also how far one may lag.
-    explicit event_log(std::size_t capacity = 1'000'000, std::size_t max_bytes = 64 * 1024 * 1024);
+    explicit event_log(std::size_t capacity = 1'000'000, std::size_t max_bytes = 16 * 1024 * 1024);
 
     // Numbers the event, stores its notification line (with seq and time_ms stamped on the
     // body) and delivers it to every observer and subscriber.

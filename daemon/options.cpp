@@ -37,7 +37,7 @@ po::options_description describe() {
         ("config", po::value<std::string>()->value_name("FILE"), "config file (default /etc/p2pchat/p2pchatd.conf if present)")
         ("log-level", po::value<std::string>()->value_name("LEVEL"), "debug, info, notice, warning or error (default info)")
         ("dbus", po::value<std::string>()->value_name("BUS"), "publish the D-Bus interface on: none, user or system (default none)")
-        ("event-log-size", po::value<std::string>()->value_name("BYTES"), "recent events kept in memory for tail, history and slow readers (default 64 MiB)")
+        ("event-log-size", po::value<std::string>()->value_name("BYTES"), "recent events kept in memory for tail, history and slow readers (default 16 MiB)")
         ("peer-timeout", po::value<std::string>()->value_name("SECONDS"), "with --probe-interval 0: a peer unreachable this long is removed (default 30)")
         ("probe-interval", po::value<std::string>()->value_name("MS"), "failure detection: probe one peer this often, in milliseconds; 0 turns it off (default 1000)")
         ("probe-timeout", po::value<std::string>()->value_name("MS"), "failure detection: wait this long for a direct answer, below the interval (default 500)")

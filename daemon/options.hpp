@@ -42,7 +42,11 @@ struct options {
     std::size_t max_peers = 256;
     log_level level = log_level::info;
     std::chrono::milliseconds gossip_interval{2000};
-    std::size_t event_log_bytes = 64 * 1024 * 1024;
+    // 16 MiB: about 50 000 chat events, five times the longest backlog a client may ask for
+    // (10 000) and what a restart replays. History beyond it is in the store. It was 64 MiB,
+    // which left a daemon 90 MB larger after its first 200 000 messages, and the page faults
+    // while the log filled cost a stream a quarter of its CPU (docs/BENCHMARKS.md).
+    std::size_t event_log_bytes = 16 * 1024 * 1024;
     std::chrono::seconds peer_timeout{30};  // only with the failure detector off
     // Failure detection (docs/FAILURE_DETECTION.md); a probe interval of 0 turns it off.
     std::chrono::milliseconds probe_interval{1000};

@@ -4,7 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
 #include <vector>
+
+#include "daemon/options.hpp"
 
 namespace p2pchat::daemon {
 namespace {
@@ -49,6 +52,30 @@ TEST(EventLog, DiscardedThroughSaysWhatAReaderMissed) {
     log.append(chat(3));
     EXPECT_EQ(log.discarded_through(), 10u);
     EXPECT_EQ(seqs(log.after(0, 10)), (std::vector<std::uint64_t>{11, 12}));
+}
+
+// The default size (options.hpp) holds the longest backlog a client may ask for, 10 000
+// events, of long chat lines, and what a restart replays; and it is a bound: a stream of
+// short lines does not make the log hold more than its bytes.
+TEST(EventLog, TheDefaultSizeHoldsTheLongestBacklogAndBoundsTheRest) {
+    event_log log(1'000'000, options{}.event_log_bytes);
+    for (std::uint64_t i = 1; i <= 10'000; ++i) {
+        wire::chat_msg m;
+        m.origin = std::string(64, 'a');
+        m.seq = i;
+        m.name = "a screen name";
+        m.text = std::string(1000, 't');
+        log.append(engine::message_arrived{m, false, false});
+    }
+    EXPECT_EQ(log.discarded_through(), 0u);
+    EXPECT_EQ(log.newest(10'000, false).size(), 10'000u);
+
+    for (std::uint64_t i = 1; i <= 100'000; ++i) log.append(chat(i));
+    EXPECT_GT(log.discarded_through(), 10'000u);
+    std::size_t held = 0;
+    for (auto const* e : log.after(0, 1'000'000, true)) held += e->line->size();
+    EXPECT_LE(held, options{}.event_log_bytes);
+    EXPECT_GT(held, options{}.event_log_bytes / 2);
 }
 
 }  // namespace
