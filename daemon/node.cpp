@@ -8,6 +8,7 @@
 #include <charconv>
 #include <map>
 #include <random>
+#include <set>
 
 #include "common/invite.hpp"
 #include "common/text.hpp"
@@ -27,6 +28,9 @@ constexpr auto shutdown_grace = 2s;
 // after), and their last-seen times refreshed this often.
 constexpr std::int64_t peers_save_ms = 1000;
 constexpr std::int64_t peers_refresh_ms = 60'000;
+// A remembered peer not seen for this long is no longer tried while the node has peers
+// (Serf's reconnect_timeout).
+constexpr std::int64_t reconnect_window_ms = 24 * 60 * 60 * 1000;
 // The newest stored messages a restarted daemon puts back in its event log under their
 // numbers, for `tail --since N` and the `history` method (as many as one call returns);
 // `p2pchatctl history` and `tail -n` read the store itself.
@@ -101,6 +105,7 @@ engine::node_config engine_config(options const& opts, node_identity const& iden
         .gossip_interval = opts.gossip_interval,
         .peer_timeout = opts.peer_timeout,
         .detector = {.probe_interval = opts.probe_interval, .probe_timeout = opts.probe_timeout},
+        .dead_link_window = opts.redial_removed,
         .seed = std::random_device{}(),
         .signing_key = identity.secret_key};
 }
@@ -459,6 +464,25 @@ std::vector<address> node::remembered_contacts() const {
     return out;
 }
 
+std::optional<address> node::next_removed_peer() {
+    auto const now_ms = unix_time_ms();
+    auto const& table = engine_.members().table();
+    // A member's address is no way back to anyone else (a peer that came back there with a new
+    // identity): joining through it would only fetch a welcome every interval.
+    std::set<std::string> member_addresses;
+    for (auto const& peer : table.alive_peers()) member_addresses.insert(peer.addr);
+    std::vector<address> removed;
+    for (auto const& peer : store_.remembered_peers(options_.max_peers)) {
+        if (peer.entry.id == identity_.id || table.is_alive(peer.entry.id) ||
+            member_addresses.contains(peer.entry.addr) ||
+            now_ms - peer.last_seen_ms > reconnect_window_ms)
+            continue;
+        if (auto a = parse_address(peer.entry.addr)) removed.push_back(std::move(*a));
+    }
+    if (removed.empty()) return std::nullopt;
+    return removed[reconnect_turn_++ % removed.size()];
+}
+
 awaitable<void> node::rejoin_loop() {
     // The contacts may come up after us (boot order, a restart): keep trying, gently.
     bool joined = options_.join.empty();
@@ -478,6 +502,14 @@ awaitable<void> node::rejoin_loop() {
                                   i < given ? log_level::warning : log_level::info));
             }
             if (ok) joined = true;
+        } else if (joined && engine_.summary().state == engine::node_state::active) {
+            // Serf's reconnect: a peer removed as unreachable may only have been cut off, for
+            // longer than --redial-removed kept its link. Then nothing else would bring the
+            // two sides together again: each holds the other's tombstones and dials nobody.
+            // A join through one of them does (engine::membership::rejoin); a failure is
+            // the common case (a peer gone for good) and only worth a debug line.
+            if (auto const contact = next_removed_peer())
+                co_await join(*contact, std::nullopt, log_level::debug);
         }
         // Until the first join, the --join targets with a backoff; then every rejoin_interval.
         auto const wait = joined ? std::chrono::milliseconds(options_.rejoin_interval) : backoff;

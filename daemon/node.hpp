@@ -142,6 +142,10 @@ class node final : public frame_handler, public link_observer {
     void save_peers();
     // Remembered peers' addresses, the most recently seen first.
     std::vector<address> remembered_contacts() const;
+    // The next remembered peer, in turn, that is not a member now and was seen within
+    // reconnect_window: removed as unreachable (a crash, or a cut that outlasted
+    // --redial-removed), or never met again since a restart.
+    std::optional<address> next_removed_peer();
     bool alone() const;
     frame_ptr frame_within_limit(wire::message const& message);
     // A heads frame waiting for the writes it speaks of: to `peer`, or (no peer) on
@@ -167,7 +171,8 @@ class node final : public frame_handler, public link_observer {
 
     awaitable<void> timer_loop(engine::timer_kind timer);
     // The --join targets until one answers, and the remembered peers whenever the node is
-    // alone: at start, and every --rejoin-interval while no peer is left.
+    // alone: at start, and every --rejoin-interval while no peer is left. With peers, every
+    // --rejoin-interval one remembered peer that is not a member (Serf's reconnect).
     awaitable<void> rejoin_loop();
     // Hands the store's open batch to its writer commit_delay after end_turn() armed it.
     awaitable<void> group_commit();
@@ -198,6 +203,8 @@ class node final : public frame_handler, public link_observer {
     // effects go.
     std::unordered_map<std::uint64_t, peer_connection*> connections_;
     bool stopping_ = false;
+    // Which removed peer next_removed_peer() gives next.
+    std::size_t reconnect_turn_ = 0;
     // Event numbers up to this may have been handed out (stored as meta 'event_seq').
     std::uint64_t reserved_event_seq_ = 0;
     // The live peers changed since they were last saved, and when that was.

@@ -42,7 +42,8 @@ po::options_description describe() {
         ("probe-interval", po::value<std::string>()->value_name("MS"), "failure detection: probe one peer this often, in milliseconds; 0 turns it off (default 1000)")
         ("probe-timeout", po::value<std::string>()->value_name("MS"), "failure detection: wait this long for a direct answer, below the interval (default 500)")
         ("gossip-interval", po::value<std::string>()->value_name("MS"), "anti-entropy period in milliseconds (default 2000)")
-        ("rejoin-interval", po::value<std::string>()->value_name("SECONDS"), "a node with no peer left tries the peers it remembers this often (default 30)")
+        ("rejoin-interval", po::value<std::string>()->value_name("SECONDS"), "this often, a node with no peer left tries every peer it remembers, and one with peers tries one remembered peer that is not a member (default 30)")
+        ("redial-removed", po::value<std::string>()->value_name("SECONDS"), "a peer removed as unreachable is redialled this long, so that the sides of a short partition find each other at once (default 120)")
         ("help,h", "print this help and exit")
         ("version", "print the version and exit");
     // clang-format on
@@ -194,6 +195,9 @@ parsed_options parse_options(int argc, char const* const argv[]) {
     if (vm.count("rejoin-interval"))
         o.rejoin_interval =
             std::chrono::seconds(number_or_throw(vm, "rejoin-interval", 1, 86400, " seconds"));
+    if (vm.count("redial-removed"))
+        o.redial_removed =
+            std::chrono::seconds(number_or_throw(vm, "redial-removed", 1, 86400, " seconds"));
     if (vm.count("dbus")) {
         if (!parse_bus_kind(vm["dbus"].as<std::string>(), o.dbus))
             throw usage_error("--dbus: expected none, user or system");

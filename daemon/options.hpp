@@ -55,8 +55,12 @@ struct options {
     // History retention (docs/STORAGE.md): 0 is no limit.
     std::uint64_t history_max_messages = 100'000;
     std::chrono::days history_max_age{365};
-    // A node alone tries the peers it remembers this often.
+    // A node alone tries the peers it remembers this often; one with peers tries one
+    // remembered peer that is not a member (docs/STORAGE.md, "Rejoining").
     std::chrono::seconds rejoin_interval{30};
+    // A peer removed as unreachable is redialled this long (memberlist's "gossip to the dead",
+    // docs/FAILURE_DETECTION.md).
+    std::chrono::seconds redial_removed{120};
 };
 
 // What the command line asked for: run with these options, or print text and exit.

@@ -884,7 +884,7 @@ void world::check_all() {
         FUZZ_CHECK(e.members().links() == m.links.size());
         // Links go to live peers, and for a while to peers removed lately (even ones whose
         // tombstone is gone): the failure detector keeps a removed peer's link open for
-        // membership::dead_link_window, so that the sides of a healed partition find each
+        // membership_config::dead_link_window, so that the sides of a healed partition find each
         // other again. So no check of the table here; every live peer has a link (below).
         if (!m.ever_stopped)
             for (auto const& p : table.alive_peers()) FUZZ_CHECK(m.links.contains(p.id));

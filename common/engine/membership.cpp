@@ -213,7 +213,8 @@ void membership::on_gossip_timer(instant now) {
 void membership::close_dead_links(instant now) {
     std::vector<std::string> done;
     for (auto const& [id, link] : links_)
-        if (link.dead_since && now.steady - *link.dead_since > dead_link_window) done.push_back(id);
+        if (link.dead_since && now.steady - *link.dead_since > config_.dead_link_window)
+            done.push_back(id);
     for (auto const& id : done) close_link(id, false);
 }
 
@@ -460,7 +461,7 @@ merge_outcome membership::apply(peer_entry const& received, provenance from, ins
             break;
         case merge_outcome::left: {
             // A verdict (ours, or another's: the owner signed only its live entry) keeps the
-            // link for a while, see dead_link_window; a goodbye closes it.
+            // link for a while, see membership_config::dead_link_window; a goodbye closes it.
             bool const verdict = from == provenance::verdict ||
                                  (from == provenance::relayed && !crypto::verifies(entry));
             if (verdict) reason = leave_reason::unreachable;

@@ -48,6 +48,12 @@ struct membership_config {
     // this long is removed.
     milliseconds peer_timeout{30000};
     detector_config detector;
+    // After a verdict (unreachable) the link to the peer stays this long, redialling: if the
+    // peer was only cut off, the link comes back when the cut heals and carries our table to
+    // it, which it refutes; the two sides then find each other again (memberlist's "gossip
+    // to the dead"). A longer cut is healed by the runtime's reconnect (docs/STORAGE.md,
+    // "Reconnecting").
+    milliseconds dead_link_window{120 * 1000};
 };
 
 class membership {
@@ -63,12 +69,6 @@ class membership {
     }
     // Newcomers this node welcomed lately, see introduce_to_recent_newcomers().
     static constexpr std::size_t max_recent_newcomers = 32;
-    // After a verdict (unreachable) the link to the peer stays this long, redialling: if the
-    // peer was only cut off, the link comes back when the cut heals and carries our table to
-    // it, which it refutes; the two sides then find each other again (memberlist's "gossip
-    // to the dead").
-    static constexpr milliseconds dead_link_window{120 * 1000};
-
     // Fills a welcome's history and seals.
     using history_source = std::function<void(wire::welcome_msg&)>;
 
@@ -157,7 +157,7 @@ class membership {
         // Since when the peer has been unreachable: the link broke or a dial first failed.
         std::optional<steady_time> down_since;
         // The peer is a tombstone of our verdict (or another's): the link stays for
-        // dead_link_window, see there.
+        // membership_config::dead_link_window, see there.
         std::optional<steady_time> dead_since;
     };
 

@@ -16,7 +16,7 @@ node::node(node_config const& config, instant now, message_store const& store)
                                 wire::peer_state::alive,
                                 {}},
                membership_config{config.max_peers, config.gossip_interval, config.peer_timeout,
-                                 config.detector},
+                                 config.detector, config.dead_link_window},
                config.seed, config.signing_key, out_,
                [this](wire::welcome_msg& w) { chat_.fill_welcome(w); }),
       chat_(config.id, config.signing_key, store, out_),

@@ -31,9 +31,10 @@ struct node_config {
     std::string listen;  // the address it advertises (its bound listen address)
     std::size_t max_peers = 256;
     milliseconds gossip_interval{2000};
-    milliseconds peer_timeout{30000};  // only with the failure detector off
-    detector_config detector;          // docs/FAILURE_DETECTION.md
-    std::uint64_t seed = 0;            // the node's random choices (anti-entropy partners)
+    milliseconds peer_timeout{30000};           // only with the failure detector off
+    detector_config detector;                   // docs/FAILURE_DETECTION.md
+    milliseconds dead_link_window{120 * 1000};  // membership_config::dead_link_window
+    std::uint64_t seed = 0;                     // the node's random choices (anti-entropy partners)
     // The Ed25519 secret key whose public half `id` is: signs this node's entry and messages.
     crypto::signing_key signing_key{};
 };

@@ -30,6 +30,8 @@ TEST(InputEdges, DaemonRefusesBadOptionsWithUsage) {
                                                {"--peer-timeout", "1e3"},
                                                {"--gossip-interval", "5"},
                                                {"--event-log-size", "12k"},
+                                               {"--redial-removed", "0"},
+                                               {"--redial-removed", "86401"},
                                                {"stray"},
                                                {"--name", " alice"},
                                                {"--name", "   "},

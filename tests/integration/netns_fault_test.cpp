@@ -59,8 +59,10 @@ class fault_run {
   public:
     static constexpr int size = 5;
 
-    // With a lab, node i lives in lab->name(i) on port 7447; without, on 127.0.0.<i+1>.
-    explicit fault_run(netns_lab* lab) : lab_(lab) {
+    // With a lab, node i lives in lab->name(i) on port 7447; without, on 127.0.0.<i+1>. Every
+    // daemon gets `args` too.
+    explicit fault_run(netns_lab* lab, std::vector<std::string> args = {})
+        : lab_(lab), args_(std::move(args)) {
         for (int i = 0; i < size; ++i) homes_.push_back(std::make_unique<home>());
         paused_.assign(size, false);
         for (int i = 0; i < size; ++i) start(i, i == 0 ? "" : nodes_[0]->listen());
@@ -127,6 +129,24 @@ class fault_run {
     void restart(int i) { start(i, "", listen_of_dead_); }
 
     void count_fault(std::string const& kind) { ++faults_[kind]; }
+
+    // Streams until no node of `side` holds a node of the other side and none of those holds
+    // one of `side`: each side removed the other.
+    void removed_across(std::vector<int> const& side) {
+        auto const on_side = [&](int i) { return std::ranges::count(side, i) > 0; };
+        bool const apart = stream_until(
+            [&] {
+                for (int i = 0; i < size; ++i) {
+                    if (!live(i)) continue;
+                    auto const t = table(i);
+                    for (int j = 0; j < size; ++j)
+                        if (on_side(i) != on_side(j) && t.count(ids_[j])) return false;
+                }
+                return true;
+            },
+            converge_bound);
+        if (!apart) fail("the sides did not remove each other\n" + tables() + logs());
+    }
 
     // Proves that a cut is in place: a message sent by `from` does not reach `to` within 1 s
     // (across the bridge it takes milliseconds).
@@ -199,6 +219,7 @@ class fault_run {
         if (lab_) o.listening(lab_->address(i) + ":7447").through(lab_->exec_prefix(i));
         if (!listen.empty()) o.listening(listen);
         if (!join.empty()) o.joining(join);
+        if (!args_.empty()) o.with(args_);
         nodes_[i].emplace(o);
         if (ids_.size() <= static_cast<std::size_t>(i)) ids_.resize(i + 1);
         ids_[i] = nodes_[i]->id();
@@ -333,6 +354,7 @@ class fault_run {
     }
 
     netns_lab* lab_;
+    std::vector<std::string> args_;
     std::vector<std::unique_ptr<home>> homes_;
     std::array<std::optional<node>, size> nodes_;
     std::vector<std::string> ids_;
@@ -391,6 +413,32 @@ TEST(NetnsFaults, PartitionsLossPausesAndCrashesWhileMessagesFlow) {
     run.converged("20 % loss at n3", clock_type::now());
 
     signal_faults(run);
+}
+
+// A partition that outlasts --redial-removed: each side removed the other and then closed its
+// links to them, so that after the heal nobody would dial across. The reconnect does: every
+// --rejoin-interval, each node joins through one remembered peer that is not a member. Short
+// settings keep the test short; the defaults are 120 s and 30 s. Needs a partition that both
+// sides survive running, hence namespaces (no loopback fallback: a pause heals through the
+// paused node's own links).
+TEST(NetnsFaults, APartitionLongerThanTheRedialWindowHealsByReconnect) {
+    if (auto const why = netns_lab::unavailable(); !why.empty())
+        GTEST_SKIP() << "network namespaces unavailable (" << why << ")";
+    netns_lab lab(fault_run::size);
+    fault_run run(&lab, {"--redial-removed", "2", "--rejoin-interval", "2"});
+
+    lab.partition({0, 1}, netns_lab::cut::reset);
+    run.count_fault("reset partition past the redial window");
+    run.removed_across({0, 1});
+    // The cut stays past the 2 s window and the gossip round (2 s) that closes the links: a
+    // fault's length, not a wait for something to happen.
+    run.stream_for(6s);
+    run.expect_cut(0, 4);
+    auto const healed = clock_type::now();
+    lab.heal();
+    run.converged("reset partition n1 n2 | n3 n4 n5, past the redial window", healed);
+    run.stream_for(1s);
+    run.expect_nothing_lost(healed);
 }
 
 TEST(NetnsFaults, SignalFaultsOnLoopback) {
