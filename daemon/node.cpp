@@ -10,6 +10,7 @@
 #include <random>
 #include <set>
 
+#include "common/crypto/signatures.hpp"
 #include "common/invite.hpp"
 #include "common/text.hpp"
 #include "daemon/control_json.hpp"
@@ -105,9 +106,9 @@ engine::node_config engine_config(options const& opts, node_identity const& iden
         .gossip_interval = opts.gossip_interval,
         .peer_timeout = opts.peer_timeout,
         .detector = {.probe_interval = opts.probe_interval, .probe_timeout = opts.probe_timeout},
-        .dead_link_window = opts.redial_removed,
         .seed = std::random_device{}(),
-        .signing_key = identity.secret_key};
+        .signing_key = identity.secret_key,
+        .dead_link_window = opts.redial_removed};
 }
 
 crypto::identity_keys identity_keys_of(node_identity const& identity) {
@@ -289,7 +290,7 @@ rpc::result<std::string> node::rename(std::string name) {
 }
 
 awaitable<rpc::result<std::size_t>> node::join(address contact, std::optional<crypto::key> key,
-                                               log_level failure_level) {
+                                               log_level failure_level, bool reconnect) {
     // An invite's key replaces ours only for a node that is in no network of its own.
     bool const new_key = key && (settings_.network.open || *key != settings_.network.secret);
     if (new_key && network_.fixed)
@@ -304,7 +305,7 @@ awaitable<rpc::result<std::size_t>> node::join(address contact, std::optional<cr
     link_settings settings = settings_;
     if (key) settings.network = {*key, false};
     // Named, not a temporary inside the co_await: GCC 12 destroys such temporaries twice.
-    auto request = make_frame(engine_.join_request());
+    auto request = make_frame(engine_.join_request(reconnect));
     traffic_.bytes_sent += request->size();
     ++traffic_.frames_sent;
     auto answer =
@@ -464,20 +465,40 @@ std::vector<address> node::remembered_contacts() const {
     return out;
 }
 
-std::optional<address> node::next_removed_peer() {
+namespace {
+
+bool refused_as_left(rpc::error const& e) {
+    auto const* data = e.data.if_object();
+    auto const* code = data ? data->if_contains("code") : nullptr;
+    return e.error_code == rpc::code::join_refused && code && code->is_string() &&
+           code->get_string() == "left";
+}
+
+}  // namespace
+
+std::optional<node::removed_peer> node::next_removed_peer() {
     auto const now_ms = unix_time_ms();
     auto const& table = engine_.members().table();
     // A member's address is no way back to anyone else (a peer that came back there with a new
     // identity): joining through it would only fetch a welcome every interval.
     std::set<std::string> member_addresses;
     for (auto const& peer : table.alive_peers()) member_addresses.insert(peer.addr);
-    std::vector<address> removed;
+    std::vector<removed_peer> removed;
     for (auto const& peer : store_.remembered_peers(options_.max_peers)) {
+        // A goodbye we heard second hand (its owner signed the tombstone, a verdict carries
+        // only its live entry's signature): not called back, as if we had heard it ourselves.
+        // A join would make a node that left, still running, a member again.
+        if (auto const* known = table.find(peer.entry.id);
+            known && known->state == wire::peer_state::left && crypto::verifies(*known)) {
+            store_.forget_peer(peer.entry.id);
+            continue;
+        }
         if (peer.entry.id == identity_.id || table.is_alive(peer.entry.id) ||
             member_addresses.contains(peer.entry.addr) ||
             now_ms - peer.last_seen_ms > reconnect_window_ms)
             continue;
-        if (auto a = parse_address(peer.entry.addr)) removed.push_back(std::move(*a));
+        if (auto a = parse_address(peer.entry.addr))
+            removed.push_back({peer.entry.id, std::move(*a)});
     }
     if (removed.empty()) return std::nullopt;
     return removed[reconnect_turn_++ % removed.size()];
@@ -507,9 +528,13 @@ awaitable<void> node::rejoin_loop() {
             // longer than --redial-removed kept its link. Then nothing else would bring the
             // two sides together again: each holds the other's tombstones and dials nobody.
             // A join through one of them does (engine::membership::rejoin); a failure is
-            // the common case (a peer gone for good) and only worth a debug line.
-            if (auto const contact = next_removed_peer())
-                co_await join(*contact, std::nullopt, log_level::debug);
+            // the common case (a peer gone for good) and only worth a debug line. A peer that
+            // left (we missed its goodbye) refuses, and is not called back again.
+            if (auto const peer = next_removed_peer()) {
+                auto const joined_it =
+                    co_await join(peer->contact, std::nullopt, log_level::debug, true);
+                if (!joined_it && refused_as_left(joined_it.error())) store_.forget_peer(peer->id);
+            }
         }
         // Until the first join, the --join targets with a backoff; then every rejoin_interval.
         auto const wait = joined ? std::chrono::milliseconds(options_.rejoin_interval) : backoff;

@@ -67,9 +67,11 @@ class node final : public frame_handler, public link_observer {
     rpc::result<std::string> rename(std::string name);
     // Joins through `contact`; with the network key of an invite, the node takes that key
     // (it must not be in another network then).
+    // `reconnect`: a call back to a peer removed as unreachable (wire::join_msg::reconnect).
     awaitable<rpc::result<std::size_t>> join(address contact,
                                              std::optional<crypto::key> key = std::nullopt,
-                                             log_level failure_level = log_level::warning);
+                                             log_level failure_level = log_level::warning,
+                                             bool reconnect = false);
     // An invite to this node's network: the network key and an address to join (`contact`,
     // or the node's own listen address). Closes an open network first: the node creates a
     // key and hands it to every peer it has. With new_key, the node leaves its network and
@@ -145,7 +147,11 @@ class node final : public frame_handler, public link_observer {
     // The next remembered peer, in turn, that is not a member now and was seen within
     // reconnect_window: removed as unreachable (a crash, or a cut that outlasted
     // --redial-removed), or never met again since a restart.
-    std::optional<address> next_removed_peer();
+    struct removed_peer {
+        std::string id;
+        address contact;
+    };
+    std::optional<removed_peer> next_removed_peer();
     bool alone() const;
     frame_ptr frame_within_limit(wire::message const& message);
     // A heads frame waiting for the writes it speaks of: to `peer`, or (no peer) on

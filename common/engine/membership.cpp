@@ -76,6 +76,14 @@ void membership::on_join(frame_source const& from, wire::join_msg&& m, instant n
         out_.push(close_connection{from.connection, true});
         return;
     }
+    if (m.reconnect && state_ == node_state::left) {
+        // A member that removed us as unreachable, calling back: it missed our goodbye. The
+        // user said leave; a user's join (not this) is what makes a new network here.
+        out_.push(reply_on{from.connection,
+                           make_outgoing(wire::refused_msg{"left", "this node left the network"})});
+        out_.push(close_connection{from.connection, true});
+        return;
+    }
     bool const stopping = state_ == node_state::stopping;
     if (stopping || (table_.full() && !table_.is_alive(entry.id) && unreached_peers() == 0)) {
         std::string reason =

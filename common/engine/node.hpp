@@ -31,12 +31,12 @@ struct node_config {
     std::string listen;  // the address it advertises (its bound listen address)
     std::size_t max_peers = 256;
     milliseconds gossip_interval{2000};
-    milliseconds peer_timeout{30000};           // only with the failure detector off
-    detector_config detector;                   // docs/FAILURE_DETECTION.md
-    milliseconds dead_link_window{120 * 1000};  // membership_config::dead_link_window
-    std::uint64_t seed = 0;                     // the node's random choices (anti-entropy partners)
+    milliseconds peer_timeout{30000};  // only with the failure detector off
+    detector_config detector;          // docs/FAILURE_DETECTION.md
+    std::uint64_t seed = 0;            // the node's random choices (anti-entropy partners)
     // The Ed25519 secret key whose public half `id` is: signs this node's entry and messages.
     crypto::signing_key signing_key{};
+    milliseconds dead_link_window{120 * 1000};  // membership_config::dead_link_window
 };
 
 // What the node can say about itself without I/O counters (the runtime adds those).
@@ -81,7 +81,11 @@ class node {
     // sends join_request() and hands the welcome to joined() (a refusal or silence never
     // reaches the engine). `contact` names the contact in messages. The runtime has checked
     // that the welcome comes from the node its connection's handshake proved.
-    wire::join_msg join_request() const { return {members_.self()}; }
+    // A reconnect (the runtime calling back a peer it removed) says so: a node that left
+    // refuses it, where it takes a user's join as a new network.
+    wire::join_msg join_request(bool reconnect = false) const {
+        return {members_.self(), reconnect};
+    }
     rpc::result<std::size_t> joined(wire::welcome_msg&& welcome, std::string_view contact,
                                     instant now);
     std::size_t leave(instant now);

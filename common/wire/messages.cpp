@@ -92,6 +92,7 @@ struct encoder {
     void operator()(join_msg const& m) const {
         o["type"] = "join";
         o["from"] = encode_entry(m.from);
+        if (m.reconnect) o["reconnect"] = true;
     }
     void operator()(welcome_msg const& m) const {
         o["type"] = "welcome";
@@ -388,7 +389,7 @@ result<message> decode_object(json::object const& o) {
 
     message m = unknown_msg{type};
     if (type == "join") {
-        m = join_msg{read_entry(r.object("from"), r)};
+        m = join_msg{read_entry(r.object("from"), r), r.optional_boolean("reconnect")};
     } else if (type == "hello") {
         m = hello_msg{read_entry(r.object("from"), r)};
     } else if (type == "welcome") {

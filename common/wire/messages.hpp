@@ -69,6 +69,9 @@ struct chain_anchor {
 
 struct join_msg {
     peer_entry from;
+    // Not a user's join: a member calling back a peer it removed as unreachable (the daemon's
+    // reconnect). A node that left refuses it. Absent (false) in frames of older nodes.
+    bool reconnect = false;
 };
 struct welcome_msg {
     peer_entry from;

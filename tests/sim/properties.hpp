@@ -5,14 +5,13 @@
 //   - membership converges: after faults stop, within the stated bound, every live member's
 //     table holds exactly the other live members as alive, at their current incarnations;
 //   - no node shows a message twice, even across its restarts (its store survives them);
-//   - nothing is lost (mixed faults): every live member holds every message sent since it
-//     first joined, so every member's history, in (Lamport, origin) order, is the same;
+//   - nothing is lost (mixed and long faults): every live member holds every message sent
+//     since it first joined, so every member's history, in (Lamport, origin) order, is the
+//     same;
 //   - the Lamport rule: a message a node sends has a higher Lamport time than every message
 //     it showed before, so it sorts after them in (Lamport, origin) order.
-// Measured (what the coming issues will guarantee): messages lost under long faults, failure
-// detection time,
-// false removals, halves not re-merged, messages shown out of (Lamport, origin) order or out
-// of their origin's seq order.
+// Measured: failure detection time, false removals, halves not re-merged, messages shown
+// out of (Lamport, origin) order or out of their origin's seq order.
 //
 // The recorder is fed by the nodes as the run goes (what each process showed, sent and
 // removed); the checks read it and the world at the end.

@@ -163,6 +163,10 @@ void sim_node::execute(engine::effect& e) {
                     input(line_, [this, kind](engine::node& n) { n.on_timer(kind, now()); });
                 });
             } else if constexpr (std::is_same_v<T, engine::emit_event>) {
+                // A peer that said goodbye is not called back (node::note_peer_event).
+                if (auto const* left = std::get_if<engine::peer_left>(&fx.event);
+                    left && left->reason == engine::leave_reason::left)
+                    remembered_.erase(left->peer.id);
                 world_.record().event(index_, fx.event, world_.now());
             } else if constexpr (std::is_same_v<T, engine::store_message>) {
                 memory::charge store_memory(index_ + 1);
@@ -198,6 +202,7 @@ void sim_node::boot(persisted_state const& persisted, std::vector<int> contacts,
     nc.gossip_interval = config.gossip_interval;
     nc.peer_timeout = config.peer_timeout;
     nc.detector = config.detector;
+    nc.dead_link_window = config.dead_link_window;
     nc.seed = world_.random().next();
     {
         memory::charge engine_memory(index_ + 1);
@@ -207,6 +212,7 @@ void sim_node::boot(persisted_state const& persisted, std::vector<int> contacts,
     member_ = false;
     world_.record().booted(index_, generation_, engine_->members().self().inc, world_.now());
     input("boot", [this](engine::node& n) { n.start(now()); });
+    arm_reconnect();
     if (contacts.empty() && (!pick_contacts || world_.live_members(index_).empty())) {
         // Founding a network, or every other node is down: alone, open to joins.
         member_ = true;
@@ -304,6 +310,7 @@ void sim_node::rejoin() {
 // ---------------------------------------------------------------- links
 
 void sim_node::open_link(std::string const& peer, address target) {
+    if (int const n = world_.node_at(target.host); n >= 0) remembered_[peer] = n;
     if (links_.contains(peer)) return;
     link l;
     l.serial = ++next_serial_;
@@ -516,9 +523,33 @@ void sim_node::close(connection_id c) {
 
 // ---------------------------------------------------------------- joining
 
-void sim_node::start_join(std::vector<int> contacts, bool pick) {
+void sim_node::arm_reconnect() {
+    auto const interval = world_.config().reconnect_interval;
+    if (interval.count() == 0) return;
+    at(world_.now() + interval, [this] {
+        reconnect();
+        arm_reconnect();
+    });
+}
+
+void sim_node::reconnect() {
+    if (!member() || join_.active) return;
+    auto const& table = engine_->members().table();
+    std::vector<int> removed;
+    for (auto const& [id, n] : remembered_) {
+        auto const* known = table.find(id);
+        bool const said_goodbye =
+            known && known->state == wire::peer_state::left && crypto::verifies(*known);
+        if (id != spec_.id && !table.is_alive(id) && !said_goodbye) removed.push_back(n);
+    }
+    if (removed.empty()) return;
+    start_join({removed[reconnect_turn_++ % removed.size()]}, false, true);
+}
+
+void sim_node::start_join(std::vector<int> contacts, bool pick, bool once) {
     join_ = {};
     join_.active = true;
+    join_.once = once;
     join_.pick = pick;
     join_.contacts = std::move(contacts);
     join_.round = pick ? world_.pick_contacts(index_) : join_.contacts;
@@ -527,6 +558,10 @@ void sim_node::start_join(std::vector<int> contacts, bool pick) {
 }
 
 void sim_node::join_attempt() {
+    if (join_.once && join_.next >= join_.round.size()) {
+        join_ = {};  // a reconnect that failed: the next one tries another peer
+        return;
+    }
     if (join_.next >= join_.round.size()) {
         // Every contact failed: run alone for a while, then try them all again.
         auto const delay = join_.backoff;
@@ -583,7 +618,7 @@ void sim_node::on_join_dialed(std::uint64_t serial, connection_id c, dial_error 
         return;
     }
     join_.conn = c;
-    frame f = make_frame(engine::make_outgoing(engine_->join_request()));
+    frame f = make_frame(engine::make_outgoing(engine_->join_request(join_.once)));
     line_.assign("join: c");
     line_ += std::to_string(c);
     line_ += " <- ";
@@ -597,6 +632,9 @@ void sim_node::on_join_answer(connection_id c, wire::message&& m) {
     if (auto* refused = std::get_if<wire::refused_msg>(&m)) {
         close(c);
         join_.conn = 0;
+        // A reconnect to a peer that left (we missed its goodbye): not called back again.
+        if (join_.once && refused->code == "left")
+            remembered_.erase(world_.node(join_.contact).spec().id);
         join_failed("refused: " + refused->code);
         return;
     }

@@ -167,6 +167,7 @@ class sim_node {
     };
     struct join_client {
         bool active = false;
+        bool once = false;         // a reconnect: one try through its contact, no retries
         std::uint64_t serial = 0;  // of the current attempt: timeouts and dials check it
         bool pick = false;         // contacts drawn from live members each round
         std::vector<int> contacts;
@@ -191,6 +192,11 @@ class sim_node {
     void write(connection_id c, int side, frame f);
     void trace_line(std::string_view text);
 
+    // The daemon's reconnect (docs/STORAGE.md, "Reconnecting"): every reconnect_interval, a
+    // member joins through one remembered peer that is not a member, each in turn.
+    void arm_reconnect();
+    void reconnect();
+
     // links
     void open_link(std::string const& peer, address target);
     void dial(std::string const& peer);
@@ -200,7 +206,7 @@ class sim_node {
     void drop_link(std::string const& peer);
 
     // joining
-    void start_join(std::vector<int> contacts, bool pick);
+    void start_join(std::vector<int> contacts, bool pick, bool once = false);
     void join_attempt();
     void join_failed(std::string_view why);
     void on_join_dialed(std::uint64_t serial, connection_id c, dial_error e);
@@ -228,6 +234,10 @@ class sim_node {
     std::uint64_t next_serial_ = 0;
     std::uint64_t timer_serials_[4] = {};  // per engine::timer_kind: re-arming replaces
     join_client join_;
+    // The peers it ever linked to, less those that said goodbye, by id: what the daemon's store
+    // remembers (it outlives the process, as this does).
+    std::map<std::string, int> remembered_;
+    std::size_t reconnect_turn_ = 0;
     std::vector<engine::effect> spare_;
     std::string line_;  // trace line buffer, reused
     traffic sent_;

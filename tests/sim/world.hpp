@@ -27,6 +27,9 @@ struct world_config {
     engine::milliseconds gossip_interval{2000};
     engine::milliseconds peer_timeout{30000};
     engine::detector_config detector;  // the daemon's defaults
+    // --redial-removed, and --rejoin-interval for the reconnect (0: none): the daemon's.
+    engine::milliseconds dead_link_window{120 * 1000};
+    engine::milliseconds reconnect_interval{30 * 1000};
     // Wall clocks are off by up to this much either way (steady clocks run at one rate).
     std::int64_t max_skew_ms = 3 * 60 * 1000;
     std::ostream* trace_out = nullptr;  // print the trace there

@@ -363,6 +363,29 @@ TEST_F(node_test, ANodeThatLeftListensOnlyToAJoin) {
     EXPECT_EQ(net.at('b').alive_peers(), ids("d"));
 }
 
+// A reconnect (a peer that removed it as unreachable calling back, having missed the
+// goodbye) is not a user's join: the node that left refuses it and stays out.
+TEST_F(node_test, ANodeThatLeftRefusesAReconnect) {
+    mesh("abc");
+    net.leave('b');
+    net.run();
+    auto const before = net.at('b').trace.size();
+    auto const d = signed_entry('d', "dora", "127.0.0.4:7447", 5);
+    net.inject('b', wire::join_msg{d, true}, nid('d'));
+    std::vector<std::string> codes;
+    auto const& trace = net.at('b').trace;
+    for (std::size_t i = before; i < trace.size(); ++i)
+        if (auto const* reply = std::get_if<reply_on>(&trace[i]))
+            if (auto const* refused = std::get_if<wire::refused_msg>(&*reply->message))
+                codes.push_back(refused->code);
+    EXPECT_EQ(codes, std::vector<std::string>{"left"});
+    EXPECT_EQ(net.engine('b').summary().state, node_state::left);
+    EXPECT_TRUE(net.at('b').alive_peers().empty());
+    // An active node takes a reconnect as any join.
+    net.inject('a', wire::join_msg{d, true}, nid('d'));
+    EXPECT_TRUE(entry_at('a', 'd'));
+}
+
 TEST_F(node_test, ANodeThatLeftComesBackByJoining) {
     mesh("abc");
     auto const inc = net.engine('b').summary().self.inc;

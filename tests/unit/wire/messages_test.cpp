@@ -222,6 +222,19 @@ TEST(WireCodec, PeerEntryShape) {
     EXPECT_EQ(alive.at("from").at("state"), json::value("alive"));
 }
 
+TEST(WireCodec, AJoinSaysWhenItIsAReconnect) {
+    auto const plain = encode(join_msg{entry('a', "alice", 3)});
+    EXPECT_EQ(plain.find("reconnect"), std::string::npos)
+        << "older nodes' frames stay as they were";
+    auto const r = decode(plain);
+    ASSERT_TRUE(r);
+    EXPECT_FALSE(std::get<join_msg>(*r).reconnect);
+    auto const again = decode(encode(join_msg{entry('a', "alice", 3), true}));
+    ASSERT_TRUE(again);
+    EXPECT_TRUE(std::get<join_msg>(*again).reconnect);
+    EXPECT_EQ(std::get<join_msg>(*again).from, entry('a', "alice", 3));
+}
+
 TEST(WireCodec, UnknownTypeDecodesToUnknownMsg) {
     auto r = decode(R"({"v":1,"type":"future","nonce":17,"nested":{"a":[1,2]}})");
     ASSERT_TRUE(r) << r.error().message();
