@@ -558,6 +558,8 @@ class canonical_reader {
     std::string_view in_;
 };
 
+}  // namespace
+
 // Chat is most of the traffic, and every node writes it in one layout. A frame in exactly
 // that layout, with no escapes, is read straight off its bytes: no JSON tree and no field
 // lookups (measured: parsing the tree was a third of a receiving node's work per message,
@@ -565,8 +567,6 @@ class canonical_reader {
 // negative time, any value decode_object() would refuse) returns nothing and goes to the
 // general decoder, which reads it or says what is wrong. So the two accept the same frames
 // and read them alike; tests/unit/wire and fuzz/wire_decode check it.
-}  // namespace
-
 std::optional<chat_msg> decode_canonical_chat(std::string_view payload) {
     canonical_reader in(payload);
     chat_msg c;
