@@ -42,12 +42,22 @@ bool seen_messages::insert(std::string const& origin, std::uint64_t seq) {
 }
 
 void seen_messages::start_at(std::string const& origin, std::uint64_t seq) {
-    if (seq <= 1 || watermark(origin) != 0) return;
-    insert(origin, seq - 1);  // makes room like any new origin, and takes seq - 1 as the top
+    if (seq == 0 || follows(origin)) return;
+    // Makes room like any new origin, and takes seq - 1 as the top.
+    if (seq > 1)
+        insert(origin, seq - 1);
+    else if (!origins_.contains(origin))
+        insert(origin, 0);
     window& w = origins_[origin];
+    w.started = true;
     w.watermark = std::max(w.watermark, seq - 1);
     w.above.erase(w.above.begin(), w.above.upper_bound(w.watermark));
     absorb(w);
+}
+
+bool seen_messages::follows(std::string const& origin) const {
+    auto it = origins_.find(origin);
+    return it != origins_.end() && (it->second.watermark > 0 || it->second.started);
 }
 
 bool seen_messages::contains(std::string const& origin, std::uint64_t seq) const {

@@ -32,14 +32,23 @@ class seen_messages {
     // The highest contiguous seq seen from origin (0 if none).
     std::uint64_t watermark(std::string const& origin) const;
 
-    // Follows an origin from `seq` on: one not followed yet (watermark 0) takes every seq
-    // below as seen. A newcomer's history of an origin starts where its window does.
+    // Follows an origin from `seq` on (seq 1: from its first message): one not followed yet
+    // takes every seq below as seen. A newcomer's history of an origin starts where its
+    // window does. An origin is followed once it has a watermark or was started.
     void start_at(std::string const& origin, std::uint64_t seq);
+    bool follows(std::string const& origin) const;
 
     // Each origin and its watermark, in no particular order.
     template <class Visit>
     void for_each_watermark(Visit visit) const {
         for (auto const& [origin, w] : origins_) visit(origin, w.watermark);
+    }
+    // Each origin followed and its watermark (which may be 0: followed from its first
+    // message), in no particular order. Left out: origins only seen above a gap.
+    template <class Visit>
+    void for_each_followed(Visit visit) const {
+        for (auto const& [origin, w] : origins_)
+            if (w.watermark > 0 || w.started) visit(origin, w.watermark);
     }
 
     // Forgets an origin (a peer the node forgot for good).
@@ -51,6 +60,7 @@ class seen_messages {
         std::uint64_t watermark = 0;
         std::set<std::uint64_t> above;
         std::uint64_t last_use = 0;
+        bool started = false;  // start_at() chose where it is followed from
     };
     static void absorb(window& w);
 

@@ -590,8 +590,12 @@ void world::fill_history(reader& in, int k, wire::welcome_msg& w) {
         w.history = std::move(genuine.history);
         w.seals = std::move(genuine.seals);
         w.anchors = std::move(genuine.anchors);
+        w.heads = std::move(genuine.heads);
         return;
     }
+    // Where to follow whom: any origin of the pool, from any seq (the ends included).
+    for (std::size_t n = in.u8() % 3; n > 0; --n)
+        w.heads.push_back({pool_id(in.u8() % id_pool), number(in, in.u8())});
     std::map<std::string, std::size_t> newest;  // origin -> index of its newest message
     for (std::size_t n = in.u8() % 5; n > 0; --n) {
         std::string previous;
@@ -622,7 +626,7 @@ std::optional<wire::message> world::build(reader& in, int k) {
             m = wire::hello_msg{entry(in, k)};
             break;
         case m_welcome: {
-            wire::welcome_msg w{entry(in, k), {}, {}, {}, {}};
+            wire::welcome_msg w{entry(in, k), {}, {}, {}, {}, {}};
             for (std::size_t n = in.u8() % 5; n > 0; --n) w.peers.push_back(entry(in, k));
             fill_history(in, k, w);
             m = std::move(w);

@@ -203,6 +203,22 @@ void chat_room::show(wire::chat_msg chat, bool self, bool late, instant now) {
 void chat_room::fill_welcome(wire::welcome_msg& welcome) const {
     std::size_t left = wire::default_frame_limit - welcome_reserve_bytes;
     for (auto const& entry : welcome.peers) left -= std::min(left, approx_size(entry));
+    // Where the newcomer starts following us and each member we list (follow()): from the
+    // start of its window as we hold it now, so that nothing sent from now on is taken for
+    // the past. We hold where it starts, so our answer to its first heads can fill it.
+    std::set<std::string_view> members;
+    for (auto const& entry : welcome.peers) members.insert(entry.id);
+    auto const add_start = [&](std::string const& origin, std::uint64_t head) {
+        std::uint64_t start = head >= newcomer_window ? head - newcomer_window + 1 : 1;
+        if (auto first = store_.range(origin, start, 1, SIZE_MAX); !first.empty())
+            start = std::min(first.front().seq, head + 1);
+        welcome.heads.push_back({origin, start - 1});
+    };
+    add_start(self_id_, next_seq_ - 1);
+    seen_.for_each_followed([&](std::string const& origin, std::uint64_t head) {
+        if (origin != self_id_ && members.contains(origin)) add_start(origin, head);
+    });
+    left -= std::min(left, welcome.heads.size() * head_approx_bytes);
     welcome.history = store_.newest(welcome_history_count, std::min(left, welcome_history_bytes));
     // The seals that name a message of the history: a seal is checked from the message it
     // names back along its origin's chain.
@@ -229,11 +245,15 @@ void chat_room::fill_welcome(wire::welcome_msg& welcome) const {
 
 wire::heads_msg chat_room::heads(bool answer) const {
     wire::heads_msg m{{}, answer};
-    seen_.for_each_watermark([&](std::string const& origin, std::uint64_t seq) {
+    seen_.for_each_followed([&](std::string const& origin, std::uint64_t seq) {
         m.heads.push_back({origin, seq});
     });
-    if (seen_.watermark(self_id_) == 0) m.heads.push_back({self_id_, 0});
     return m;
+}
+
+void chat_room::follow(std::vector<wire::origin_head> const& starts) {
+    for (auto const& s : starts)
+        if (s.origin != self_id_ && s.seq < UINT64_MAX) seen_.start_at(s.origin, s.seq + 1);
 }
 
 void chat_room::on_heads(wire::heads_msg const& theirs, connection_id from) {
@@ -243,8 +263,9 @@ void chat_room::on_heads(wire::heads_msg const& theirs, connection_id from) {
     std::size_t bytes_left = sync_batch_bytes;
     seen_.for_each_watermark([&](std::string const& origin, std::uint64_t ours) {
         auto const it = their_heads.find(origin);
-        auto const their_head = it == their_heads.end() ? 0 : it->second;
-        if (ours > their_head && !reply.more)
+        auto const their_head =
+            it == their_heads.end() ? std::nullopt : std::optional<std::uint64_t>(it->second);
+        if (ours > their_head.value_or(0) && !reply.more)
             reply.more = !add_history(reply, bytes_left, origin, ours, their_head);
     });
     if (!reply.messages.empty()) out_.push(reply_on{from, make_outgoing(std::move(reply))});
@@ -259,18 +280,20 @@ void chat_room::on_heads(wire::heads_msg const& theirs, connection_id from) {
 
 bool chat_room::add_history(wire::history_msg& reply, std::size_t& bytes_left,
                             std::string_view origin, std::uint64_t our_head,
-                            std::uint64_t their_head) const {
-    // From the message after theirs; for an origin they hold nothing of, from the start of a
+                            std::optional<std::uint64_t> their_head) const {
+    // From the message after theirs; for an origin they do not follow, from the start of a
     // newcomer's window.
-    auto const from = their_head > 0               ? their_head + 1
+    auto const from = their_head                   ? *their_head + 1
                       : our_head > newcomer_window ? our_head - newcomer_window + 1
                                                    : 1;
     auto const count_left = sync_batch_count - std::min(sync_batch_count, reply.messages.size());
     if (count_left == 0 || bytes_left == 0) return false;
     auto messages = store_.range(origin, from, count_left, bytes_left);
-    // Not held (retention, or a gap given up): nothing to give, but to a node that holds
-    // nothing of the origin, which takes what we hold.
-    if (messages.empty() || (their_head > 0 && messages.front().seq != from)) return true;
+    // Not held (retention, or a gap given up): nothing to give, but to a node that does not
+    // follow the origin, which takes what we hold. One that follows it goes on from its head
+    // or not at all: what it got above a gap would not move its head, and it would ask for
+    // the same again every round.
+    if (messages.empty() || (their_head && messages.front().seq != from)) return true;
     // The chain the first starts from. Where we do not hold it, the first serves as the
     // anchor of the rest (it could not be proven itself).
     std::optional<wire::chain_anchor> anchor;

@@ -5,6 +5,7 @@
 // which routes chat frames, seals and local sends here.
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -34,6 +35,8 @@ class chat_room {
     // What a welcome keeps for its seals, anchors and the rest around its lists: 50 messages
     // of 50 origins with 4 seals each take about 60 KiB.
     static constexpr std::size_t welcome_reserve_bytes = 96 * 1024;
+    // What one entry of a welcome's heads takes: an origin id, a seq and the JSON around.
+    static constexpr std::size_t head_approx_bytes = 100;
 
     // An author seals its chain at the end of every turn, and within a turn before its
     // unsealed messages would pass either bound: any stretch of its messages that a sync
@@ -85,10 +88,17 @@ class chat_room {
     // A seal from its author: stored, to hand on with the history it proves (a seal relayed
     // by anyone else is ignored: seals travel from their author, or inside a history).
     void receive_seal(wire::seal_msg&& seal, std::string_view sender);
+    // A welcome's heads: the newcomer follows each origin after the seq given (the start of
+    // the origin's window when it was welcomed) and gets every message after it, whenever
+    // that arrives. Without this, a node that held nothing of an origin when it asked would
+    // be answered with the window before the answer: a burst the author sent meanwhile,
+    // still on its way live, would fall below it and count as seen (docs/PROTOCOL.md,
+    // "Message sync"). Origins it follows already are left as they are.
+    void follow(std::vector<wire::origin_head> const& starts);
     // Where a history came from, which decides whether it may start a newcomer's window.
-    // A sync answer to heads that held nothing of an origin starts at that origin's window
-    // (or at the oldest message the answering node holds), so an origin this node holds
-    // nothing of is followed from there. A welcome carries the newest messages of the whole
+    // A sync answer to heads that left an origin out starts at that origin's window (or at
+    // the oldest message the answering node holds), so an origin this node does not follow
+    // yet is followed from there. A welcome carries the newest messages of the whole
     // room, which may begin past messages this node must still get (sent while it was a
     // member but away, in a partition or down): it starts no window, and sync pulls the
     // origin's window in full.
@@ -102,7 +112,9 @@ class chat_room {
                          history_source source = history_source::sync);
 
     // ---- message sync (docs/PROTOCOL.md, "Message sync")
-    // What this node holds: for each origin, the highest seq with none missing below it.
+    // What this node holds: for each origin it follows, the highest seq with none missing
+    // below it (0: it follows the origin from its first message and holds none yet). An
+    // origin left out is one it does not follow: it gets the origin's newcomer window.
     wire::heads_msg heads(bool answer) const;
     // A peer's heads: sends it what we hold beyond them (one bounded `history`), and our own
     // heads when it holds what we lack.
@@ -134,10 +146,11 @@ class chat_room {
     bool accept(wire::chat_msg const& chat);
     void seal_now();
     void show(wire::chat_msg chat, bool self, bool late, instant now);
-    // Adds what we hold of `origin` beyond `their_head` to `reply`, within its budget;
+    // Adds what we hold of `origin` beyond `their_head` (none: they do not follow it, and
+    // get its newcomer's window) to `reply`, within its budget;
     // false if the budget ran out first.
     bool add_history(wire::history_msg& reply, std::size_t& bytes_left, std::string_view origin,
-                     std::uint64_t our_head, std::uint64_t their_head) const;
+                     std::uint64_t our_head, std::optional<std::uint64_t> their_head) const;
 
     std::string self_id_;
     crypto::signing_key key_;

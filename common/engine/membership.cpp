@@ -71,8 +71,8 @@ void membership::on_join(frame_source const& from, wire::join_msg&& m, instant n
     }
     if (entry.id == self().id) {
         // Someone joined us to ourselves (join to our own address): answer so it can tell.
-        out_.push(
-            reply_on{from.connection, make_outgoing(wire::welcome_msg{self(), {}, {}, {}, {}})});
+        out_.push(reply_on{from.connection,
+                           make_outgoing(wire::welcome_msg{self(), {}, {}, {}, {}, {}})});
         out_.push(close_connection{from.connection, true});
         return;
     }
@@ -99,7 +99,7 @@ void membership::on_join(frame_source const& from, wire::join_msg&& m, instant n
     }
     state_ = node_state::active;  // somebody joined us: this node is in a network again
     apply(entry, provenance::owner, now);
-    wire::welcome_msg welcome{self(), table_.all_entries(), {}, {}, {}};
+    wire::welcome_msg welcome{self(), table_.all_entries(), {}, {}, {}, {}};
     welcome_history_(welcome);
     out_.push(reply_on{from.connection, make_outgoing(std::move(welcome))});
     out_.push(close_connection{from.connection, true});

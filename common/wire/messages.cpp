@@ -72,6 +72,14 @@ json::array encode_anchors(std::vector<chain_anchor> const& anchors) {
     return out;
 }
 
+json::array encode_heads(std::vector<origin_head> const& heads) {
+    json::array out;
+    out.reserve(heads.size());
+    for (auto const& h : heads)
+        out.emplace_back(json::object{{"origin", h.origin}, {"seq", h.seq}});
+    return out;
+}
+
 json::array encode_entries(std::vector<peer_entry> const& entries) {
     json::array out;
     out.reserve(entries.size());
@@ -103,6 +111,7 @@ struct encoder {
         o["history"] = std::move(history);
         o["seals"] = encode_seals(m.seals);
         o["anchors"] = encode_anchors(m.anchors);
+        if (!m.heads.empty()) o["heads"] = encode_heads(m.heads);
     }
     void operator()(refused_msg const& m) const {
         o["type"] = "refused";
@@ -146,11 +155,7 @@ struct encoder {
     }
     void operator()(heads_msg const& m) const {
         o["type"] = "heads";
-        json::array heads;
-        heads.reserve(m.heads.size());
-        for (auto const& h : m.heads)
-            heads.emplace_back(json::object{{"origin", h.origin}, {"seq", h.seq}});
-        o["heads"] = std::move(heads);
+        o["heads"] = encode_heads(m.heads);
         o["answer"] = m.answer;
         if (m.ack) o["ack"] = true;  // absent otherwise: sync frames keep their shape
     }
@@ -238,6 +243,10 @@ class field_reader {
         if (!v) return nullptr;
         if (!v->is_array()) return fail(decode_errc::bad_field), nullptr;
         return &v->get_array();
+    }
+    // A list added after the message's first shape: absent means empty.
+    json::array const* optional_array(std::string_view key) {
+        return o_.contains(key) ? array(key) : nullptr;
     }
     json::object const* object(std::string_view key) {
         auto const* v = find(key);
@@ -350,6 +359,14 @@ void read_seals_and_anchors(field_reader& r, std::vector<seal_msg>& seals,
                  [](json::object const&, field_reader& item) { return read_anchor(item); });
 }
 
+void read_heads(json::array const* list, field_reader& r, std::vector<origin_head>& out) {
+    read_objects(list, r, out, [](json::object const&, field_reader& item) {
+        origin_head head{item.string("origin"), item.uint("seq")};
+        if (!item.error()) item.check(is_node_id(head.origin));
+        return head;
+    });
+}
+
 std::vector<peer_entry> read_entries(json::array const* a, field_reader& r) {
     std::vector<peer_entry> out;
     if (!a) return out;
@@ -399,6 +416,7 @@ result<message> decode_object(json::object const& o) {
         read_objects(r.array("history"), r, w.history,
                      [](json::object const& o, field_reader& item) { return read_chat(o, item); });
         read_seals_and_anchors(r, w.seals, w.anchors);
+        read_heads(r.optional_array("heads"), r, w.heads);
         m = std::move(w);
     } else if (type == "refused") {
         m = refused_msg{r.string("code"), r.string("reason")};
@@ -421,11 +439,7 @@ result<message> decode_object(json::object const& o) {
         m = read_seal(r);
     } else if (type == "heads") {
         heads_msg h;
-        read_objects(r.array("heads"), r, h.heads, [](json::object const&, field_reader& item) {
-            origin_head head{item.string("origin"), item.uint("seq")};
-            if (!item.error()) item.check(is_node_id(head.origin));
-            return head;
-        });
+        read_heads(r.array("heads"), r, h.heads);
         h.answer = r.boolean("answer");
         h.ack = r.optional_boolean("ack");
         m = std::move(h);

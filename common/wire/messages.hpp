@@ -73,12 +73,22 @@ struct join_msg {
     // reconnect). A node that left refuses it. Absent (false) in frames of older nodes.
     bool reconnect = false;
 };
+// For each origin, the highest seq held with none missing below it (message sync: `heads`).
+struct origin_head {
+    std::string origin;
+    std::uint64_t seq = 0;
+
+    friend bool operator==(origin_head const&, origin_head const&) = default;
+};
 struct welcome_msg {
     peer_entry from;
     std::vector<peer_entry> peers;
     std::vector<chat_msg> history;
     std::vector<seal_msg> seals;  // the newest seals of each origin in the history
     std::vector<chain_anchor> anchors;
+    // The welcoming node's heads of itself and of the members it lists: where the newcomer
+    // starts following each (docs/PROTOCOL.md, "Message sync"). Absent in older frames.
+    std::vector<origin_head> heads;
 };
 struct refused_msg {
     std::string code;  // "table_full", "shutting_down"
@@ -114,12 +124,6 @@ struct network_key_msg {
 // sender holds with none missing below it (0: none yet). The receiver sends back, in a
 // `history`, what it holds beyond; and its own heads, unless `answer` is set, when the sender
 // lacks less than it holds.
-struct origin_head {
-    std::string origin;
-    std::uint64_t seq = 0;
-
-    friend bool operator==(origin_head const&, origin_head const&) = default;
-};
 // `ack`: an acknowledgement (docs/PROTOCOL.md, "Delivery"): the sender stored (committed)
 // the addressee's messages up to its head; the receiver notes it and answers nothing.
 struct heads_msg {

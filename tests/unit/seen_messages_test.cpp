@@ -172,5 +172,30 @@ TEST(SeenMessages, MatchesAnExactSetUnderTheCap) {
     }
 }
 
+// Followed: an origin with a watermark, or one started (from its first message, watermark 0).
+// One seen only above a gap is not: a sync gives it the origin's newcomer window.
+TEST(SeenMessages, AnOriginStartedAtItsFirstMessageIsFollowedWithNothingHeld) {
+    seen_messages s;
+    s.insert(bob, 5);
+    EXPECT_FALSE(s.follows(bob));
+    s.start_at(alice, 1);
+    EXPECT_TRUE(s.follows(alice));
+    EXPECT_EQ(s.watermark(alice), 0u);
+    EXPECT_FALSE(s.contains(alice, 1));
+    std::map<std::string, std::uint64_t> followed;
+    s.for_each_followed([&](std::string const& o, std::uint64_t w) { followed[o] = w; });
+    EXPECT_EQ(followed, (std::map<std::string, std::uint64_t>{{alice, 0}}));
+
+    s.start_at(alice, 40);  // followed already: a later start moves nothing
+    EXPECT_EQ(s.watermark(alice), 0u);
+    EXPECT_FALSE(s.contains(alice, 39));
+    s.start_at(bob, 3);  // seen above a gap only: it starts, and 5 waits above 3
+    EXPECT_TRUE(s.follows(bob));
+    EXPECT_EQ(s.watermark(bob), 2u);
+    EXPECT_TRUE(s.insert(bob, 3));
+    EXPECT_TRUE(s.insert(bob, 4));
+    EXPECT_EQ(s.watermark(bob), 5u);
+}
+
 }  // namespace
 }  // namespace p2pchat

@@ -58,7 +58,7 @@ TEST(MessageStore, ApproxSizeCountsTheBytesJsonWrites) {
     big.seq = big.lamport = UINT64_MAX;
     big.time_ms = INT64_MAX;
     wire::welcome_msg without{
-        {std::string(64, 'b'), "bob", "127.0.0.1:7447", 1, {}, {}}, {}, {}, {}, {}};
+        {std::string(64, 'b'), "bob", "127.0.0.1:7447", 1, {}, {}}, {}, {}, {}, {}, {}};
     wire::welcome_msg with = without;
     with.history.push_back(big);
     EXPECT_LE(wire::encode(with).size() - wire::encode(without).size(), approx_size(big));

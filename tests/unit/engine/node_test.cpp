@@ -335,7 +335,7 @@ TEST_F(node_test, ANodeThatLeftListensOnlyToAJoin) {
     auto const d = signed_entry('d', "dora", "127.0.0.4:7447", 5);
     net.inject('b', wire::hello_msg{d}, nid('d'));
     net.inject('b', wire::peers_msg{{d}, true}, nid('d'));
-    net.inject('b', wire::welcome_msg{d, {d}, {}, {}, {}}, nid('d'));
+    net.inject('b', wire::welcome_msg{d, {d}, {}, {}, {}, {}}, nid('d'));
     net.inject('b', wire::digest_msg{"00", 1}, nid('d'));
     net.inject('b', chained_chat('d', 1, 1, "hello?", {}, "dora", 1), nid('d'));
     net.inject('b',

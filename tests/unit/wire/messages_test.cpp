@@ -52,6 +52,7 @@ void expect_same(message const& got, message const& want) {
         EXPECT_EQ(g.history, w->history);
         EXPECT_EQ(g.seals, w->seals);
         EXPECT_EQ(g.anchors, w->anchors);
+        EXPECT_EQ(g.heads, w->heads);
     } else if (auto const* w = std::get_if<refused_msg>(&want)) {
         EXPECT_EQ(std::get<refused_msg>(got).code, w->code);
         EXPECT_EQ(std::get<refused_msg>(got).reason, w->reason);
@@ -116,8 +117,9 @@ std::vector<message> samples() {
                     {a, b, c},
                     {first, second},
                     {test::seal_of(second)},
-                    {{first.origin, first.seq, std::string(43, 'A')}}},
-        welcome_msg{a, {}, {}, {}, {}},
+                    {{first.origin, first.seq, std::string(43, 'A')}},
+                    {{first.origin, 7}, {b.id, 0}}},
+        welcome_msg{a, {}, {}, {}, {}, {}},
         refused_msg{"table_full", "the table holds 256 peers"},
         hello_msg{c},
         peers_msg{{b}, false},
@@ -179,7 +181,7 @@ TEST(WireCodec, EncodedObjectsCarryVersionTypeAndProtocolFieldNames) {
     };
     std::vector<expectation> const cases = {
         {join_msg{entry('a', "a", 1)}, "join", {"from"}},
-        {welcome_msg{entry('a', "a", 1), {}, {}, {}, {}},
+        {welcome_msg{entry('a', "a", 1), {}, {}, {}, {}, {}},
          "welcome",
          {"from", "peers", "history", "seals", "anchors"}},
         {refused_msg{"version", "too new"}, "refused", {"code", "reason"}},
@@ -316,7 +318,7 @@ json::value wrong_kind(json::value const& v) {
 // Fields added after version 1 shipped: an older node leaves them out, so their absence means
 // the default (docs/PROTOCOL.md).
 bool optional_field(std::string_view type, std::string_view key) {
-    return type == "heads" && key == "ack";
+    return (type == "heads" && key == "ack") || (type == "welcome" && key == "heads");
 }
 
 // For every known type: dropping any field is missing_field (the optional ones decode to their
@@ -333,7 +335,12 @@ TEST(WireCodec, EveryFieldIsRequiredAndTyped) {
             if (optional_field(type_name(m), kv.key())) {
                 auto r = decode(json::serialize(without));
                 ASSERT_TRUE(r) << r.error().message();
-                EXPECT_FALSE(std::get<heads_msg>(*r).ack);
+                if (auto const* h = std::get_if<heads_msg>(&*r)) {
+                    EXPECT_FALSE(h->ack);
+                }
+                if (auto const* w = std::get_if<welcome_msg>(&*r)) {
+                    EXPECT_TRUE(w->heads.empty());
+                }
             } else {
                 expect_error(json::serialize(without), decode_errc::missing_field);
             }
@@ -385,7 +392,7 @@ TEST(WireCodec, EveryNestedFieldIsRequiredAndTyped) {
 TEST(WireCodec, ListItemsMustBeObjects) {
     expect_error(R"({"v":1,"type":"peers","full":true,"peers":[1]})", decode_errc::bad_field);
     expect_error(R"({"v":1,"type":"peers","full":true,"peers":[null]})", decode_errc::bad_field);
-    auto o = as_object(encode(welcome_msg{entry('a', "a", 1), {}, {}, {}, {}}));
+    auto o = as_object(encode(welcome_msg{entry('a', "a", 1), {}, {}, {}, {}, {}}));
     o["history"] = json::array{"hi"};
     expect_error(json::serialize(o), decode_errc::bad_field);
     o["history"] = json::array{};
@@ -458,7 +465,7 @@ TEST(WireCodec, AnEntryForEveryInterfaceIsMalformed) {
         e.addr = unspecified;
         test::sign(e);
         expect_error(encode(hello_msg{e}), decode_errc::bad_field);
-        expect_error(encode(welcome_msg{entry('b', "bob", 1), {e}, {}, {}, {}}),
+        expect_error(encode(welcome_msg{entry('b', "bob", 1), {e}, {}, {}, {}, {}}),
                      decode_errc::bad_field);
         expect_error(encode(peers_msg{{entry('b', "bob", 1), e}, true}), decode_errc::bad_field);
     }
@@ -614,7 +621,7 @@ TEST(WireCodec, ChainAndSealValuesAreValidated) {
     expect_error(with_seal_field("chain", "short"), decode_errc::bad_field);
     expect_error(with_seal_field("sig", json::string(86, '!')), decode_errc::bad_field);
 
-    auto w = as_object(encode(welcome_msg{entry('a', "a", 1), {}, {}, {}, {}}));
+    auto w = as_object(encode(welcome_msg{entry('a', "a", 1), {}, {}, {}, {}, {}}));
     w["seals"] = json::array{json::value("not a seal")};
     expect_error(json::serialize(w), decode_errc::bad_field);
     w.erase("seals");
@@ -624,8 +631,26 @@ TEST(WireCodec, ChainAndSealValuesAreValidated) {
     expect_error(json::serialize(w), decode_errc::bad_field);
 }
 
+TEST(WireCodec, AWelcomeSaysWhereToFollowEachOrigin) {
+    auto const plain = encode(welcome_msg{entry('a', "a", 1), {}, {}, {}, {}, {}});
+    EXPECT_EQ(plain.find("heads"), std::string::npos) << "older nodes' frames stay as they were";
+    auto const r = decode(plain);
+    ASSERT_TRUE(r);
+    EXPECT_TRUE(std::get<welcome_msg>(*r).heads.empty());
+    std::vector<origin_head> const heads{{std::string(64, 'a'), 0}, {std::string(64, 'b'), 41}};
+    auto const again = decode(encode(welcome_msg{entry('a', "a", 1), {}, {}, {}, {}, heads}));
+    ASSERT_TRUE(again);
+    EXPECT_EQ(std::get<welcome_msg>(*again).heads, heads);
+
+    auto o = as_object(encode(welcome_msg{entry('a', "a", 1), {}, {}, {}, {}, heads}));
+    o["heads"].as_array()[0].as_object()["origin"] = "not an id";
+    expect_error(json::serialize(o), decode_errc::bad_field);
+    o["heads"] = "not a list";
+    expect_error(json::serialize(o), decode_errc::bad_field);
+}
+
 TEST(WireCodec, HistoryItemsAreValidatedLikeChat) {
-    auto w = welcome_msg{entry('a', "a", 1), {}, {chat(1, "ok")}, {}, {}};
+    auto w = welcome_msg{entry('a', "a", 1), {}, {chat(1, "ok")}, {}, {}, {}};
     auto o = as_object(encode(w));
     o["history"].as_array()[0].as_object()["seq"] = 0;
     expect_error(json::serialize(o), decode_errc::bad_field);
