@@ -56,7 +56,7 @@ struct options {
     std::uint64_t history_max_messages = 100'000;
     std::chrono::days history_max_age{365};
     // A node alone tries the peers it remembers this often; one with peers tries one
-    // remembered peer that is not a member (docs/STORAGE.md, "Rejoining").
+    // remembered peer that is not a member (docs/STORAGE.md, "Rejoining", "Reconnecting").
     std::chrono::seconds rejoin_interval{30};
     // A peer removed as unreachable is redialled this long (memberlist's "gossip to the dead",
     // docs/FAILURE_DETECTION.md).
