@@ -10,6 +10,12 @@
 
 namespace p2pchat::engine {
 
+namespace {
+// The first message of a run (an author's first, or its first after it lost its store)
+// hashes from nothing: it is proven without its predecessor's chain.
+bool starts_run(wire::chat_msg const& chat) { return chat.seq == 1 || crypto::follows({}, chat); }
+}  // namespace
+
 chat_room::chat_room(std::string self_id, crypto::signing_key const& key,
                      message_store const& store, effects& out)
     : self_id_(std::move(self_id)), key_(key), store_(store), out_(out) {
@@ -210,9 +216,15 @@ void chat_room::fill_welcome(wire::welcome_msg& welcome) const {
     for (auto const& entry : welcome.peers) members.insert(entry.id);
     auto const add_start = [&](std::string const& origin, std::uint64_t head) {
         std::uint64_t start = head >= newcomer_window ? head - newcomer_window + 1 : 1;
-        if (auto first = store_.range(origin, start, 1, SIZE_MAX); !first.empty())
-            start = std::min(first.front().seq, head + 1);
-        welcome.heads.push_back({origin, start - 1});
+        if (auto first = store_.range(origin, start, 1, SIZE_MAX); first.empty()) {
+            if (head > 0) start = head + 1;  // none of the window held (retention)
+        } else {
+            // The first we hold, if we can prove it (it starts a run, or we hold its
+            // predecessor's chain); else the one after it, which its chain proves.
+            auto const f = first.front().seq;
+            start = starts_run(first.front()) || store_.chain_of(origin, f - 1) ? f : f + 1;
+        }
+        welcome.heads.push_back({origin, std::min(start, head + 1) - 1});
     };
     add_start(self_id_, next_seq_ - 1);
     seen_.for_each_followed([&](std::string const& origin, std::uint64_t head) {
@@ -232,11 +244,11 @@ void chat_room::fill_welcome(wire::welcome_msg& welcome) const {
         std::move(seals.begin(), seals.end(), std::back_inserter(welcome.seals));
     }
     // Each stretch of an origin's messages that starts after a message of its that the store
-    // keeps starts from that message's chain.
+    // keeps starts from that message's chain (a run's first message hashes from nothing).
     std::set<std::pair<std::string_view, std::uint64_t>> ids;
     for (auto const& chat : welcome.history) ids.insert({chat.origin, chat.seq});
     for (auto const& chat : welcome.history)
-        if (!ids.contains({chat.origin, chat.seq - 1}))
+        if (!ids.contains({chat.origin, chat.seq - 1}) && !starts_run(chat))
             if (auto chain = store_.chain_of(chat.origin, chat.seq - 1))
                 welcome.anchors.push_back({chat.origin, chat.seq, std::move(*chain)});
 }
@@ -246,25 +258,41 @@ void chat_room::fill_welcome(wire::welcome_msg& welcome) const {
 wire::heads_msg chat_room::heads(bool answer) const {
     wire::heads_msg m{{}, answer};
     seen_.for_each_followed([&](std::string const& origin, std::uint64_t seq) {
-        m.heads.push_back({origin, seq});
+        if (origin != self_id_) m.heads.push_back({origin, seq});
     });
+    // Our own head is our tip, also when the store no longer holds it (retention), and 0
+    // when we have sent nothing (or lost our store): a peer then follows us from our first
+    // message (on_heads).
+    m.heads.push_back({self_id_, std::max(seen_.watermark(self_id_), next_seq_ - 1)});
     return m;
 }
 
-void chat_room::follow(std::vector<wire::origin_head> const& starts) {
-    for (auto const& s : starts)
-        if (s.origin != self_id_ && s.seq < UINT64_MAX) seen_.start_at(s.origin, s.seq + 1);
+void chat_room::follow(wire::welcome_msg const& welcome) {
+    std::set<std::string_view> listed{welcome.from.id};
+    for (auto const& entry : welcome.peers) listed.insert(entry.id);
+    for (auto const& s : welcome.heads)
+        if (s.origin != self_id_ && listed.contains(s.origin) && s.seq < UINT64_MAX)
+            seen_.start_at(s.origin, s.seq + 1);
 }
 
-void chat_room::on_heads(wire::heads_msg const& theirs, connection_id from) {
+void chat_room::on_heads(wire::heads_msg const& theirs, connection_id from,
+                         std::string const& sender) {
     std::map<std::string_view, std::uint64_t> their_heads;
     for (auto const& h : theirs.heads) their_heads.emplace(h.origin, h.seq);
+    // An author that says it has sent nothing is followed from its first message: whatever
+    // it sends from now on is ours to get, even if all of it falls in a partition between
+    // us. (One that has sent something and that we hold nothing of gets its window.)
+    auto const own = their_heads.find(sender);
+    if (own != their_heads.end() && own->second == 0 && sender != self_id_)
+        seen_.start_at(sender, 1);
     wire::history_msg reply;
     std::size_t bytes_left = sync_batch_bytes;
     seen_.for_each_watermark([&](std::string const& origin, std::uint64_t ours) {
         auto const it = their_heads.find(origin);
-        auto const their_head =
-            it == their_heads.end() ? std::nullopt : std::optional<std::uint64_t>(it->second);
+        // Their own head of 0 says they sent nothing (or lost their store): their window.
+        auto const their_head = it == their_heads.end() || (it == own && it->second == 0)
+                                    ? std::nullopt
+                                    : std::optional<std::uint64_t>(it->second);
         if (ours > their_head.value_or(0) && !reply.more)
             reply.more = !add_history(reply, bytes_left, origin, ours, their_head);
     });
@@ -294,10 +322,10 @@ bool chat_room::add_history(wire::history_msg& reply, std::size_t& bytes_left,
     // or not at all: what it got above a gap would not move its head, and it would ask for
     // the same again every round.
     if (messages.empty() || (their_head && messages.front().seq != from)) return true;
-    // The chain the first starts from. Where we do not hold it, the first serves as the
-    // anchor of the rest (it could not be proven itself).
+    // The chain the first starts from (none for the first of a run). Where we do not hold
+    // it, the first serves as the anchor of the rest (it could not be proven itself).
     std::optional<wire::chain_anchor> anchor;
-    if (auto const first = messages.front().seq; first > 1) {
+    if (auto const first = messages.front().seq; !starts_run(messages.front())) {
         if (auto chain = store_.chain_of(origin, first - 1)) {
             anchor = wire::chain_anchor{std::string(origin), first, std::move(*chain)};
         } else {

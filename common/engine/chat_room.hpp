@@ -36,7 +36,7 @@ class chat_room {
     // of 50 origins with 4 seals each take about 60 KiB.
     static constexpr std::size_t welcome_reserve_bytes = 96 * 1024;
     // What one entry of a welcome's heads takes: an origin id, a seq and the JSON around.
-    static constexpr std::size_t head_approx_bytes = 100;
+    static constexpr std::size_t head_approx_bytes = 110;
 
     // An author seals its chain at the end of every turn, and within a turn before its
     // unsealed messages would pass either bound: any stretch of its messages that a sync
@@ -88,13 +88,14 @@ class chat_room {
     // A seal from its author: stored, to hand on with the history it proves (a seal relayed
     // by anyone else is ignored: seals travel from their author, or inside a history).
     void receive_seal(wire::seal_msg&& seal, std::string_view sender);
-    // A welcome's heads: the newcomer follows each origin after the seq given (the start of
-    // the origin's window when it was welcomed) and gets every message after it, whenever
-    // that arrives. Without this, a node that held nothing of an origin when it asked would
-    // be answered with the window before the answer: a burst the author sent meanwhile,
-    // still on its way live, would fall below it and count as seen (docs/PROTOCOL.md,
-    // "Message sync"). Origins it follows already are left as they are.
-    void follow(std::vector<wire::origin_head> const& starts);
+    // A welcome's heads: the newcomer follows each origin the welcome lists (its sender and
+    // peers) after the seq given (the start of the origin's window when it was welcomed)
+    // and gets every message after it, whenever that arrives. Without this, a node that
+    // held nothing of an origin when it asked would be answered with the window before the
+    // answer: a burst the author sent meanwhile, still on its way live, would fall below it
+    // and count as seen (docs/PROTOCOL.md, "Message sync"). Origins it follows already are
+    // left as they are. Only for a welcome from its own sender, over a proven connection.
+    void follow(wire::welcome_msg const& welcome);
     // Where a history came from, which decides whether it may start a newcomer's window.
     // A sync answer to heads that left an origin out starts at that origin's window (or at
     // the oldest message the answering node holds), so an origin this node does not follow
@@ -113,13 +114,15 @@ class chat_room {
 
     // ---- message sync (docs/PROTOCOL.md, "Message sync")
     // What this node holds: for each origin it follows, the highest seq with none missing
-    // below it (0: it follows the origin from its first message and holds none yet). An
-    // origin left out is one it does not follow: it gets the origin's newcomer window.
+    // below it (0: it follows the origin from its first message and holds none yet), and
+    // its own tip (0: it has sent nothing). An origin left out is one it does not follow:
+    // it gets the origin's newcomer window, as does its own origin at 0.
     wire::heads_msg heads(bool answer) const;
     // A peer's heads: sends it what we hold beyond them (one bounded `history`), and our own
-    // heads when it holds what we lack.
+    // heads when it holds what we lack. A sender that says it has sent nothing is followed
+    // from its first message, if nothing made us follow it before.
     // Both answer on the connection the message came on: the sender's own link to us.
-    void on_heads(wire::heads_msg const& theirs, connection_id from);
+    void on_heads(wire::heads_msg const& theirs, connection_id from, std::string const& sender);
     void on_history(wire::history_msg&& history, connection_id from, instant now);
 
     // ---- acknowledgements (docs/PROTOCOL.md, "Delivery")

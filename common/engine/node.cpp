@@ -49,7 +49,8 @@ void node::on_frame(frame_source const& from, wire::message&& message, instant n
                                     m.from.id == from.peer ? membership::provenance::owner
                                                            : membership::provenance::relayed,
                                     m.peers, now);
-                chat_.follow(m.heads);
+                // Where to follow whom: only from the welcome's own sender, proven.
+                if (m.from.id == from.peer) chat_.follow(m);
                 chat_.receive_history(std::move(m.history), m.seals, m.anchors, now,
                                       chat_room::history_source::welcome);
             } else if constexpr (std::is_same_v<T, wire::refused_msg>) {
@@ -71,7 +72,7 @@ void node::on_frame(frame_source const& from, wire::message&& message, instant n
                 if (from.peer.empty()) return;
                 heard_heads(from.peer, m);
                 // An ack only informs: answering it would send what is in flight anyway.
-                if (!m.ack) chat_.on_heads(m, from.connection);
+                if (!m.ack) chat_.on_heads(m, from.connection, std::string(from.peer));
             } else if constexpr (std::is_same_v<T, wire::history_msg>) {
                 if (!from.peer.empty()) chat_.on_history(std::move(m), from.connection, now);
             } else if constexpr (std::is_same_v<T, wire::ping_msg>) {
@@ -207,7 +208,7 @@ rpc::result<std::size_t> node::joined(wire::welcome_msg&& welcome, std::string_v
     if (members_.state() != node_state::stopping) members_.rejoin(welcome.from);
     // The join's connection proved the contact's id (the runtime checks welcome.from.id).
     members_.on_welcome(welcome.from, membership::provenance::owner, welcome.peers, now, true);
-    chat_.follow(welcome.heads);
+    chat_.follow(welcome);
     chat_.receive_history(std::move(welcome.history), welcome.seals, welcome.anchors, now,
                           chat_room::history_source::welcome);
     out_.log(severity::notice, "joined the network through ", contact, "; ",

@@ -426,12 +426,10 @@ TEST(NetnsFaults, APartitionLongerThanTheRedialWindowHealsByReconnect) {
         GTEST_SKIP() << "network namespaces unavailable (" << why << ")";
     netns_lab lab(fault_run::size);
     fault_run run(&lab, {"--redial-removed", "2", "--rejoin-interval", "2"});
-    // Every node holds messages of every author before the cut. An author a node holds
-    // nothing of is synced from its newest 100 (the newcomer window, docs/PROTOCOL.md), so
-    // without this an author whose first message fell in the cut would reach the other side
-    // only in part: that is the window's rule, not the reconnect's.
-    run.stream_for(1s);
-
+    // Nothing is sent before the cut: every author's first message falls in it. Each node
+    // still follows every author from its first message (the heads their links exchanged
+    // said they had sent nothing), so the other side gets all of it, not the author's
+    // newest 100 (the newcomer window, docs/PROTOCOL.md, "Message sync").
     lab.partition({0, 1}, netns_lab::cut::reset);
     run.count_fault("reset partition past the redial window");
     run.removed_across({0, 1});

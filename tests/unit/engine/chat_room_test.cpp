@@ -32,6 +32,34 @@ constexpr std::int64_t started_ms = 1'764'000'000'000;
 
 instant at(std::int64_t unix_ms) { return {steady_time{} + 1000s, unix_ms}; }
 
+// A welcome from `sender` that says where to follow whom (and lists them as members).
+wire::welcome_msg welcome_saying(std::string const& sender, std::vector<wire::origin_head> starts) {
+    wire::welcome_msg w;
+    w.from.id = sender;
+    for (auto const& s : starts) {
+        wire::peer_entry e;
+        e.id = s.origin;
+        w.peers.push_back(e);
+    }
+    w.heads = std::move(starts);
+    return w;
+}
+
+// Where a welcome from `room` that lists `members` says to follow each origin.
+std::map<std::string, std::uint64_t> welcome_starts(chat_room const& room,
+                                                    std::vector<std::string> const& members) {
+    wire::welcome_msg w;
+    for (auto const& id : members) {
+        wire::peer_entry e;
+        e.id = id;
+        w.peers.push_back(e);
+    }
+    room.fill_welcome(w);
+    std::map<std::string, std::uint64_t> starts;
+    for (auto const& h : w.heads) starts[h.origin] = h.seq;
+    return starts;
+}
+
 // The character of the identity behind an id of the three above.
 char name_of(std::string const& origin) {
     return origin == self_id ? 'a' : origin == bob ? 'b' : 'c';
@@ -483,7 +511,7 @@ struct sync_fixture : ::testing::Test {
         std::vector<wire::message> to_b{a.heads(false)}, to_a;
         for (int round = 0; round < 100 && (!to_b.empty() || !to_a.empty()); ++round) {
             for (auto& m : to_b) {
-                if (auto* h = std::get_if<wire::heads_msg>(&m)) b.on_heads(*h, 1);
+                if (auto* h = std::get_if<wire::heads_msg>(&m)) b.on_heads(*h, 1, self_id);
                 if (auto* h = std::get_if<wire::history_msg>(&m))
                     b.on_history(std::move(*h), 1, at(started_ms));
             }
@@ -492,7 +520,7 @@ struct sync_fixture : ::testing::Test {
                 if (auto* r = std::get_if<reply_on>(&e)) to_a.push_back(*r->message);
             apply(out_b, store_b);
             for (auto& m : to_a) {
-                if (auto* h = std::get_if<wire::heads_msg>(&m)) a.on_heads(*h, 1);
+                if (auto* h = std::get_if<wire::heads_msg>(&m)) a.on_heads(*h, 1, bob);
                 if (auto* h = std::get_if<wire::history_msg>(&m)) {
                     ++histories;
                     a.on_history(std::move(*h), 1, at(started_ms));
@@ -549,7 +577,7 @@ TEST_F(sync_fixture, ANewcomerGetsTheWindowOfEachOrigin) {
 // An origin a node follows from its first message (a welcome said so) is synced from there,
 // not from a newcomer's window.
 TEST_F(sync_fixture, AnOriginFollowedFromItsFirstMessageIsSyncedFromIt) {
-    a.follow({{bob, 0}});
+    a.follow(welcome_saying(bob, {{bob, 0}}));
     b_sends(chat_room::newcomer_window + 30);
     auto const shown = sync_a_from_b();
     ASSERT_EQ(shown.size(), chat_room::newcomer_window + 30);
@@ -564,8 +592,9 @@ TEST_F(sync_fixture, AnOriginFollowedFromItsFirstMessageIsSyncedFromIt) {
 // its first message: the answer starts there, and a shows the burst whole and in order.
 TEST_F(sync_fixture, AnAnswerThatOvertakesABurstLosesNothingOfIt) {
     wire::welcome_msg welcome;
+    welcome.from.id = bob;
     b.fill_welcome(welcome);
-    a.follow(welcome.heads);
+    a.follow(welcome);
     auto const asked = a.heads(false);
 
     std::vector<wire::chat_msg> burst;
@@ -577,7 +606,7 @@ TEST_F(sync_fixture, AnAnswerThatOvertakesABurstLosesNothingOfIt) {
     apply(out_b, store_b);
     ASSERT_EQ(burst.size(), 300u);
 
-    b.on_heads(asked, 1);
+    b.on_heads(asked, 1, self_id);
     std::vector<wire::history_msg> answers;
     for (auto& e : out_b.pending())
         if (auto* r = std::get_if<reply_on>(&e))
@@ -595,6 +624,88 @@ TEST_F(sync_fixture, AnAnswerThatOvertakesABurstLosesNothingOfIt) {
     std::iota(expected.begin(), expected.end(), 1);
     EXPECT_EQ(seqs, expected);
     EXPECT_EQ(a.head_of(bob), 300u);
+}
+
+// b, a member that has sent nothing, says so in its heads when its link to a comes up. a
+// follows it from its first message: when b then speaks only in a partition between them,
+// a gets all of it, not b's newcomer window (an author a cannot tell from one that spoke
+// before a joined, without b's word).
+TEST_F(sync_fixture, AnAuthorThatSpokeOnlyInACutIsSyncedFromItsFirstMessage) {
+    a.on_heads(b.heads(false), 1, bob);
+    apply(out_a, store_a);
+    b_sends(chat_room::newcomer_window + 150);
+    auto const shown = sync_a_from_b();
+    ASSERT_EQ(shown.size(), chat_room::newcomer_window + 150);
+    EXPECT_EQ(shown.front().chat.seq, 1u);
+    EXPECT_EQ(a.head_of(bob), chat_room::newcomer_window + 150);
+}
+
+// An author that has sent something, and that a holds nothing of, is not followed by its
+// word: it gets its window, as before. A head of 0 from an author that lost its store gets
+// its window too.
+TEST_F(sync_fixture, AnAuthorThatSentSomethingGetsItsWindowAndZeroStillGetsOne) {
+    b_sends(chat_room::newcomer_window + 30);
+    a.on_heads(b.heads(false), 1, bob);
+    auto const asked = a.heads(false).heads;
+    EXPECT_TRUE(std::none_of(asked.begin(), asked.end(),
+                             [](wire::origin_head const& h) { return h.origin == bob; }));
+    EXPECT_EQ(sync_a_from_b().front().chat.seq, 31u);
+
+    memory_store lost{100000};
+    effects out_lost;
+    chat_room b_again{bob, test::identity_of('b').key, lost, out_lost};
+    a.on_heads(b_again.heads(false), 2, bob);
+    std::vector<std::uint64_t> back;
+    for (auto& e : out_a.pending())
+        if (auto* r = std::get_if<reply_on>(&e))
+            if (auto* h = std::get_if<wire::history_msg>(r->message.get()))
+                for (auto const& c : h->messages) back.push_back(c.seq);
+    // The window as a holds it: from 31, whose chain is the anchor of the rest (a does not
+    // hold the chain of 30, so 31 itself cannot be proven).
+    ASSERT_FALSE(back.empty());
+    EXPECT_EQ(back.front(), 32u);
+}
+
+// Retention dropped all of b's own messages from its store: its heads still say its tip, so
+// that no peer takes it for an author that has sent nothing and follows it from a first
+// message nobody holds any more.
+TEST_F(sync_fixture, OurOwnHeadIsOurTipWhenRetentionDroppedOurMessages) {
+    memory_store small{5};
+    effects out_small;
+    {
+        chat_room before{bob, test::identity_of('b').key, small, out_small};
+        for (int i = 0; i < 3; ++i) ASSERT_TRUE(before.send("mine", "bob", at(started_ms)));
+        before.on_seal_timer();
+        apply(out_small, small);
+    }
+    for (std::uint64_t i = 1; i <= 5; ++i) small.append(chat(carol, i, 10 + i), 0);
+    chat_room after{bob, test::identity_of('b').key, small, out_small};
+    auto const heads = after.heads(false).heads;
+    EXPECT_NE(std::find(heads.begin(), heads.end(), wire::origin_head{bob, 3}), heads.end());
+    a.on_heads(after.heads(false), 1, bob);
+    auto const asked = a.heads(false).heads;
+    EXPECT_TRUE(std::none_of(asked.begin(), asked.end(),
+                             [](wire::origin_head const& h) { return h.origin == bob; }));
+}
+
+// Where a welcome says to follow an origin from is a message the contact can prove: the
+// first it holds of the window if it holds its predecessor's chain, else the one after it.
+TEST_F(sync_fixture, AWelcomeStartsEachWindowWhereTheContactCanProveIt) {
+    b_sends(chat_room::newcomer_window + 30);
+    sync_a_from_b();  // a holds 31..130 of b, and not the chain of 30
+    EXPECT_EQ(welcome_starts(a, {bob})[bob], 31u) << "followed from 32, which 31's chain proves";
+}
+
+// A welcome's heads name only its sender and the members it lists: anything else in them is
+// not taken.
+TEST_F(room_fixture, AWelcomeSetsWhereToFollowOnlyItsListedMembers) {
+    auto w = welcome_saying(bob, {{bob, 0}});
+    w.heads.push_back({carol, UINT64_MAX - 1});
+    room.follow(w);
+    receive(chat(carol, 1, 1));
+    ASSERT_EQ(drain().size(), 1u) << "carol's messages are not taken as seen";
+    auto const asked = room.heads(false).heads;
+    EXPECT_NE(std::find(asked.begin(), asked.end(), wire::origin_head{bob, 0}), asked.end());
 }
 
 TEST_F(sync_fixture, ALongBacklogComesInBoundedBatches) {
@@ -723,20 +834,35 @@ TEST_F(room_fixture, AWelcomeSaysWhereToFollowEachMember) {
     receive(chat(bob, 1, 1));
     receive(chat(bob, 2, 2));
     receive(chat(carol, 7, 3));  // above a gap
-    room.follow({{test::id_of('d'), 0}});
+    room.follow(welcome_saying(test::id_of('d'), {{test::id_of('d'), 0}}));
     drain();
-    wire::welcome_msg w;
-    for (char c : {'b', 'c', 'd'}) {
-        wire::peer_entry e;
-        e.id = test::id_of(c);
-        w.peers.push_back(e);
-    }
-    room.fill_welcome(w);
-    std::map<std::string, std::uint64_t> starts;
-    for (auto const& h : w.heads) starts[h.origin] = h.seq;
-    EXPECT_EQ(starts,
+    EXPECT_EQ(welcome_starts(room, {bob, carol, test::id_of('d')}),
               (std::map<std::string, std::uint64_t>{
                   {self_id, 150 - chat_room::newcomer_window}, {bob, 0}, {test::id_of('d'), 0}}));
+}
+
+// An author that lost its store starts a new run of seqs, far ahead, that hashes from
+// nothing: its first message is proven without a predecessor's chain. A welcome follows the
+// author from it, and a sync answer starts with it (rather than using it as an anchor).
+TEST_F(room_fixture, TheFirstMessageOfARunIsProvenWithoutItsPredecessor) {
+    std::uint64_t const run = static_cast<std::uint64_t>(started_ms) * 1000 + 1;
+    receive_history({chat(carol, run, 1), chat(carol, run + 1, 2)});
+    ASSERT_EQ(drain().size(), 2u);
+    EXPECT_EQ(welcome_starts(room, {carol})[carol], run - 1)
+        << "followed from the run's first message";
+
+    room.on_heads(wire::heads_msg{{}, false}, 1, bob);
+    std::vector<std::uint64_t> sent;
+    std::size_t anchors = 0;
+    for (auto& e : out.pending())
+        if (auto* r = std::get_if<reply_on>(&e))
+            if (auto* h = std::get_if<wire::history_msg>(r->message.get())) {
+                for (auto const& c : h->messages)
+                    if (c.origin == carol) sent.push_back(c.seq);
+                anchors += h->anchors.size();
+            }
+    EXPECT_EQ(sent, (std::vector<std::uint64_t>{run, run + 1}));
+    EXPECT_EQ(anchors, 0u);
 }
 
 TEST_F(room_fixture, ReceivedMessageIsStoredAndShownNotAsOwn) {
@@ -801,7 +927,14 @@ TEST_F(room_fixture, OwnMessagesInHistoryAreShownAsOwn) {
 }
 
 TEST_F(room_fixture, WelcomeHistoryIsTheFiftyNewestOldestFirst) {
-    for (std::uint64_t i = 1; i <= 80; ++i) receive(chat(bob, i, i, std::to_string(i)));
+    // One run, each message chained after the one before.
+    std::string previous, chain_of_30;
+    for (std::uint64_t i = 1; i <= 80; ++i) {
+        auto c = test::chained_chat('b', i, i, std::to_string(i), previous, "bob", started_ms);
+        previous = c.chain;
+        if (i == 30) chain_of_30 = c.chain;
+        receive(std::move(c));
+    }
     drain();
     auto const w = welcome();
     auto const& h = w.history;
@@ -811,7 +944,7 @@ TEST_F(room_fixture, WelcomeHistoryIsTheFiftyNewestOldestFirst) {
     ASSERT_EQ(w.anchors.size(), 1u);
     EXPECT_EQ(w.anchors[0].origin, bob);
     EXPECT_EQ(w.anchors[0].seq, 31u);
-    EXPECT_EQ(w.anchors[0].chain, chat(bob, 30, 30, "30").chain);
+    EXPECT_EQ(w.anchors[0].chain, chain_of_30);
     EXPECT_EQ(h.back().seq, 80u);
     EXPECT_TRUE(std::is_sorted(h.begin(), h.end(),
                                [](auto const& a, auto const& b) { return a.seq < b.seq; }));

@@ -327,6 +327,18 @@ TEST_F(node_test, LeaveSaysGoodbyeToEveryone) {
     EXPECT_EQ(net.at('b').events_of<peer_left>().at(0).peer.id, nid('b'));
 }
 
+// Where to follow whom is taken only from a welcome's own sender over a connection that
+// proved it: a stranger's welcome cannot make a node take an author's messages for seen.
+TEST_F(node_test, AWelcomeFromAStrangerSetsNothingToFollow) {
+    mesh("ab");
+    auto const d = signed_entry('d', "dora", "127.0.0.4:7447", 5);
+    net.inject('b', wire::welcome_msg{d, {d}, {}, {}, {}, {{nid('d'), UINT64_MAX - 1}}});
+    net.run();
+    net.inject('b', chained_chat('d', 1, 1, "hello", {}, "dora", 1), nid('d'));
+    net.run();
+    EXPECT_EQ(net.at('b').shown_texts(), (std::vector<std::string>{"hello"}));
+}
+
 TEST_F(node_test, ANodeThatLeftListensOnlyToAJoin) {
     mesh("abc");
     net.leave('b');
