@@ -13,7 +13,8 @@ namespace {
 // Messages name their author by origins.id (docs/STORAGE.md, "Schema"); rows carry its key.
 // CROSS JOIN: messages is the outer loop, read in history order through messages_history.
 constexpr char const* columns =
-    "o.key, m.seq, m.lamport, m.time_ms, m.name, m.text, m.chain, m.event_seq, m.arrived_ms "
+    "o.key, m.seq, m.lamport, m.time_ms, m.name, m.text, m.chain, m.event_seq, m.arrived_ms, "
+    "m.late "
     "FROM messages m CROSS JOIN origins o ON o.id = m.origin";
 
 // A reader waits this long at most for a lock (a checkpoint in progress): the io thread waits.
@@ -28,7 +29,8 @@ stored_message read_row(sqlite::statement const& s) {
              .text = std::string(s.text(5)),
              .chain = std::string(s.text(6))},
             s.int64(8),
-            s.is_null(7) ? 0 : s.uint64(7)};
+            s.is_null(7) ? 0 : s.uint64(7),
+            s.int64(9) != 0};
 }
 
 bool is_hex(std::string_view s) {

@@ -30,6 +30,7 @@ struct stored_message {
     wire::chat_msg chat;
     std::int64_t arrived_ms = 0;
     std::uint64_t event_seq = 0;
+    bool late = false;  // shown as late (engine::message_arrived::late)
 };
 
 // A place in history order: a page holds the messages before it.

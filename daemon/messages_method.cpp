@@ -43,7 +43,9 @@ json::object message_json(stored_message const& m, node const& n) {
     bool const mine = m.chat.origin == self;
     auto body = to_json(engine::node_event{engine::message_arrived{m.chat, mine, false}});
     // As in the message event: seq is the event number it was shown with (null for one a
-    // version-1 daemon stored and never numbered), time_ms when it arrived here.
+    // version-1 daemon stored and never numbered), time_ms when it arrived here. Never
+    // `late`: in history order every message is in its place (the flag is the event
+    // stream's: a message shown after ones it precedes).
     if (m.event_seq != 0)
         body["seq"] = m.event_seq;
     else

@@ -167,8 +167,9 @@ void node::restore_events() {
     }
     for (auto it = first; it != stored.end(); ++it) {
         bool const self = it->chat.origin == identity_.id;
-        events_.restore(it->event_seq, it->arrived_ms,
-                        engine::message_arrived{.chat = std::move(it->chat), .self = self});
+        events_.restore(
+            it->event_seq, it->arrived_ms,
+            engine::message_arrived{.chat = std::move(it->chat), .self = self, .late = it->late});
     }
     std::uint64_t last = stored.empty() ? 0 : stored.back().event_seq;
     if (auto const meta = store_.meta("event_seq")) {
@@ -733,7 +734,7 @@ void node::execute(engine::effect& effect) {
             } else if constexpr (std::is_same_v<T, engine::store_message>) {
                 // The engine asks to show a message right after storing it (chat_room.cpp:
                 // store_message, then its emit_event): that event gets the next number.
-                store_.append(fx.chat, fx.arrived_unix_ms, events_.last_seq() + 1);
+                store_.append(fx.chat, fx.arrived_unix_ms, events_.last_seq() + 1, fx.late);
             } else if constexpr (std::is_same_v<T, engine::store_seal>) {
                 store_.append_seal(fx.seal);
             } else if constexpr (std::is_same_v<T, engine::adopt_network_key>) {

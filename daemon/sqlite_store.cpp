@@ -195,7 +195,7 @@ void sqlite_store::append(wire::chat_msg const& chat, std::int64_t arrived_unix_
 }
 
 void sqlite_store::append(wire::chat_msg const& chat, std::int64_t arrived_unix_ms,
-                          std::uint64_t event_seq) {
+                          std::uint64_t event_seq, bool late) {
     // The tip moves on even for a message held already, pruned or refused: seqs never repeat.
     auto const origin = move_tip(chat);
     if (pending_messages_.contains(origin, chat.seq)) return;
@@ -210,7 +210,8 @@ void sqlite_store::append(wire::chat_msg const& chat, std::int64_t arrived_unix_
                                                                  .text = text.keep(chat.text),
                                                                  .chain = text.keep(chat.chain),
                                                                  .arrived_ms = arrived_unix_ms,
-                                                                 .event_seq = event_seq});
+                                                                 .event_seq = event_seq,
+                                                                 .late = late});
     pending_messages_.insert(origin, m.seq, &m);
 }
 

@@ -82,9 +82,11 @@ class sqlite_store final : public engine::message_store {
     // ---- engine::message_store
     void append(wire::chat_msg const& chat, std::int64_t arrived_unix_ms) override;
     // The runtime's: `event_seq` is the number of the event that shows the message
-    // (event_log), kept with it so that a restarted daemon shows it under the same number;
-    // 0: none (NULL). The message's text is copied into the open batch's blocks.
-    void append(wire::chat_msg const& chat, std::int64_t arrived_unix_ms, std::uint64_t event_seq);
+    // (event_log), kept with it so that a restarted daemon shows it under the same number and
+    // as `late` as it was; event_seq 0: none (NULL). The message's text is copied into the
+    // open batch's blocks.
+    void append(wire::chat_msg const& chat, std::int64_t arrived_unix_ms, std::uint64_t event_seq,
+                bool late = false);
     void append_seal(wire::seal_msg const& seal) override;
     std::vector<wire::chat_msg> newest(std::size_t max_count, std::size_t max_bytes) const override;
     std::optional<std::string> chain_of(std::string_view origin, std::uint64_t seq) const override;

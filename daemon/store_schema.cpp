@@ -94,6 +94,12 @@ DROP TABLE seals_v1;
 DROP TABLE tips_v1;
 )sql";
 
+// Version 2 -> 3: whether a message was shown as late (it came by sync or in a welcome's
+// history), so that a restarted node shows it again as it was shown. Adding a column with a
+// constant default rewrites no row.
+constexpr char const* add_late_v3 =
+    "ALTER TABLE messages ADD COLUMN late INTEGER NOT NULL DEFAULT 0;";
+
 std::string error_of(sqlite::database& db) { return db.message(); }
 
 // Runs `sql` and sets the version, in one transaction: a crash leaves the old file whole.
@@ -120,14 +126,16 @@ std::string prepare(sqlite::database& db) {
         return "its schema version " + std::to_string(found) + " is newer than this p2pchatd's (" +
                std::to_string(version) + "); run a newer p2pchatd";
     if (found == version) return {};
+    if (found == 2) return in_transaction(db, add_late_v3);
     if (found == 1)
-        return in_transaction(db, std::string(set_aside_v1) + tables_v2 + copy_v1 + index_v2);
+        return in_transaction(
+            db, std::string(set_aside_v1) + tables_v2 + copy_v1 + index_v2 + add_late_v3);
     if (db.prepare("SELECT count(*) FROM sqlite_master", read) != SQLITE_OK ||
         read.step() != SQLITE_ROW)
         return error_of(db);
     if (read.int64(0) != 0) return "it holds tables of another program (schema version 0)";
     read = {};
-    return in_transaction(db, std::string(tables_v2) + index_v2 + node_state);
+    return in_transaction(db, std::string(tables_v2) + index_v2 + node_state + add_late_v3);
 }
 
 }  // namespace p2pchat::daemon::store_schema

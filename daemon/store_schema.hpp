@@ -8,14 +8,15 @@
 // 100 000 messages in 2000-message transactions: 4.3 -> 2.7 us of CPU each) and the file
 // about 60% smaller. It also keeps with each message the number of the event that showed it
 // (`event_seq`, for `tail --since N` across restarts). Version 1 (issue 10, item 2) kept the
-// key text in every row and had no event numbers; one migration does both.
+// key text in every row and had no event numbers; one migration does both. Version 3 keeps
+// whether the event that showed a message said `late`, so that a restart shows it the same.
 #include <string>
 
 #include "daemon/sqlite.hpp"
 
 namespace p2pchat::daemon::store_schema {
 
-inline constexpr int version = 2;
+inline constexpr int version = 3;
 
 // Brings the open database `db` to `version`: creates the schema in an empty file, migrates
 // an older one. Returns an empty string, or why the file cannot be used (a newer schema,

@@ -91,9 +91,9 @@ store_writer::store_writer(std::filesystem::path file, retention keep)
     auto insert_of = [](std::size_t rows) {
         std::string sql =
             "INSERT OR IGNORE INTO messages(origin, seq, lamport, time_ms, arrived_ms, name, "
-            "text, chain, event_seq) VALUES";
+            "text, chain, event_seq, late) VALUES";
         for (std::size_t r = 0; r < rows; ++r)
-            sql += r == 0 ? "(?,?,?,?,?,?,?,?,?)" : ",(?,?,?,?,?,?,?,?,?)";
+            sql += r == 0 ? "(?,?,?,?,?,?,?,?,?,?)" : ",(?,?,?,?,?,?,?,?,?,?)";
         return sql;
     };
     prepare_or_fail(insert_message_, insert_of(1));
@@ -306,7 +306,7 @@ bool store_writer::apply(write_batch const& batch, write_outcome& out) {
             auto const& m = messages[i + r];
             auto const id = origin_id(m.origin);
             if (!id) return false;
-            int const at = static_cast<int>(r * 9);
+            int const at = static_cast<int>(r * 10);
             s.bind(at + 1, *id).bind(at + 2, m.seq).bind(at + 3, m.lamport);
             s.bind(at + 4, m.time_ms).bind(at + 5, m.arrived_ms).bind(at + 6, m.name);
             s.bind(at + 7, m.text).bind(at + 8, m.chain);
@@ -314,6 +314,7 @@ bool store_writer::apply(write_batch const& batch, write_outcome& out) {
                 s.bind(at + 9, m.event_seq);
             else
                 s.bind_null(at + 9);
+            s.bind(at + 10, std::int64_t{m.late});
         }
         if (!step(s, "storing a message")) return false;
         count_ += static_cast<std::uint64_t>(db_.changes());

@@ -70,6 +70,7 @@ struct pending_message {
     std::string_view name, text, chain;
     std::int64_t arrived_ms = 0;
     std::uint64_t event_seq = 0;  // the event that showed it (messages.event_seq); 0: NULL
+    bool late = false;            // that event's `late` (messages.late)
 
     wire::chat_msg chat() const;
 };

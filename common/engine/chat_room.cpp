@@ -202,7 +202,7 @@ void chat_room::show(wire::chat_msg chat, bool self, bool late, instant now) {
             out_.push(arm_timer{timer_kind::ack, now.steady + ack_delay});
         }
     }
-    out_.push(store_message{chat, now.unix_ms});
+    out_.push(store_message{chat, now.unix_ms, late});
     out_.push(emit_event{message_arrived{std::move(chat), self, late}});
 }
 

@@ -81,10 +81,12 @@ struct emit_event {
     node_event event;
 };
 // Keeps an accepted chat message in the node's message_store (see message_store.hpp), with the
-// Unix time (ms) it arrived.
+// Unix time (ms) it arrived and whether it came late (message_arrived::late), which a runtime
+// keeps with it to show it again as it was shown.
 struct store_message {
     wire::chat_msg chat;
     std::int64_t arrived_unix_ms = 0;
+    bool late = false;
 };
 // Keeps a seal that proves messages the store holds (or will hold: it may come first).
 struct store_seal {

@@ -196,6 +196,51 @@ TEST(History, TailSinceGoesOnExactlyAcrossADaemonRestart) {
     EXPECT_GE(num(a->status(), "event_seq"), num(last[0], "seq"));
 }
 
+// Whether a message event says `late`.
+bool is_late(boost::json::object const& o) {
+    auto const* late = o.if_contains("late");
+    return late && late->is_bool() && late->as_bool();
+}
+
+// A message that came late (here, in the welcome of a node that joined after it was sent) is
+// shown late again after that node restarts: in the replayed events, under the same number.
+TEST(History, AMessageThatCameLateIsStillLateAfterARestart) {
+    node a(on("127.0.0.1").named("alice"));
+    ASSERT_TRUE(send_kept(a, "early"));
+    node_home h;
+    std::optional<node> b;
+    b.emplace(at(h, "127.0.0.2").named("bob").joining(a.listen()));
+    ASSERT_TRUE(wait_until([&] { return history(*b).size() == 1; }, 10s));
+    // The message events of `tail --since 0` (peer events come with them).
+    auto const tail_since_0 = [&] {
+        std::vector<boost::json::object> messages;
+        for (auto& o : json_lines(b->ctl({"tail", "--since", "0", "--no-follow", "--json"}).out))
+            if (str(o, "type") == "message") messages.push_back(std::move(o));
+        return messages;
+    };
+    auto const before = tail_since_0();
+    ASSERT_EQ(texts(before), (strings{"early"}));
+    ASSERT_TRUE(is_late(before[0])) << b->ctl({"tail", "--since", "0", "--no-follow"}).out;
+
+    ASSERT_EQ(b->terminate(), std::optional<int>(0));
+    b.reset();
+    b.emplace(at(h, "127.0.0.2").named("bob"));
+    auto const after = tail_since_0();
+    ASSERT_EQ(texts(after), (strings{"early"}));
+    EXPECT_TRUE(is_late(after[0]));
+    EXPECT_EQ(num(after[0], "seq"), num(before[0], "seq"));
+    // What a node sent itself, live, is not late.
+    ASSERT_TRUE(send_kept(*b, "mine"));
+    auto const mine = tail_since_0();
+    ASSERT_EQ(texts(mine), (strings{"early", "mine"}));
+    EXPECT_TRUE(is_late(mine[0]));
+    EXPECT_FALSE(is_late(mine[1]));
+    // In history order every message is in its place: `history` does not say late.
+    auto const stored = json_lines(b->ctl({"history", "--json"}).out);
+    ASSERT_EQ(texts(stored), (strings{"early", "mine"}));
+    EXPECT_FALSE(is_late(stored[0]));
+}
+
 TEST(History, AFollowingTailResumesByNumberAfterARestart) {
     node_home h;
     std::optional<node> a;

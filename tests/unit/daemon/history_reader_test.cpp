@@ -13,6 +13,7 @@
 #include "daemon/sqlite_store.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/schema_v1.hpp"
+#include "tests/support/schema_v2.hpp"
 
 namespace p2pchat::daemon {
 namespace {
@@ -127,6 +128,34 @@ TEST_F(HistoryReader, TheNewestNumberedMessagesComeInEventOrder) {
     EXPECT_EQ(ids(out), (std::vector<std::string>{"a2", "b1", "a1"}));
 }
 
+// A message shown as late (it came by sync or in a welcome) is read back late, so that a
+// restarted node shows it again as it was shown; the others are not.
+TEST_F(HistoryReader, AMessageShownLateIsReadBackLate) {
+    store_.append(message('a', 1, 1), 1, 1);
+    store_.append(message('b', 1, 2), 1, 2, true);
+    ASSERT_TRUE(store_.sync());
+    std::vector<stored_message> out;
+    ASSERT_EQ(reader_.numbered_newest(10, out), "");
+    ASSERT_EQ(ids(out), (std::vector<std::string>{"a1", "b1"}));
+    EXPECT_FALSE(out[0].late);
+    EXPECT_TRUE(out[1].late);
+    auto const p = page();
+    ASSERT_EQ(ids(p.messages), (std::vector<std::string>{"a1", "b1"}));
+    EXPECT_FALSE(p.messages[0].late);
+    EXPECT_TRUE(p.messages[1].late);
+}
+
+// Through the many-row INSERT too (a batch of more than one group of rows): each row keeps
+// its own flag.
+TEST_F(HistoryReader, EveryRowOfABatchKeepsItsOwnLateFlag) {
+    for (std::uint64_t i = 1; i <= 70; ++i) store_.append(message('a', i, i), 1, i, i % 3 == 0);
+    ASSERT_TRUE(store_.sync());
+    std::vector<stored_message> out;
+    ASSERT_EQ(reader_.numbered_newest(100, out), "");
+    ASSERT_EQ(out.size(), 70u);
+    for (auto const& m : out) EXPECT_EQ(m.late, m.chat.seq % 3 == 0) << m.chat.seq;
+}
+
 TEST_F(HistoryReader, AuthorsAreTheTipsWithTheirNewestName) {
     store_.append(message('a', 1, 1), 1, 1);
     auto renamed = message('a', 2, 2);
@@ -165,25 +194,30 @@ TEST(MatchAuthors, AnIdANameOrAnIdPrefix) {
               std::string::npos);
 }
 
+// Writes a file as an older daemon left it: its schema, then its rows. Returns SQLite's
+// error, or an empty string.
+std::string write_file(std::filesystem::path const& file, char const* schema, char const* rows) {
+    sqlite3* db = nullptr;
+    std::string why;
+    if (sqlite3_open(file.c_str(), &db) != SQLITE_OK ||
+        sqlite3_exec(db, schema, nullptr, nullptr, nullptr) != SQLITE_OK ||
+        sqlite3_exec(db, rows, nullptr, nullptr, nullptr) != SQLITE_OK)
+        why = db ? sqlite3_errmsg(db) : "out of memory";
+    sqlite3_close(db);
+    return why;
+}
+
 // A file written by a version-1 daemon (its schema: tests/support/schema_v1.hpp).
 TEST(SchemaMigration, AVersion1FileOpensKeepsItsMessagesAndNumbersTheNewest) {
     test::temp_dir dir;
     auto const file = dir.path() / "history.db";
-    {
-        sqlite3* db = nullptr;
-        ASSERT_EQ(sqlite3_open(file.c_str(), &db), SQLITE_OK);
-        ASSERT_EQ(sqlite3_exec(db, test::history_schema_v1, nullptr, nullptr, nullptr), SQLITE_OK)
-            << sqlite3_errmsg(db);
-        char const* rows = R"sql(
+    ASSERT_EQ(write_file(file, test::history_schema_v1, R"sql(
 INSERT INTO messages(origin, seq, lamport, time_ms, arrived_ms, name, text, chain) VALUES
     ('b', 1, 2, 1, 1, 'bob', 'second', 'c'), ('a', 1, 1, 1, 1, 'al', 'first', 'c'),
     ('a', 2, 3, 1, 1, 'al', 'third', 'c');
 INSERT INTO tips(origin, seq, chain) VALUES ('a', 2, 'c'), ('b', 1, 'c');
-)sql";
-        ASSERT_EQ(sqlite3_exec(db, rows, nullptr, nullptr, nullptr), SQLITE_OK)
-            << sqlite3_errmsg(db);
-        sqlite3_close(db);
-    }
+)sql"),
+              "");
     asio::io_context io;  // outlives the store: its writer posts here
     sqlite_store store(file, retention{}, io.get_executor());
     EXPECT_EQ(store.message_count(), 3u);
@@ -202,6 +236,33 @@ INSERT INTO tips(origin, seq, chain) VALUES ('a', 2, 'c'), ('b', 1, 'c');
     ASSERT_TRUE(store.sync());
     ASSERT_EQ(reader.numbered_newest(1, out), "");
     EXPECT_EQ(out.at(0).event_seq, 9u);
+}
+
+// A file written by a version-2 daemon (its schema: tests/support/schema_v2.hpp) gains the
+// `late` column: its messages read as not late, and new ones keep the flag.
+TEST(SchemaMigration, AVersion2FileOpensWithItsMessagesNotLate) {
+    test::temp_dir dir;
+    auto const file = dir.path() / "history.db";
+    ASSERT_EQ(write_file(file, test::history_schema_v2, R"sql(
+INSERT INTO origins(id, key) VALUES (1, 'a');
+INSERT INTO messages(origin, seq, lamport, time_ms, arrived_ms, name, text, chain, event_seq)
+    VALUES (1, 1, 1, 1, 1, 'al', 'first', 'c', 4);
+INSERT INTO tips(origin, seq, chain) VALUES (1, 1, 'c');
+)sql"),
+              "");
+    asio::io_context io;  // outlives the store: its writer posts here
+    sqlite_store store(file, retention{}, io.get_executor());
+    EXPECT_EQ(store.message_count(), 1u);
+    store.append(message('c', 1, 4), 1, 9, true);
+    ASSERT_TRUE(store.sync());
+    history_reader reader(file);
+    std::vector<stored_message> out;
+    ASSERT_EQ(reader.numbered_newest(10, out), "");
+    ASSERT_EQ(out.size(), 2u);
+    EXPECT_EQ(out[0].chat.text, "first");
+    EXPECT_EQ(out[0].event_seq, 4u);
+    EXPECT_FALSE(out[0].late);
+    EXPECT_TRUE(out[1].late);
 }
 
 }  // namespace

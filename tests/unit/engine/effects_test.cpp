@@ -26,7 +26,7 @@ TEST(Effects, EveryKindHasItsOwnShortName) {
         {close_connection{1, false}, "close"},
         {arm_timer{timer_kind::gossip, {}}, "arm_timer"},
         {emit_event{peer_joined{}}, "event"},
-        {store_message{wire::chat_msg{}}, "store"},
+        {store_message{wire::chat_msg{}, 0, false}, "store"},
         {store_seal{wire::seal_msg{}}, "store_seal"},
         {adopt_network_key{"k", "p"}, "adopt_key"},
         {log_line{severity::info, "x"}, "log"},
