@@ -17,10 +17,10 @@ std::string_view trim(std::string_view s) {
 
 }  // namespace
 
-std::string format_network_key(crypto::key const& key) { return crypto::to_base64url(key); }
+std::string format_network_key(crypto::key const& key) { return crypto::secret_to_base64url(key); }
 
 std::optional<crypto::key> parse_network_key(std::string_view text) {
-    return crypto::from_base64url<std::tuple_size_v<crypto::key>>(trim(text));
+    return crypto::secret_from_base64url<std::tuple_size_v<crypto::key>>(trim(text));
 }
 
 std::string format_invite(invite const& i) {

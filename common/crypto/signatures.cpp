@@ -125,12 +125,7 @@ bool is_signature_text(std::string_view text) { return decode_signature(text).ha
 bool is_chain_text(std::string_view text) {
     // The shape only (every chat message is checked on arrival; decoding is not needed to
     // compare chains): 43 characters of the base64url alphabet.
-    if (text.size() != 43) return false;
-    for (char c : text)
-        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-              c == '-' || c == '_'))
-            return false;
-    return true;
+    return text.size() == base64url_length(32) && in_base64url_alphabet(text);
 }
 
 }  // namespace p2pchat::crypto

@@ -558,10 +558,12 @@ class canonical_reader {
     bool plain_string(std::string& out) {
         auto const end = in_.find('"');
         if (end == in_.npos) return false;
-        bool escaped = false;
+        // Branch-free, so that the compiler vectorizes it (with a short-circuit `||` it took a
+        // byte a step, 40% of decoding a chat message: callgrind).
+        unsigned escaped = 0;
         for (char const c : in_.substr(0, end))
-            escaped |= c == '\\' || static_cast<unsigned char>(c) < 0x20;
-        if (escaped) return false;
+            escaped |= unsigned{c == '\\'} | unsigned{static_cast<unsigned char>(c) < 0x20};
+        if (escaped != 0) return false;
         out.assign(in_.data(), end);
         in_.remove_prefix(end);
         return true;
