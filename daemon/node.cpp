@@ -148,8 +148,10 @@ node::node(asio::any_io_executor executor, options const& opts, node_identity id
     auto const host = asio::ip::make_address(listener_.local_address().host, ec);
     if (!ec && !host.is_unspecified()) settings_.source = host;
     if (opts.name_given) store_.set_meta("name", opts.name);
-    store_.prune(unix_time_ms());  // retention holds from the start (a lowered limit, say)
-    store_.sync();                 // before the node runs: blocking is fine here
+    // Retention holds from the start (a lowered limit, say): ages are looked at now, and the
+    // writer prunes by count before sync() returns. Blocking is fine before the node runs.
+    store_.prune(unix_time_ms());
+    store_.sync();
     restore_events();
 }
 

@@ -86,7 +86,10 @@ sqlite_store::sqlite_store(std::filesystem::path path, retention keep,
 }
 
 sqlite_store::~sqlite_store() {
-    sync();
+    // Everything written, but no pruning waited for: a stop stays quick after a stream.
+    flush();
+    writer_.wait_written();
+    acknowledge();
     alive_.reset();
 }
 
@@ -200,7 +203,6 @@ void sqlite_store::append(wire::chat_msg const& chat, std::int64_t arrived_unix_
     auto const origin = move_tip(chat);
     if (pending_messages_.contains(origin, chat.seq)) return;
     if (!room_for(engine::approx_size(chat) + pending_overhead, "a message")) return;
-    ++appends_since_prune_;
     auto& text = open_->text;
     auto const& m = open_->messages.emplace_back(pending_message{.origin = origin,
                                                                  .seq = chat.seq,
@@ -357,23 +359,14 @@ void sqlite_store::for_each_id(id_visitor const& visit) const {
 // ---------------------------------------------------------------- retention
 
 bool sqlite_store::prune_due(std::int64_t now_unix_ms) const {
-    // Counted with what waits for the writer: the acknowledged count lags by a batch or two.
-    auto const held = count_ + pending_messages_.size();
-    bool const over = keep_.max_messages != 0 && held > keep_.max_messages &&
-                      appends_since_prune_ >= prune_every_appends;
-    return over || now_unix_ms - last_prune_ms_ >= prune_every_ms;
+    return now_unix_ms - last_prune_ms_ >= prune_every_ms;
 }
 
 void sqlite_store::prune(std::int64_t now_unix_ms) {
-    appends_since_prune_ = 0;
     // Ages are looked at once a minute: a step looks at up to prune_step of the oldest
-    // messages, which is no cost once a minute but would be after every 1000 appends.
-    bool const by_age = now_unix_ms - last_prune_ms_ >= prune_every_ms;
-    if (by_age) last_prune_ms_ = now_unix_ms;
-    auto& request = open_->prune;
-    if (!request) request = prune_request{};
-    request->now_ms = now_unix_ms;
-    request->by_age = request->by_age || by_age;
+    // messages, which is no cost once a minute but would be on every batch.
+    last_prune_ms_ = now_unix_ms;
+    open_->prune = prune_request{now_unix_ms};
 }
 
 // ---------------------------------------------------------------- node state

@@ -27,9 +27,10 @@
 // logged, counted (errors()) and its transaction rolled back: those messages are missing
 // from the file, but every tip is written again with the next commit that succeeds.
 //
-// Retention: at most max_messages messages and none that arrived more than max_age ago
-// (0: no limit), pruned in bounded steps by the writer, the oldest in history order first,
-// with their seals. Tips are never pruned: an origin's seqs never repeat.
+// Retention: at most max_messages messages at rest (twice that while a stream is written) and
+// none that arrived more than max_age ago (0: no limit), pruned in bounded steps by the
+// writer, the oldest in history order first, with their seals. Tips are never pruned: an
+// origin's seqs never repeat.
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -63,9 +64,7 @@ class sqlite_store final : public engine::message_store {
     static constexpr int schema_version = store_schema::version;
     // Messages deleted by one prune step at most: a bounded transaction for the writer.
     static constexpr std::size_t prune_step = store_writer::prune_step;
-    // A prune is due after this many appends beyond the count limit, or this long after the
-    // last time it looked at ages.
-    static constexpr std::uint64_t prune_every_appends = 1000;
+    // Ages are looked at this long after the last time.
     static constexpr std::int64_t prune_every_ms = 60'000;
     // Writes not yet committed, at most (about 100 000 short messages).
     static constexpr std::size_t default_pending_limit = 32 * 1024 * 1024;
@@ -113,9 +112,9 @@ class sqlite_store final : public engine::message_store {
     // Bytes of writes not yet acknowledged by the writer.
     std::size_t pending_bytes() const { return pending_bytes_; }
 
-    // Whether a prune step is due at `now_unix_ms`; prune() asks the writer for one (the
-    // oldest in history order beyond the count limit and, once a minute, of the oldest,
-    // those that arrived before the age limit), with their seals.
+    // Whether a prune step by age is due at `now_unix_ms`; prune() asks the writer for one:
+    // of the oldest in history order, those that arrived before the age limit go, with their
+    // seals. Pruning by count is the writer's own (store_writer.hpp).
     bool prune_due(std::int64_t now_unix_ms) const;
     void prune(std::int64_t now_unix_ms);
 
@@ -188,7 +187,6 @@ class sqlite_store final : public engine::message_store {
     std::vector<std::string> moved_tips_;  // since the last flush
     std::uint64_t count_ = 0;
     std::uint64_t pruned_ = 0;
-    std::uint64_t appends_since_prune_ = 0;
     std::int64_t last_prune_ms_ = 0;
     mutable std::uint64_t read_errors_ = 0;
     std::uint64_t refused_ = 0;

@@ -92,8 +92,10 @@ store_writer::store_writer(std::filesystem::path file, retention keep)
         std::string sql =
             "INSERT OR IGNORE INTO messages(origin, seq, lamport, time_ms, arrived_ms, name, "
             "text, chain, event_seq, late) VALUES";
-        for (std::size_t r = 0; r < rows; ++r)
-            sql += r == 0 ? "(?,?,?,?,?,?,?,?,?,?)" : ",(?,?,?,?,?,?,?,?,?,?)";
+        std::string row = "(?";
+        for (int c = 1; c < columns_per_message; ++c) row += ",?";
+        row += ")";
+        for (std::size_t r = 0; r < rows; ++r) sql += (r == 0 ? "" : ",") + row;
         return sql;
     };
     prepare_or_fail(insert_message_, insert_of(1));
@@ -163,6 +165,7 @@ store_writer::~store_writer() {
 
 void store_writer::start(std::function<void()> notify) {
     notify_ = std::move(notify);
+    prune_owed_ = over_limit();  // a limit lowered since the last run: before any wait_idle()
     thread_ = std::thread([this] { run(); });
 }
 
@@ -179,17 +182,22 @@ std::vector<write_outcome> store_writer::take_outcomes() {
     return std::exchange(outcomes_, {});
 }
 
-void store_writer::wait_idle() {
+void store_writer::wait_written() {
     std::unique_lock lock(mutex_);
     idle_.wait(lock, [this] { return queue_.empty() && !busy_; });
+}
+
+void store_writer::wait_idle() {
+    std::unique_lock lock(mutex_);
+    idle_.wait(lock, [this] { return queue_.empty() && !busy_ && !prune_owed_; });
 }
 
 void store_writer::run() {
     std::unique_lock lock(mutex_);
     for (;;) {
-        wake_.wait(lock, [this] { return stop_ || !queue_.empty(); });
-        if (queue_.empty()) return;  // stopping, and everything written
-        // Everything queued goes into one transaction.
+        wake_.wait(lock, [this] { return stop_ || !queue_.empty() || prune_owed_; });
+        if (queue_.empty() && stop_) return;  // everything written; pruning can wait
+        // Everything queued goes into one transaction; with nothing queued, a prune step.
         std::vector<std::shared_ptr<write_batch const>> batches(queue_.begin(), queue_.end());
         queue_.clear();
         busy_ = true;
@@ -197,6 +205,9 @@ void store_writer::run() {
         auto outcome = write(batches);
         batches.clear();
         lock.lock();
+        // A failed transaction stops idle pruning until a write commits: a disk that stays
+        // full must not spin the writer.
+        prune_owed_ = outcome.committed && over_limit();
         outcomes_.push_back(std::move(outcome));
         busy_ = false;
         idle_.notify_all();
@@ -227,10 +238,17 @@ bool store_writer::step(sqlite::statement& s, char const* what) {
 
 write_outcome store_writer::write(std::vector<std::shared_ptr<write_batch const>> const& batches) {
     write_outcome out;
-    out.through = batches.back()->number;
+    if (!batches.empty()) written_through_ = batches.back()->number;
+    out.through = written_through_;
+    auto const count_before = count_;
     bool ok = step(begin_.reset(), "BEGIN");
     for (auto const& batch : batches)
         if (ok) ok = apply(*batch, out);
+    if (ok && over_limit()) {
+        auto const errors = errors_.load(std::memory_order_relaxed);
+        out.pruned += prune_by_count(batches.empty(), count_ - std::min(count_, count_before));
+        ok = errors_.load(std::memory_order_relaxed) == errors;
+    }
     // Tips last: those of failed transactions before are written with this one.
     for (auto const& batch : batches)
         for (auto const& [origin, tip] : batch->tips) {
@@ -306,7 +324,7 @@ bool store_writer::apply(write_batch const& batch, write_outcome& out) {
             auto const& m = messages[i + r];
             auto const id = origin_id(m.origin);
             if (!id) return false;
-            int const at = static_cast<int>(r * 10);
+            int const at = static_cast<int>(r) * columns_per_message;
             s.bind(at + 1, *id).bind(at + 2, m.seq).bind(at + 3, m.lamport);
             s.bind(at + 4, m.time_ms).bind(at + 5, m.arrived_ms).bind(at + 6, m.name);
             s.bind(at + 7, m.text).bind(at + 8, m.chain);
@@ -329,7 +347,7 @@ bool store_writer::apply(write_batch const& batch, write_outcome& out) {
     }
     if (batch.prune) {
         auto const errors = errors_.load(std::memory_order_relaxed);
-        out.pruned += prune(*batch.prune);
+        out.pruned += prune_by_age(*batch.prune);
         if (errors_.load(std::memory_order_relaxed) != errors) return false;
     }
     return true;
@@ -427,19 +445,22 @@ void store_writer::forget_seals(highest_seqs const& gone_up_to) {
         if (!step(delete_seals_.reset().bind(1, origin).bind(2, seq), "pruning seals")) break;
 }
 
-std::size_t store_writer::prune(prune_request const& request) {
-    std::size_t deleted = 0;
-    if (keep_.max_messages != 0 && count_ > keep_.max_messages) {
-        auto const excess = std::min<std::uint64_t>(count_ - keep_.max_messages, prune_step);
-        deleted += delete_oldest(excess);
-    }
-    if (request.by_age && keep_.max_age.count() != 0 && deleted < prune_step) {
-        auto const age = std::chrono::duration_cast<std::chrono::milliseconds>(keep_.max_age);
-        deleted += delete_returning(prune_age_.reset()
-                                        .bind(1, limit_of(prune_step - deleted))
-                                        .bind(2, request.now_ms - age.count()));
-    }
-    return deleted;
+std::size_t store_writer::prune_by_count(bool idle, std::uint64_t added) {
+    auto const limit = keep_.max_messages;
+    if (idle) return delete_oldest(std::min<std::uint64_t>(count_ - limit, prune_step));
+    // Writing: only what goes over twice the limit, and no more than the transaction added
+    // (or a step), so that a lowered limit is not enforced in one long transaction.
+    auto const cap = 2 * limit;
+    if (count_ <= cap) return 0;
+    return delete_oldest(
+        std::min<std::uint64_t>(count_ - cap, std::max<std::uint64_t>(added, prune_step)));
+}
+
+std::size_t store_writer::prune_by_age(prune_request const& request) {
+    if (keep_.max_age.count() == 0) return 0;
+    auto const age = std::chrono::duration_cast<std::chrono::milliseconds>(keep_.max_age);
+    return delete_returning(
+        prune_age_.reset().bind(1, limit_of(prune_step)).bind(2, request.now_ms - age.count()));
 }
 
 }  // namespace p2pchat::daemon

@@ -13,6 +13,12 @@
 // Bounds: the writer holds nothing of its own beyond the batches queued; the io side bounds
 // those (sqlite_store's pending byte limit).
 //
+// Retention by count is the writer's own: it prunes when it is idle (nothing queued), a step
+// of at most prune_step messages per transaction, until the history is back to its limit. A
+// stream does not wait for deletes: while batches keep coming, a transaction prunes only what
+// takes the history over twice the limit, so the file stays bounded under any load
+// (docs/STORAGE.md, "Retention"). Retention by age is asked for by the io side (once a minute).
+//
 // Errors: a failed write rolls its transaction back (its messages and seals are lost to the
 // file, see docs/STORAGE.md); the chain tips it carried are kept and written with the next
 // transaction that commits, so that no seq is ever used twice.
@@ -89,9 +95,10 @@ struct forget_all_peers_write {};
 using state_write =
     std::variant<set_meta_write, remember_peers_write, forget_peer_write, forget_all_peers_write>;
 
+// Look at ages: of the oldest messages in history order, those that arrived before
+// now_ms - max_age go.
 struct prune_request {
     std::int64_t now_ms = 0;
-    bool by_age = false;  // also look at ages (once a minute)
 };
 
 struct write_batch {
@@ -113,7 +120,7 @@ struct write_outcome {
     std::uint64_t through = 0;  // the batches up to this number were written (or failed)
     bool committed = false;
     std::uint64_t message_count = 0;    // messages in the file afterwards
-    std::uint64_t pruned = 0;           // messages the transaction's prune deleted
+    std::uint64_t pruned = 0;           // messages the transaction deleted by retention
     std::vector<std::string> failures;  // worth logging (the first ten, then one in a hundred)
     bool recovered = false;             // committed after failures
 };
@@ -121,8 +128,10 @@ struct write_outcome {
 class store_writer {
   public:
     static constexpr std::size_t prune_step = 5000;
-    // Messages a multi-row INSERT takes (9 parameters each, far below SQLite's 32 766).
+    // Messages a multi-row INSERT takes (columns_per_message parameters each, far below
+    // SQLite's 32 766).
     static constexpr std::size_t insert_rows = 32;
+    static constexpr int columns_per_message = 10;
 
     // Opens (creating or migrating) the file; throws std::runtime_error naming it and why.
     // Reads the tips and the count; the thread starts with start().
@@ -141,8 +150,10 @@ class store_writer {
     void start(std::function<void()> notify);
     void push(std::shared_ptr<write_batch const> batch);
     std::vector<write_outcome> take_outcomes();
-    // Blocks until every batch pushed so far is written: for start-up, shutdown and tests,
-    // never on the io thread while the node runs.
+    // Block until every batch pushed so far is written (wait_written) and, for wait_idle, the
+    // history is pruned back to its limit: for start-up, shutdown and tests, never on the io
+    // thread while the node runs.
+    void wait_written();
     void wait_idle();
 
     std::uint64_t errors() const { return errors_.load(std::memory_order_relaxed); }
@@ -156,7 +167,9 @@ class store_writer {
     bool step(sqlite::statement& s, char const* what);
     void failed(int rc, char const* what);
     std::optional<std::int64_t> origin_id(std::string_view key);
-    std::size_t prune(prune_request const& request);
+    std::size_t prune_by_age(prune_request const& request);
+    std::size_t prune_by_count(bool idle, std::uint64_t added);
+    bool over_limit() const { return keep_.max_messages != 0 && count_ > keep_.max_messages; }
     std::size_t delete_returning(sqlite::statement& s);
     std::size_t delete_oldest(std::uint64_t n);
     // By origins.id, the highest seq a prune step deleted.
@@ -189,6 +202,8 @@ class store_writer {
     std::condition_variable wake_, idle_;
     std::deque<std::shared_ptr<write_batch const>> queue_;
     std::vector<write_outcome> outcomes_;
+    std::uint64_t written_through_ = 0;  // the last batch number written (writer thread only)
+    bool prune_owed_ = false;            // over the limit by count: prune when idle
     bool busy_ = false;
     bool stop_ = false;
     std::function<void()> notify_;
