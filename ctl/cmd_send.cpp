@@ -16,9 +16,14 @@ namespace p2pchat::ctl {
 
 namespace {
 
-// Requests in flight at once when streaming stdin: enough to hide the round trip
-// (seq 100000 | p2pchatctl send), few enough that replies never fill the socket buffer.
-constexpr std::size_t send_window = 256;
+// Requests in flight at once when streaming stdin (seq 100000 | p2pchatctl send). The daemon
+// answers a read's requests once they are committed (docs/STORAGE.md), so the window must
+// cover a commit, a few milliseconds at 200 000 messages a second: 256 left a stream of short
+// lines waiting on commits (bench B2, docs/BENCHMARKS.md). The bytes bound paces long lines
+// as before (256 of 1 KiB): what a window brings lands in the daemon's event log at once, and
+// a tail must be able to keep up with the smallest log (--event-log-size 1 MiB).
+constexpr std::size_t send_window = 4096;
+constexpr std::size_t send_window_bytes = 256 * 1024;
 constexpr std::size_t stdin_chunk_bytes = 64 * 1024;
 
 bool is_blank(std::string_view line) { return line.find_first_not_of(" \t") == line.npos; }
@@ -115,7 +120,7 @@ class line_sender {
 
             // stdin is polled only while the window has room: that is the back-pressure that
             // keeps memory bounded however fast the input comes.
-            bool want_input = !stdin_eof_ && in_flight_.size() < send_window;
+            bool want_input = !stdin_eof_ && window_open();
             pollfd fds[2] = {{want_input ? STDIN_FILENO : -1, POLLIN, 0},
                              {client_.fd(), client_.poll_events(), 0}};
             if (::poll(fds, 2, -1) < 0) {
@@ -154,9 +159,13 @@ class line_sender {
         if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) stdin_eof_ = true;
     }
 
+    bool window_open() const {
+        return in_flight_.size() < send_window && in_flight_bytes_ < send_window_bytes;
+    }
+
     // Turns complete lines into requests while the window has room.
     void queue_lines() {
-        while (in_flight_.size() < send_window && pos_ < buf_.size()) {
+        while (window_open() && pos_ < buf_.size()) {
             std::size_t nl = buf_.find('\n', pos_);
             if (nl == buf_.npos) {
                 // A line longer than any message could be: refuse it without buffering it.
@@ -190,7 +199,8 @@ class line_sender {
             boost::json::object params{{"text", line}};
             if (wait_ms_) params["wait_ms"] = *wait_ms_;
             std::int64_t id = client_.request("send", std::move(params));
-            in_flight_.emplace(id, line_no_);
+            in_flight_.emplace(id, sent_line{line_no_, line.size()});
+            in_flight_bytes_ += line.size();
         }
     }
 
@@ -210,16 +220,17 @@ class line_sender {
             if (it == in_flight_.end()) continue;
             if (r->error) {
                 note(r->error->status,
-                     "line " + std::to_string(it->second) + ": " + r->error->message);
+                     "line " + std::to_string(it->second.number) + ": " + r->error->message);
             } else if (reached_nobody(r->result)) {
                 // Said once, counted after: a pipe into a lonely node must not flood stderr.
                 if (unheard_++ == 0)
-                    report(failure{0, "line " + std::to_string(it->second) + ": " +
+                    report(failure{0, "line " + std::to_string(it->second.number) + ": " +
                                           std::string(nobody_heard)});
             } else if (auto why = wait_ms_ ? not_delivered(r->result, *wait_ms_) : std::nullopt) {
                 if (undelivered_++ == 0)
-                    report(failure{0, "line " + std::to_string(it->second) + ": " + *why});
+                    report(failure{0, "line " + std::to_string(it->second.number) + ": " + *why});
             }
+            in_flight_bytes_ -= it->second.bytes;
             in_flight_.erase(it);
         }
     }
@@ -230,7 +241,11 @@ class line_sender {
     std::size_t line_no_ = 0;
     bool stdin_eof_ = false;
     bool discarding_ = false;  // inside an overlong line: drop bytes up to its '\n'
-    std::unordered_map<std::int64_t, std::size_t> in_flight_;  // request id -> line number
+    struct sent_line {
+        std::size_t number = 0, bytes = 0;
+    };
+    std::unordered_map<std::int64_t, sent_line> in_flight_;  // by request id
+    std::size_t in_flight_bytes_ = 0;
     std::optional<std::int64_t> wait_ms_;  // --wait: each reply says the message's delivery
     std::size_t unheard_ = 0;              // messages sent while the node had no peers
     std::size_t undelivered_ = 0;          // --wait: messages not stored by every member in time
