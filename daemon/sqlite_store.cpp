@@ -363,8 +363,8 @@ bool sqlite_store::prune_due(std::int64_t now_unix_ms) const {
 }
 
 void sqlite_store::prune(std::int64_t now_unix_ms) {
-    // Ages are looked at once a minute: a step looks at up to prune_step of the oldest
-    // messages, which is no cost once a minute but would be on every batch.
+    // Ages are looked at once a minute: a step looks at up to store_writer::prune_step of the
+    // oldest messages, which is no cost once a minute but would be on every batch.
     last_prune_ms_ = now_unix_ms;
     open_->prune = prune_request{now_unix_ms};
 }

@@ -62,8 +62,6 @@ struct remembered_peer {
 class sqlite_store final : public engine::message_store {
   public:
     static constexpr int schema_version = store_schema::version;
-    // Messages deleted by one prune step at most: a bounded transaction for the writer.
-    static constexpr std::size_t prune_step = store_writer::prune_step;
     // Ages are looked at this long after the last time.
     static constexpr std::int64_t prune_every_ms = 60'000;
     // Writes not yet committed, at most (about 100 000 short messages).

@@ -81,9 +81,10 @@ TEST_F(StoreWriter, ALoweredLimitIsReachedInBoundedSteps) {
         EXPECT_EQ(outcomes(*writer), (std::vector<outcome>{{0, n}}));
     }
     auto writer = open(100);
-    EXPECT_EQ(outcomes(*writer), (std::vector<outcome>{{store_writer::prune_step, n - 5000},
-                                                       {store_writer::prune_step, 150},
-                                                       {50, 100}}));
+    EXPECT_EQ(outcomes(*writer),
+              (std::vector<outcome>{{store_writer::prune_step, n - store_writer::prune_step},
+                                    {store_writer::prune_step, 150},
+                                    {50, 100}}));
 }
 
 TEST_F(StoreWriter, NoLimitNeverPrunes) {
